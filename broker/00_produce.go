@@ -1,0 +1,72 @@
+package broker
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Produce (key 0), versions 3-9: record batches v2 (magic 2) only, as every client that
+// negotiates Produce v3+ sends. Each batch's CRC is checked and the batch is stored byte
+// for byte with its base offset assigned. acks=0 gets no response; acks=1 and acks=all are
+// acknowledged once the batch is written (and fsynced, with Config.SyncWrites); on one node
+// they mean the same.
+
+func (b *Broker) handleProduce(_ context.Context, r *request) (kmsg.Response, error) {
+	req := r.kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	opts := appendOpts{
+		segmentBytes: b.cfg.SegmentBytes,
+		segmentAge:   b.cfg.SegmentAge,
+		sync:         b.cfg.SyncWrites && req.Acks != 0,
+		now:          b.cfg.Now(),
+	}
+	for _, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		t := b.topic(rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset = -1
+			sp.ErrorCode = b.produceOne(t, rp, opts, &sp)
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if req.Acks == 0 {
+		return nil, nil
+	}
+	return resp, nil
+}
+
+func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, opts appendOpts, sp *kmsg.ProduceResponseTopicPartition) int16 {
+	if t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.partitions) {
+		return kerr.UnknownTopicOrPartition.Code
+	}
+	p := t.partitions[rp.Partition]
+	hs, err := validateBatches(rp.Records)
+	switch {
+	case errors.Is(err, ErrUnsupportedMagic):
+		return kerr.UnsupportedForMessageFormat.Code
+	case err != nil:
+		b.logger.Warn("rejected corrupt batch", "topic", t.name, "partition", rp.Partition, "err", err)
+		return kerr.CorruptMessage.Code
+	}
+	for _, h := range hs {
+		if h.isTransactional() {
+			return kerr.TransactionalIDAuthorizationFailed.Code // transactions are not supported
+		}
+	}
+	base, err := p.append(rp.Records, hs, opts)
+	if err != nil {
+		b.logger.Error("append failed", "topic", t.name, "partition", rp.Partition, "err", err)
+		return kerr.KafkaStorageError.Code
+	}
+	sp.BaseOffset = base
+	sp.LogAppendTime = -1
+	sp.LogStartOffset, _ = p.offsets()
+	return 0
+}

@@ -1,0 +1,135 @@
+package broker
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// request is one decoded client request and what a handler needs to know about its sender.
+type request struct {
+	kreq     kmsg.Request
+	clientID string
+	conn     net.Conn
+}
+
+// serveConn reads requests from one client connection and answers them in order, one at a
+// time, as Kafka does. It returns when the client goes away, sends a frame that cannot be
+// parsed, or the broker shuts down.
+func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	log := b.logger.With("client", c.RemoteAddr().String())
+	r := bufio.NewReaderSize(c, 64<<10)
+	var (
+		size [4]byte
+		body []byte
+		out  []byte
+	)
+	for {
+		if _, err := io.ReadFull(r, size[:]); err != nil {
+			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				log.Debug("connection closed", "err", err)
+			}
+			return
+		}
+		n := int32(binary.BigEndian.Uint32(size[:]))
+		if n < 8 || n > b.cfg.MaxRequestBytes {
+			log.Warn("closing connection: bad request size", "size", n)
+			return
+		}
+		if cap(body) < int(n) {
+			body = make([]byte, n)
+		}
+		body = body[:n]
+		if _, err := io.ReadFull(r, body); err != nil {
+			log.Debug("connection closed mid-request", "err", err)
+			return
+		}
+		resp, corr, err := b.decodeAndHandle(ctx, c, body)
+		if err != nil {
+			log.Warn("closing connection", "err", err)
+			return
+		}
+		if resp == nil {
+			continue // acks=0 produce: Kafka sends nothing back
+		}
+		out = append(out[:0], 0, 0, 0, 0)
+		out = binary.BigEndian.AppendUint32(out, uint32(corr))
+		// ApiVersions always answers with response header v0, even for flexible versions,
+		// so that a client can parse it before it knows what the broker supports.
+		if resp.IsFlexible() && resp.Key() != 18 {
+			out = append(out, 0) // no tagged fields
+		}
+		out = resp.AppendTo(out)
+		binary.BigEndian.PutUint32(out, uint32(len(out)-4))
+		if _, err := c.Write(out); err != nil {
+			log.Debug("write failed", "err", err)
+			return
+		}
+		if cap(out) > 16<<20 {
+			out = nil // do not pin a huge fetch buffer to an idle connection
+		}
+	}
+}
+
+// decodeAndHandle parses the request header and body and runs the handler. An error means
+// the connection must be closed (as Kafka does for unparseable or unsupported requests).
+func (b *Broker) decodeAndHandle(ctx context.Context, c net.Conn, body []byte) (resp kmsg.Response, corr int32, err error) {
+	rd := kbin.Reader{Src: body}
+	key := rd.Int16()
+	version := rd.Int16()
+	corr = rd.Int32()
+	clientID := rd.NullableString()
+	if !rd.Ok() {
+		return nil, corr, errors.New("truncated request header")
+	}
+	kreq := kmsg.RequestForKey(key)
+	api, known := apis[key]
+	if kreq == nil || !known {
+		return nil, corr, fmt.Errorf("unsupported api key %d", key)
+	}
+	if key == 18 && version > api.max {
+		// A client newer than us: answer in the v0 format that every client can read,
+		// with UNSUPPORTED_VERSION and our ranges, and it retries with a version we know.
+		return apiVersionsUnsupported(), corr, nil
+	}
+	if version < api.min || version > api.max {
+		return nil, corr, fmt.Errorf("unsupported version %d of api key %d (supported %d-%d)", version, key, api.min, api.max)
+	}
+	kreq.SetVersion(version)
+	if kreq.IsFlexible() {
+		kmsg.SkipTags(&rd)
+		if !rd.Ok() {
+			return nil, corr, errors.New("truncated request header tags")
+		}
+	}
+	if err := kreq.ReadFrom(rd.Src); err != nil {
+		return nil, corr, fmt.Errorf("decode api key %d v%d: %w", key, version, err)
+	}
+	req := &request{kreq: kreq, conn: c}
+	if clientID != nil {
+		req.clientID = *clientID
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			b.logger.Error("request handler panicked", "api_key", key, "version", version, "panic", p, "stack", string(debug.Stack()))
+			resp, err = nil, fmt.Errorf("internal error handling api key %d", key)
+		}
+	}()
+	resp, err = api.handle(b, ctx, req)
+	if err != nil {
+		return nil, corr, err
+	}
+	if resp != nil {
+		resp.SetVersion(version)
+	}
+	return resp, corr, nil
+}

@@ -1,0 +1,421 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrOffsetOutOfRange is returned by reads below the log start or past the end of the log.
+var ErrOffsetOutOfRange = errors.New("offset out of range")
+
+// ErrStorage wraps every I/O failure of a partition log; produce answers KAFKA_STORAGE_ERROR.
+var ErrStorage = errors.New("storage error")
+
+// indexEntry locates one record batch inside a segment file.
+type indexEntry struct {
+	base  int64 // first offset of the batch
+	last  int64 // last offset of the batch
+	pos   int64 // byte position in the segment file
+	size  int32 // bytes of the whole batch
+	maxTS int64 // largest record timestamp in the batch (ms)
+}
+
+// segment is one file of a partition log, named after its first offset.
+type segment struct {
+	base    int64
+	f       *os.File
+	size    int64
+	index   []indexEntry // one entry per batch, in offset order
+	maxTS   int64        // largest timestamp in the segment (retention by time)
+	created time.Time    // when the segment was opened for writing (roll by age)
+}
+
+func segmentName(base int64) string { return fmt.Sprintf("%020d.log", base) }
+
+// partitionLog is an append-only log of record batches kept in segment files under dir.
+// Batches are stored exactly as produced, with only their base offset rewritten.
+type partitionLog struct {
+	dir    string
+	logger *slog.Logger
+
+	mu       sync.RWMutex
+	segments []*segment    // ordered by base offset; the last one is active
+	logStart int64         // earliest offset still readable
+	next     int64         // offset the next record gets (the high watermark on one node)
+	dirty    bool          // bytes written since the last fsync
+	notify   chan struct{} // closed and replaced on every append, for long-polling fetches
+	failed   error         // set after a write failure that could not be undone; appends refuse
+}
+
+// openPartitionLog opens (or creates) the log in dir and recovers its tail: a torn or
+// corrupt last batch, as left by a crash mid-write, is truncated away.
+func openPartitionLog(dir string, logger *slog.Logger) (*partitionLog, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: create partition dir: %v", ErrStorage, err)
+	}
+	p := &partitionLog{dir: dir, logger: logger, notify: make(chan struct{})}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: read partition dir: %v", ErrStorage, err)
+	}
+	var bases []int64
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".log")
+		if !ok {
+			continue
+		}
+		base, err := strconv.ParseInt(name, 10, 64)
+		if err != nil {
+			continue
+		}
+		bases = append(bases, base)
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	for i, base := range bases {
+		last := i == len(bases)-1
+		s, err := p.loadSegment(base, last)
+		if err != nil {
+			p.closeFiles()
+			return nil, err
+		}
+		p.segments = append(p.segments, s)
+	}
+	if len(p.segments) == 0 {
+		s, err := p.createSegment(0)
+		if err != nil {
+			return nil, err
+		}
+		p.segments = append(p.segments, s)
+	}
+	p.logStart = p.segments[0].base
+	act := p.segments[len(p.segments)-1]
+	p.next = act.base
+	if n := len(act.index); n > 0 {
+		p.next = act.index[n-1].last + 1
+	} else if len(p.segments) > 1 {
+		prev := p.segments[len(p.segments)-2]
+		if n := len(prev.index); n > 0 {
+			p.next = max(p.next, prev.index[n-1].last+1)
+		}
+	}
+	return p, nil
+}
+
+// loadSegment scans a segment file batch by batch. For the active (last) segment every
+// batch's CRC is checked and the file is truncated at the first bad byte; older segments
+// were complete when they were rolled, so only their headers are read.
+func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
+	path := filepath.Join(p.dir, segmentName(base))
+	f, err := os.OpenFile(path, os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("%w: open segment: %v", ErrStorage, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: stat segment: %v", ErrStorage, err)
+	}
+	s := &segment{base: base, f: f, created: st.ModTime()}
+	fileSize := st.Size()
+	hdr := make([]byte, batchHeaderSize)
+	var body []byte
+	pos := int64(0)
+	for pos < fileSize {
+		if _, err := f.ReadAt(hdr, pos); err != nil {
+			break // a torn header at the tail
+		}
+		h, err := parseBatchHeader(hdr)
+		if err != nil || pos+int64(h.size()) > fileSize {
+			break
+		}
+		if active {
+			if cap(body) < h.size() {
+				body = make([]byte, h.size())
+			}
+			body = body[:h.size()]
+			if _, err := f.ReadAt(body, pos); err != nil {
+				break
+			}
+			if crc32.Checksum(body[offAttributes:], castagnoli) != h.CRC {
+				break
+			}
+		}
+		s.index = append(s.index, indexEntry{base: h.BaseOffset, last: h.lastOffset(), pos: pos, size: int32(h.size()), maxTS: h.MaxTimestamp})
+		s.maxTS = max(s.maxTS, h.MaxTimestamp)
+		pos += int64(h.size())
+	}
+	if pos < fileSize {
+		p.logger.Warn("truncating damaged log tail", "segment", path, "valid_bytes", pos, "file_bytes", fileSize)
+		if err := f.Truncate(pos); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%w: truncate damaged tail: %v", ErrStorage, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%w: sync after truncation: %v", ErrStorage, err)
+		}
+	}
+	s.size = pos
+	if _, err := f.Seek(pos, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: seek segment end: %v", ErrStorage, err)
+	}
+	return s, nil
+}
+
+func (p *partitionLog) createSegment(base int64) (*segment, error) {
+	path := filepath.Join(p.dir, segmentName(base))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("%w: create segment: %v", ErrStorage, err)
+	}
+	if err := syncDir(p.dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &segment{base: base, f: f, created: time.Now()}, nil
+}
+
+// appendOpts are the roll and durability settings an append follows.
+type appendOpts struct {
+	segmentBytes int64
+	segmentAge   time.Duration
+	sync         bool // fsync before returning
+	now          time.Time
+}
+
+// append assigns offsets to the validated batches in b (rewriting their base offsets in
+// place) and writes them to the active segment. It returns the first offset assigned.
+func (p *partitionLog) append(b []byte, hs []batchHeader, o appendOpts) (int64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failed != nil {
+		return 0, p.failed
+	}
+	act := p.segments[len(p.segments)-1]
+	if act.size > 0 && (act.size+int64(len(b)) > o.segmentBytes || (o.segmentAge > 0 && o.now.Sub(act.created) >= o.segmentAge)) {
+		if err := p.roll(); err != nil {
+			return 0, err
+		}
+		act = p.segments[len(p.segments)-1]
+	}
+	first := p.next
+	next := p.next
+	pos := 0
+	entries := make([]indexEntry, 0, len(hs))
+	for _, h := range hs {
+		setBaseOffset(b[pos:], next)
+		last := next + int64(h.LastOffsetDelta)
+		entries = append(entries, indexEntry{base: next, last: last, pos: act.size + int64(pos), size: int32(h.size()), maxTS: h.MaxTimestamp})
+		next = last + 1
+		pos += h.size()
+	}
+	if _, err := act.f.Write(b); err != nil {
+		// Undo a partial write so the log stays a sequence of whole batches.
+		if terr := act.f.Truncate(act.size); terr != nil {
+			p.failed = fmt.Errorf("%w: write failed (%v) and could not be undone: %v", ErrStorage, err, terr)
+			return 0, p.failed
+		}
+		if _, serr := act.f.Seek(act.size, io.SeekStart); serr != nil {
+			p.failed = fmt.Errorf("%w: seek after failed write: %v", ErrStorage, serr)
+			return 0, p.failed
+		}
+		return 0, fmt.Errorf("%w: append: %v", ErrStorage, err)
+	}
+	if o.sync {
+		if err := act.f.Sync(); err != nil {
+			p.failed = fmt.Errorf("%w: fsync: %v", ErrStorage, err)
+			return 0, p.failed
+		}
+	} else {
+		p.dirty = true
+	}
+	act.size += int64(len(b))
+	act.index = append(act.index, entries...)
+	for _, e := range entries {
+		act.maxTS = max(act.maxTS, e.maxTS)
+	}
+	p.next = next
+	close(p.notify)
+	p.notify = make(chan struct{})
+	return first, nil
+}
+
+// roll closes the active segment for writing and starts a new one. Caller holds mu.
+func (p *partitionLog) roll() error {
+	act := p.segments[len(p.segments)-1]
+	if err := act.f.Sync(); err != nil {
+		return fmt.Errorf("%w: sync rolled segment: %v", ErrStorage, err)
+	}
+	s, err := p.createSegment(p.next)
+	if err != nil {
+		return err
+	}
+	p.segments = append(p.segments, s)
+	return nil
+}
+
+// read returns whole batches starting with the one that holds offset, up to maxBytes
+// (but always at least one batch, so a consumer can make progress past a large batch).
+// Reading at the end of the log returns no bytes.
+func (p *partitionLog) read(offset int64, maxBytes int) ([]byte, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if offset < p.logStart || offset > p.next {
+		return nil, ErrOffsetOutOfRange
+	}
+	if offset == p.next {
+		return nil, nil
+	}
+	si := sort.Search(len(p.segments), func(i int) bool { return p.segments[i].base > offset }) - 1
+	if si < 0 {
+		si = 0
+	}
+	for ; si < len(p.segments); si++ {
+		s := p.segments[si]
+		ei := sort.Search(len(s.index), func(i int) bool { return s.index[i].last >= offset })
+		if ei == len(s.index) {
+			continue // offset falls in a gap at the end of this segment
+		}
+		start := s.index[ei].pos
+		n := int64(s.index[ei].size)
+		for j := ei + 1; j < len(s.index) && n+int64(s.index[j].size) <= int64(maxBytes); j++ {
+			n += int64(s.index[j].size)
+		}
+		buf := make([]byte, n)
+		if _, err := s.f.ReadAt(buf, start); err != nil {
+			return nil, fmt.Errorf("%w: read segment %d: %v", ErrStorage, s.base, err)
+		}
+		return buf, nil
+	}
+	return nil, nil
+}
+
+// offsets returns the log start offset and the high watermark.
+func (p *partitionLog) offsets() (start, end int64) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.logStart, p.next
+}
+
+// waitChan returns a channel closed at the next append, and the high watermark it refers to.
+func (p *partitionLog) waitChan() (<-chan struct{}, int64) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.notify, p.next
+}
+
+// offsetForTime returns the first offset of the first batch whose largest timestamp is at
+// or after ts, or the high watermark when there is none.
+func (p *partitionLog) offsetForTime(ts int64) int64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, s := range p.segments {
+		if s.maxTS < ts {
+			continue
+		}
+		for _, e := range s.index {
+			if e.maxTS >= ts {
+				return max(e.base, p.logStart)
+			}
+		}
+	}
+	return p.next
+}
+
+// size is the number of bytes the log holds on disk.
+func (p *partitionLog) size() int64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var n int64
+	for _, s := range p.segments {
+		n += s.size
+	}
+	return n
+}
+
+// flush fsyncs the active segment if anything was written since the last flush.
+func (p *partitionLog) flush() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.dirty {
+		return nil
+	}
+	if err := p.segments[len(p.segments)-1].f.Sync(); err != nil {
+		return fmt.Errorf("%w: fsync: %v", ErrStorage, err)
+	}
+	p.dirty = false
+	return nil
+}
+
+// enforceRetention deletes whole non-active segments that are older than retention
+// (by their largest timestamp) or that push the log over retentionBytes. Zero or negative
+// limits mean unlimited. It returns the number of segments deleted.
+func (p *partitionLog) enforceRetention(now time.Time, retention time.Duration, retentionBytes int64) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var total int64
+	for _, s := range p.segments {
+		total += s.size
+	}
+	deleted := 0
+	for len(p.segments) > 1 {
+		s := p.segments[0]
+		expired := retention > 0 && len(s.index) > 0 && now.UnixMilli()-s.maxTS > retention.Milliseconds()
+		oversize := retentionBytes > 0 && total-s.size >= retentionBytes
+		if !expired && !oversize {
+			break
+		}
+		s.f.Close()
+		if err := os.Remove(filepath.Join(p.dir, segmentName(s.base))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return deleted, fmt.Errorf("%w: delete segment: %v", ErrStorage, err)
+		}
+		total -= s.size
+		p.segments = p.segments[1:]
+		p.logStart = p.segments[0].base
+		deleted++
+	}
+	return deleted, nil
+}
+
+// close flushes and closes every segment file.
+func (p *partitionLog) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var err error
+	if p.dirty {
+		err = p.segments[len(p.segments)-1].f.Sync()
+		p.dirty = false
+	}
+	p.closeFiles()
+	return err
+}
+
+func (p *partitionLog) closeFiles() {
+	for _, s := range p.segments {
+		s.f.Close()
+	}
+}
+
+// syncDir fsyncs a directory so that file creations and renames in it are durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("%w: open dir for sync: %v", ErrStorage, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("%w: sync dir: %v", ErrStorage, err)
+	}
+	return nil
+}
