@@ -21,10 +21,10 @@ type partitionConsumer struct {
 	partition int
 	start     int64
 
-	rows     []warehouse.TweetRow
-	last     int64     // offset of the last record in the pending batch, -1 when none
-	firstAt  time.Time // when the pending batch got its first record
-	pending  int       // records in the pending batch, loaded or dead-lettered
+	rows    []warehouse.TweetRow
+	last    int64     // offset of the last record in the pending batch, -1 when none
+	firstAt time.Time // when the pending batch got its first record
+	pending int       // records in the pending batch, loaded or dead-lettered
 }
 
 // run reads from the start offset until the generation ends, flushing batches on size and
