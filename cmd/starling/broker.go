@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"time"
+
+	"github.com/starling-analytics/starling/broker"
+)
+
+// brokerFlags registers the built-in broker's settings.
+func brokerFlags(fs *flag.FlagSet, c *broker.Config) {
+	fs.StringVar(&c.Addr, "broker-addr", ":9092", "address the broker listens on for Kafka clients")
+	fs.StringVar(&c.AdvertisedAddr, "broker-advertised-addr", "", "host:port clients are told to connect to (default: the listen address, 127.0.0.1 for an unspecified host)")
+	fs.StringVar(&c.DataDir, "broker-data-dir", "data/broker", "directory for topic logs, topic metadata and group offsets")
+	c.DefaultPartitions = 3
+	fs.Var((*int32Flag)(&c.DefaultPartitions), "broker-partitions", "partition count of auto-created topics")
+	fs.DurationVar(&c.Retention, "broker-retention", 7*24*time.Hour, "default retention.ms of topics: older segments are deleted (negative keeps forever)")
+	fs.Int64Var(&c.RetentionBytes, "broker-retention-bytes", 0, "default retention.bytes per partition (0 = no size limit)")
+	fs.Int64Var(&c.SegmentBytes, "broker-segment-bytes", 256<<20, "roll a partition's segment file at this size")
+	fs.BoolVar(&c.SyncWrites, "broker-sync-writes", false, "fsync every produce before acknowledging it (survives power loss; slower)")
+	fs.DurationVar(&c.FlushInterval, "broker-flush-interval", time.Second, "how often unsynced writes are fsynced when --broker-sync-writes is off")
+}
+
+func runBroker(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("broker", "Runs the built-in Kafka-compatible broker until interrupted.", stderr)
+	var cfg broker.Config
+	var lf logFlags
+	brokerFlags(fs, &cfg)
+	lf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger.With("service", "broker")
+	return broker.Run(ctx, cfg)
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"time"
+
+	"github.com/starling-analytics/starling/dashboard"
+	"github.com/starling-analytics/starling/etl"
+	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/warehouse"
+)
+
+// defaultFeed is the committed sample feed, relative to the repository root.
+const defaultFeed = "sample-data/tweets-v1.1.jsonl.gz"
+
+// kafkaFlags registers the Kafka connection flag shared by the clients.
+func kafkaFlags(fs *flag.FlagSet, brokers *listFlag) {
+	*brokers = listFlag{"127.0.0.1:9092"}
+	fs.Var(brokers, "brokers", "comma-separated Kafka bootstrap addresses (the built-in broker, Kafka or Amazon MSK)")
+}
+
+// warehouseFlags registers the ClickHouse connection flags.
+func warehouseFlags(fs *flag.FlagSet, c *warehouse.Config, addrs *listFlag) {
+	*addrs = listFlag{"127.0.0.1:9000"}
+	fs.Var(addrs, "clickhouse-addr", "comma-separated ClickHouse native-protocol addresses, host:port")
+	fs.StringVar(&c.Database, "clickhouse-database", "starling", "ClickHouse database holding Starling's tables (created when missing)")
+	fs.StringVar(&c.Username, "clickhouse-user", "default", "ClickHouse user")
+	fs.StringVar(&c.Password, "clickhouse-password", "", "ClickHouse password")
+}
+
+// ingestFlags registers the replay settings.
+func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
+	*inputs = listFlag{defaultFeed}
+	fs.Var(inputs, "input", "comma-separated tweet files or globs (Twitter API v1.1 JSON, one tweet a line, plain or gzip)")
+	fs.Float64Var(&c.Speed, "speed", 1, "replay pace against the tweets' own timestamps (60 = a feed minute per second); 0 = as fast as possible")
+	fs.BoolVar(&c.Loop, "loop", false, "replay the input forever, with fresh tweet ids on each pass")
+	fs.BoolVar(&c.KeepTime, "keep-time", false, "keep the tweets' original timestamps in a paced replay (default: stamp them with the moment they are sent)")
+}
+
+// etlFlags registers the loader's batching settings.
+func etlFlags(fs *flag.FlagSet, c *etl.Config) {
+	fs.StringVar(&c.GroupID, "group", "etl", "Kafka consumer group shared by ETL replicas")
+	fs.IntVar(&c.BatchSize, "batch-size", 5000, "flush a partition's batch at this many records")
+	fs.DurationVar(&c.FlushInterval, "flush-interval", 500*time.Millisecond, "flush a partition's batch this long after its first record")
+}
+
+func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("ingest", "Replays tweet files into topic \"tweets\" as canonical records; bad lines go to \"tweets.dlq\".", stderr)
+	var cfg ingest.Config
+	var brokers, inputs listFlag
+	var lf logFlags
+	kafkaFlags(fs, &brokers)
+	ingestFlags(fs, &cfg, &inputs)
+	lf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Brokers, cfg.Inputs, cfg.Logger = brokers, inputs, logger.With("service", "ingest")
+	return ingest.Run(ctx, cfg)
+}
+
+func runETL(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("etl", "Consumes canonical tweets, scores sentiment, and loads them into ClickHouse effectively once.", stderr)
+	var cfg etl.Config
+	var brokers, addrs listFlag
+	var lf logFlags
+	kafkaFlags(fs, &brokers)
+	warehouseFlags(fs, &cfg.Warehouse, &addrs)
+	etlFlags(fs, &cfg)
+	lf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Brokers, cfg.Warehouse.Addr, cfg.Logger = brokers, addrs, logger.With("service", "etl")
+	cfg.Warehouse.Logger = cfg.Logger
+	if err := migrate(ctx, cfg.Warehouse); err != nil {
+		return err
+	}
+	return etl.Run(ctx, cfg)
+}
+
+func runDashboard(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("dashboard", "Serves the web dashboard and its JSON API over the warehouse.", stderr)
+	var cfg dashboard.Config
+	var addrs listFlag
+	var lf logFlags
+	fs.StringVar(&cfg.Addr, "dashboard-addr", ":8080", "HTTP address the dashboard listens on")
+	warehouseFlags(fs, &cfg.Warehouse, &addrs)
+	lf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Warehouse.Addr, cfg.Logger = addrs, logger.With("service", "dashboard")
+	return dashboard.Run(ctx, cfg)
+}
+
+func runMigrate(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("migrate", "Applies the warehouse schema migrations (idempotent; safe to run from several processes) and exits.", stderr)
+	var cfg warehouse.Config
+	var addrs listFlag
+	var lf logFlags
+	warehouseFlags(fs, &cfg, &addrs)
+	lf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Addr, cfg.Logger = addrs, logger.With("service", "migrate")
+	return migrate(ctx, cfg)
+}
+
+// migrate waits up to two minutes for ClickHouse (it may still be starting) and applies
+// the migrations.
+func migrate(ctx context.Context, cfg warehouse.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
+		db, err := warehouse.Open(ctx, cfg)
+		if err == nil {
+			defer db.Close()
+			return db.Migrate(ctx)
+		}
+		if cfg.Logger != nil {
+			cfg.Logger.Warn("waiting for ClickHouse", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/starling-analytics/starling/broker"
+	"github.com/starling-analytics/starling/dashboard"
+	"github.com/starling-analytics/starling/etl"
+	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/warehouse/chlocal"
+)
+
+// runUp runs the whole pipeline in one process: the built-in broker, a local ClickHouse
+// server (unless an address is given), the ETL, the ingester replaying the sample feed, and
+// the dashboard. Ctrl-C stops everything.
+func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("up", "Runs the whole pipeline in one process on the sample feed: broker, ClickHouse (local server unless --clickhouse-addr is given), ETL, ingest and dashboard.", stderr)
+	var bcfg broker.Config
+	var icfg ingest.Config
+	var ecfg etl.Config
+	var dcfg dashboard.Config
+	var inputs, addrs listFlag
+	var lf logFlags
+	brokerFlags(fs, &bcfg)
+	ingestFlags(fs, &icfg, &inputs)
+	etlFlags(fs, &ecfg)
+	fs.StringVar(&dcfg.Addr, "dashboard-addr", ":8080", "HTTP address the dashboard listens on")
+	fs.Var(&addrs, "clickhouse-addr", "ClickHouse native-protocol addresses; empty starts a local server from the clickhouse-server binary on PATH")
+	fs.StringVar(&ecfg.Warehouse.Database, "clickhouse-database", "starling", "ClickHouse database holding Starling's tables")
+	fs.StringVar(&ecfg.Warehouse.Username, "clickhouse-user", "default", "ClickHouse user")
+	fs.StringVar(&ecfg.Warehouse.Password, "clickhouse-password", "", "ClickHouse password")
+	chDir := fs.String("clickhouse-dir", "data/clickhouse", "data folder of the local ClickHouse server")
+	// up replays the feed continuously at a minute of feed time per second by default.
+	icfg.Speed, icfg.Loop = 60, true
+	fs.Lookup("speed").DefValue, fs.Lookup("loop").DefValue = "60", "true"
+	lf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+
+	// The broker listens first, so that every client finds it.
+	bcfg.Logger = logger.With("service", "broker")
+	b, err := broker.New(bcfg)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ln, err := net.Listen("tcp", bcfg.Addr)
+	if err != nil {
+		return fmt.Errorf("broker: listen: %w", err)
+	}
+	brokerAddr := ln.Addr().String()
+	if host, port, _ := net.SplitHostPort(brokerAddr); net.ParseIP(host).IsUnspecified() {
+		brokerAddr = net.JoinHostPort("127.0.0.1", port)
+	}
+
+	whCfg := ecfg.Warehouse
+	whCfg.Addr = addrs
+	if len(whCfg.Addr) == 0 {
+		if err := os.MkdirAll(*chDir, 0o755); err != nil {
+			ln.Close()
+			return err
+		}
+		srv, err := chlocal.Start(ctx, chlocal.Config{Dir: *chDir, Logger: logger.With("service", "clickhouse")})
+		if err != nil {
+			ln.Close()
+			if errors.Is(err, chlocal.ErrNotInstalled) {
+				return fmt.Errorf("%w\n(or run `make run`, which installs it on Debian/Ubuntu)", err)
+			}
+			return err
+		}
+		defer srv.Close()
+		whCfg.Addr = []string{srv.Addr()}
+		abs, _ := filepath.Abs(*chDir)
+		logger.Info("local ClickHouse started", "addr", srv.Addr(), "data", abs)
+	}
+	whCfg.Logger = logger.With("service", "warehouse")
+	if err := migrate(ctx, whCfg); err != nil {
+		ln.Close()
+		return err
+	}
+
+	ecfg.Brokers, ecfg.Warehouse, ecfg.Logger = []string{brokerAddr}, whCfg, logger.With("service", "etl")
+	icfg.Brokers, icfg.Inputs, icfg.Logger = []string{brokerAddr}, inputs, logger.With("service", "ingest")
+	dcfg.Warehouse, dcfg.Logger = whCfg, logger.With("service", "dashboard")
+	e, err := etl.New(ecfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	in, err := ingest.New(icfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return b.Serve(gctx, ln) })
+	g.Go(func() error { return e.Run(gctx) })
+	g.Go(func() error { return dashboard.Run(gctx, dcfg) })
+	g.Go(func() error { return in.Run(gctx) })
+	g.Go(func() error { reportLoad(gctx, logger.With("service", "up"), e); return nil })
+	fmt.Fprintf(stdout, "Starling is up: dashboard http://localhost%s  broker %s  ClickHouse %v (database %s)\nPress Ctrl-C to stop.\n",
+		portOf(dcfg.Addr), brokerAddr, whCfg.Addr, whCfg.Database)
+	err = g.Wait()
+	fmt.Fprintln(stdout, "Starling stopped.")
+	return err
+}
+
+// reportLoad logs the ETL's loading rate every ten seconds.
+func reportLoad(ctx context.Context, log interface{ Info(string, ...any) }, e *etl.ETL) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	start, last := time.Now(), e.Stats()
+	for {
+		select {
+		case <-ctx.Done():
+			s := e.Stats()
+			log.Info("pipeline totals", "loaded", s.Loaded, "dead_lettered", s.DeadLettered, "seconds", time.Since(start).Seconds(),
+				"loaded_per_s", float64(s.Loaded)/time.Since(start).Seconds())
+			return
+		case <-t.C:
+			s := e.Stats()
+			log.Info("pipeline", "loaded", s.Loaded, "loaded_per_s", float64(s.Loaded-last.Loaded)/10, "dead_lettered", s.DeadLettered, "insert_errors", s.InsertErrors)
+			last = s
+		}
+	}
+}
+
+func portOf(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return ":" + port
+}
