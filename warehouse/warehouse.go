@@ -1,14 +1,21 @@
 // Package warehouse is Starling's ClickHouse warehouse: the schema and its migrations, the
 // batch writer the ETL loads tweets with, and the named queries the dashboard runs. The ETL
 // is the only writer; per-minute aggregates are filled by materialized views.
+//
+// The schema (migrations/) runs on ClickHouse 18.16, Debian's package, and on current
+// releases: it sticks to their common subset (no DateTime64, Map, TTL, LowCardinality or
+// window functions) and every INSERT names its columns, which 18.16 needs for the native
+// batch protocol. clickhouse-go v2 speaks to 18.16 without special settings: the handshake
+// settles on the server's protocol revision (54412 for 18.16.1) and the client leaves out
+// what that revision lacks.
 package warehouse
 
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"regexp"
 	"sort"
 	"strconv"
@@ -58,8 +65,16 @@ func (c Config) withDefaults() Config {
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	c = c.withDefaults()
+	for _, a := range c.Addr {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return fmt.Errorf("warehouse: ClickHouse address %q is not host:port", a)
+		}
+	}
 	if !databaseName.MatchString(c.Database) {
 		return fmt.Errorf("warehouse: database name %q must be letters, digits and underscores", c.Database)
+	}
+	if c.DialTimeout < 0 {
+		return fmt.Errorf("warehouse: dial timeout %s is negative", c.DialTimeout)
 	}
 	return nil
 }
@@ -113,7 +128,8 @@ func (db *DB) Close() error { return db.conn.Close() }
 // Ping checks that the warehouse answers.
 func (db *DB) Ping(ctx context.Context) error { return db.conn.Ping(ctx) }
 
-// Conn is the underlying clickhouse-go connection, for ad-hoc queries.
+// Conn is the underlying clickhouse-go connection pool, for queries this package does not
+// name (tests, the SQL console).
 func (db *DB) Conn() driver.Conn { return db.conn }
 
 // Database is the database name in use.
@@ -135,12 +151,17 @@ func loadMigrations() ([]migration, error) {
 		return nil, err
 	}
 	var ms []migration
+	seen := map[uint32]string{}
 	for _, e := range entries {
 		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
 		v, err := strconv.ParseUint(num, 10, 32)
 		if !ok || err != nil {
 			return nil, fmt.Errorf("warehouse: migration file %q is not named NNNN_name.sql", e.Name())
 		}
+		if prev, dup := seen[uint32(v)]; dup {
+			return nil, fmt.Errorf("warehouse: migrations %q and %q share version %d", prev, e.Name(), v)
+		}
+		seen[uint32(v)] = e.Name()
 		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
 		if err != nil {
 			return nil, err
@@ -175,7 +196,10 @@ func splitStatements(sql string) []string {
 
 // Migrate applies the embedded migrations that have not been applied yet, in order, and
 // records each in schema_migrations. Every statement is idempotent (IF NOT EXISTS), so
-// several processes may migrate at once.
+// several processes may migrate at once: each may run a statement another has run, and a
+// version may then be recorded twice, which AppliedMigrations folds. ClickHouse serialises
+// DDL on one table name, so concurrent CREATE ... IF NOT EXISTS do not collide (the tests
+// run several Migrate calls on an empty database at once).
 func (db *DB) Migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
@@ -238,6 +262,3 @@ func (db *DB) AppliedMigrations(ctx context.Context) (map[uint32]bool, error) {
 	}
 	return out, rows.Err()
 }
-
-// ErrEmptyBatch is returned by InsertTweets for an empty slice.
-var ErrEmptyBatch = errors.New("warehouse: empty batch")

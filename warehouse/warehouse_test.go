@@ -2,6 +2,10 @@ package warehouse_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,40 +14,65 @@ import (
 	"github.com/starling-analytics/starling/warehouse/warehousetest"
 )
 
-func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
+// schemaTables are the tables and views migration 1 creates.
+var schemaTables = []string{
+	"hashtag_minute", "hashtag_minute_mv", "loaded_offsets", "loaded_offsets_mv", "schema_migrations",
+	"sentiment_minute", "sentiment_minute_mv", "tweets", "word_minute", "word_minute_mv",
+}
+
+func TestMigrateConcurrentlyOnEmptyDatabaseThenAgain(t *testing.T) {
 	t.Parallel()
-	cfg := warehousetest.Start(t) // already migrated once
+	cfg := warehousetest.Empty(t)
 	ctx := context.Background()
+	migrate := func() error {
+		db, err := warehouse.Open(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return db.Migrate(ctx)
+	}
+	const n = 4
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	for range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			db, err := warehouse.Open(ctx, cfg)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer db.Close()
-			errs <- db.Migrate(ctx)
-		}()
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = migrate() })
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("concurrent migrate: %v", err)
+			t.Fatalf("concurrent Migrate %d: %v", i, err)
 		}
 	}
+	if err := migrate(); err != nil {
+		t.Fatalf("Migrate on a migrated database: %v", err)
+	}
+
 	db, err := warehouse.Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	rows, err := db.Conn().Query(ctx, "SELECT name FROM system.tables WHERE database = ?", cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, name)
+	}
+	rows.Close()
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(schemaTables, " ") {
+		t.Errorf("tables = %v, want %v", got, schemaTables)
+	}
 	applied, err := db.AppliedMigrations(ctx)
-	if err != nil || !applied[1] {
-		t.Fatalf("applied migrations = %v, %v; want version 1", applied, err)
+	if err != nil || len(applied) != 1 || !applied[1] {
+		t.Fatalf("applied migrations = %v, %v; want exactly version 1", applied, err)
 	}
 }
 
@@ -53,36 +82,138 @@ func TestInsertTweetsFillsAggregatesAndOffsets(t *testing.T) {
 	ctx := context.Background()
 	minute := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	rows := []warehouse.TweetRow{
-		{ID: 1, CreatedAt: minute.Add(5 * time.Second), Text: "love #go", Lang: "en", Hashtags: []string{"go"}, Words: []string{"love"}, Sentiment: 0.6, SentimentLabel: warehouse.LabelPositive, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 10},
-		{ID: 2, CreatedAt: minute.Add(50 * time.Second), Text: "hate #go #rust", Lang: "en", Hashtags: []string{"go", "rust"}, Words: []string{"hate"}, Sentiment: -0.5, SentimentLabel: warehouse.LabelNegative, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 11},
+		{ID: 1, CreatedAt: minute.Add(5 * time.Second), Text: "love #go", Lang: "en", Hashtags: []string{"go"}, Words: []string{"love"}, Sentiment: 0.5, SentimentLabel: warehouse.LabelPositive, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 10},
+		{ID: 2, CreatedAt: minute.Add(50 * time.Second), Text: "hate #go #rust", Lang: "en", Hashtags: []string{"go", "rust"}, Words: []string{"hate", "love"}, Sentiment: -0.25, SentimentLabel: warehouse.LabelNegative, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 11},
 		{ID: 3, CreatedAt: minute.Add(70 * time.Second), Text: "meh", Lang: "fr", KafkaTopic: "tweets", KafkaPartition: 2, KafkaOffset: 4},
 	}
 	if err := db.InsertTweets(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	var n uint64
-	if err := db.Conn().QueryRow(ctx, "SELECT count() FROM tweets").Scan(&n); err != nil || n != 3 {
-		t.Fatalf("tweets = %d, %v; want 3", n, err)
+	// A later batch on partition 0 raises its loaded offset; the other topic is separate.
+	if err := db.InsertTweets(ctx, []warehouse.TweetRow{
+		{ID: 4, CreatedAt: minute.Add(80 * time.Second), Hashtags: []string{"go"}, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 12},
+		{ID: 5, CreatedAt: minute.Add(80 * time.Second), KafkaTopic: "other", KafkaPartition: 0, KafkaOffset: 99},
+	}); err != nil {
+		t.Fatal(err)
 	}
-	var goTweets uint64
-	if err := db.Conn().QueryRow(ctx, "SELECT sum(tweets) FROM hashtag_minute WHERE hashtag = 'go' AND minute = ?", minute).Scan(&goTweets); err != nil || goTweets != 2 {
-		t.Fatalf("hashtag_minute go = %d, %v; want 2", goTweets, err)
+
+	checks := []struct {
+		query string
+		want  string
+	}{
+		{"SELECT toString(count()) FROM tweets", "5"},
+		{"SELECT toString(count()) FROM tweets WHERE id = 2 AND hashtags = ['go', 'rust'] AND sentiment_label = 'negative' AND user_id = 0", "1"},
+		{"SELECT arrayStringConcat(groupArray(concat(toString(minute), ' ', hashtag, ' ', toString(n), ' ', toString(s))), ', ') FROM (SELECT minute, hashtag, sum(tweets) AS n, sum(sentiment_sum) AS s FROM hashtag_minute GROUP BY minute, hashtag ORDER BY minute, hashtag)",
+			"2026-03-01 12:00:00 go 2 0.25, 2026-03-01 12:00:00 rust 1 -0.25, 2026-03-01 12:01:00 go 1 0"},
+		{"SELECT arrayStringConcat(groupArray(concat(word, ' ', toString(n))), ', ') FROM (SELECT word, sum(tweets) AS n FROM word_minute GROUP BY word ORDER BY word)",
+			"hate 1, love 2"},
+		{"SELECT arrayStringConcat(groupArray(concat(toString(label), ' ', lang, ' ', toString(n))), ', ') FROM (SELECT sentiment_label AS label, lang, sum(tweets) AS n FROM sentiment_minute GROUP BY label, lang ORDER BY label, lang)",
+			"negative en 1, neutral  2, neutral fr 1, positive en 1"},
 	}
-	var labels uint64
-	if err := db.Conn().QueryRow(ctx, "SELECT sum(tweets) FROM sentiment_minute").Scan(&labels); err != nil || labels != 3 {
-		t.Fatalf("sentiment_minute = %d, %v; want 3", labels, err)
+	for _, c := range checks {
+		var got string
+		if err := db.Conn().QueryRow(ctx, c.query).Scan(&got); err != nil {
+			t.Fatalf("%s: %v", c.query, err)
+		}
+		if got != c.want {
+			t.Errorf("%s\n got %q\nwant %q", c.query, got, c.want)
+		}
 	}
-	if err := db.RecordOffsets(ctx, "tweets", map[int32]int64{1: 7}); err != nil {
+
+	// Explicit offsets: a new partition appears, a lower offset never lowers one.
+	if err := db.RecordOffsets(ctx, "tweets", map[int32]int64{1: 7, 0: 3}); err != nil {
 		t.Fatal(err)
 	}
 	offs, err := db.LoadedOffsets(ctx, "tweets")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[int32]int64{0: 11, 1: 7, 2: 4}
-	for p, o := range want {
-		if offs[p] != o {
-			t.Errorf("loaded offset of partition %d = %d, want %d (all: %v)", p, offs[p], o, offs)
+	if want := map[int32]int64{0: 12, 1: 7, 2: 4}; fmt.Sprint(offs) != fmt.Sprint(want) {
+		t.Errorf("LoadedOffsets(tweets) = %v, want %v", offs, want)
+	}
+	if offs, err := db.LoadedOffsets(ctx, "nothing-here"); err != nil || len(offs) != 0 {
+		t.Errorf("LoadedOffsets of an unknown topic = %v, %v; want empty", offs, err)
+	}
+}
+
+func TestInsertTweetsRejectsRowsItCannotStore(t *testing.T) {
+	t.Parallel()
+	db := warehousetest.Open(t)
+	ctx := context.Background()
+	ok := warehouse.TweetRow{ID: 1, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for name, bad := range map[string]warehouse.TweetRow{
+		"before 1970": {ID: 2, CreatedAt: time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)},
+		"after 2106":  {ID: 3, CreatedAt: time.Date(2107, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"label":       {ID: 4, CreatedAt: ok.CreatedAt, SentimentLabel: 2},
+	} {
+		if err := db.InsertTweets(ctx, []warehouse.TweetRow{ok, bad}); !errors.Is(err, warehouse.ErrInvalidRow) {
+			t.Errorf("%s: InsertTweets = %v, want ErrInvalidRow", name, err)
 		}
 	}
+	if err := db.InsertTweets(ctx, nil); !errors.Is(err, warehouse.ErrEmptyBatch) {
+		t.Errorf("InsertTweets(nil) = %v, want ErrEmptyBatch", err)
+	}
+	var n uint64
+	if err := db.Conn().QueryRow(ctx, "SELECT count() FROM tweets").Scan(&n); err != nil || n != 0 {
+		t.Errorf("rejected batches stored %d rows (%v); want none", n, err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	if err := (warehouse.Config{}).Validate(); err != nil {
+		t.Errorf("zero Config: %v", err)
+	}
+	for _, c := range []warehouse.Config{
+		{Addr: []string{"localhost"}},
+		{Database: "drop table; --"},
+		{Database: "1abc"},
+		{DialTimeout: -time.Second},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil, want an error", c)
+		}
+	}
+}
+
+func TestOpenFailsClearlyWithoutServer(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := warehouse.Open(ctx, warehouse.Config{Addr: []string{"127.0.0.1:1"}, DialTimeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("Open on a closed port = %v, want an error naming the address", err)
+	}
+}
+
+// BenchmarkInsertTweets loads batches of 5000 tweets of the ETL's usual shape.
+func BenchmarkInsertTweets(b *testing.B) {
+	db := warehousetest.Open(b)
+	ctx := context.Background()
+	const batch = 5000
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rows := make([]warehouse.TweetRow, batch)
+	text := "Just watched the new episode and it was ABSOLUTELY amazing!!! Can't wait for next week #tv #scifi"
+	for i := range rows {
+		rows[i] = warehouse.TweetRow{
+			CreatedAt: base.Add(time.Duration(i) * 10 * time.Millisecond), Text: text, Lang: "en",
+			UserID: uint64(i % 1000), UserScreenName: fmt.Sprintf("user%d", i%1000), UserFollowers: 42,
+			Hashtags: []string{"tv", "scifi"}, Words: []string{"watched", "new", "episode", "amazing", "wait", "next", "week"},
+			Sentiment: 0.8, SentimentLabel: warehouse.LabelPositive, SourceFormat: "generator",
+			KafkaTopic: "tweets", KafkaPartition: 0,
+		}
+	}
+	b.SetBytes(int64(batch * len(text)))
+	b.ReportAllocs()
+	next := uint64(0)
+	for b.Loop() {
+		for i := range rows {
+			next++
+			rows[i].ID, rows[i].KafkaOffset = next, int64(next)
+		}
+		if err := db.InsertTweets(ctx, rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "tweets/s")
 }

@@ -2,8 +2,24 @@ package warehouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+)
+
+// ErrEmptyBatch is returned by InsertTweets for an empty slice: a batch that produced no
+// rows records its offsets with RecordOffsets instead.
+var ErrEmptyBatch = errors.New("warehouse: empty batch")
+
+// ErrInvalidRow is wrapped by the errors of TweetRow.Validate. A row that fails it can never
+// be inserted; the ETL dead-letters its record instead of retrying.
+var ErrInvalidRow = errors.New("warehouse: invalid tweet row")
+
+// The range a DateTime column holds (seconds since 1970 in a UInt32). The client encodes a
+// time outside it without complaint, wrapped around, so rows are checked before they go.
+var (
+	minDateTime = time.Unix(0, 0)
+	maxDateTime = time.Unix(1<<32-1, 0)
 )
 
 // Sentiment labels as stored in the Enum8 columns.
@@ -36,27 +52,50 @@ type TweetRow struct {
 	KafkaOffset    int64
 }
 
+// Validate reports why r cannot be stored: a created_at outside the DateTime range
+// (1970 to 2106) or a sentiment label outside the enum.
+func (r *TweetRow) Validate() error {
+	if r.CreatedAt.Before(minDateTime) || r.CreatedAt.After(maxDateTime) {
+		return fmt.Errorf("%w: created_at %s is outside ClickHouse DateTime's range (1970 to 2106)", ErrInvalidRow, r.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	if r.SentimentLabel < LabelNegative || r.SentimentLabel > LabelPositive {
+		return fmt.Errorf("%w: sentiment label %d is not -1, 0 or 1", ErrInvalidRow, r.SentimentLabel)
+	}
+	return nil
+}
+
 const insertTweets = `INSERT INTO tweets (id, created_at, text, lang, user_id, user_screen_name, user_followers,
 	hashtags, mentions, urls, words, retweet_of, quote_of, sentiment, sentiment_label, source_format,
 	kafka_topic, kafka_partition, kafka_offset)`
 
-// InsertTweets writes rows in one INSERT. ClickHouse applies a single-block INSERT
-// atomically, and the materialized views (aggregates, loaded offsets) run within it.
+// InsertTweets writes rows in one INSERT of one block. The materialized views run on that
+// block within the same INSERT, so the per-minute aggregates and the loaded offsets (the
+// highest kafka_offset per topic and partition) arrive with the rows. ClickHouse has no
+// transactions: a batch that spans two months is written as two parts, and a failure between
+// them or in a view can leave part of it stored. The ETL guards against loading such a batch
+// twice by reading LoadedOffsets before it retries.
+//
+// Every row is validated first; an invalid row fails the whole call with ErrInvalidRow and
+// nothing is sent.
 func (db *DB) InsertTweets(ctx context.Context, rows []TweetRow) error {
 	if len(rows) == 0 {
 		return ErrEmptyBatch
+	}
+	for i := range rows {
+		if err := rows[i].Validate(); err != nil {
+			return fmt.Errorf("row %d (tweet %d): %w", i, rows[i].ID, err)
+		}
 	}
 	batch, err := db.conn.PrepareBatch(ctx, insertTweets)
 	if err != nil {
 		return fmt.Errorf("warehouse: prepare insert: %w", err)
 	}
-	for i := range rows {
-		r := &rows[i]
-		if err := batch.Append(r.ID, r.CreatedAt.UTC(), r.Text, r.Lang, r.UserID, r.UserScreenName, r.UserFollowers,
-			nonNil(r.Hashtags), nonNil(r.Mentions), nonNil(r.URLs), nonNil(r.Words), r.RetweetOf, r.QuoteOf,
-			r.Sentiment, r.SentimentLabel, r.SourceFormat, r.KafkaTopic, r.KafkaPartition, r.KafkaOffset); err != nil {
+	// Column by column: one Append per column instead of one reflective Append per row
+	// makes building the block several times cheaper.
+	for i, col := range tweetColumns(rows) {
+		if err := batch.Column(i).Append(col); err != nil {
 			batch.Abort()
-			return fmt.Errorf("warehouse: append row %d (tweet %d): %w", i, r.ID, err)
+			return fmt.Errorf("warehouse: append column %d of %d tweets: %w", i, len(rows), err)
 		}
 	}
 	if err := batch.Send(); err != nil {
@@ -65,15 +104,34 @@ func (db *DB) InsertTweets(ctx context.Context, rows []TweetRow) error {
 	return nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// tweetColumns turns rows into one slice per column, in insertTweets' column order.
+func tweetColumns(rows []TweetRow) []any {
+	n := len(rows)
+	var (
+		id, userID, followers, retweetOf, quoteOf = make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
+		createdAt                                 = make([]time.Time, n)
+		text, lang, screenName, format, topic     = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		hashtags, mentions, urls, words           = make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n)
+		sentiment                                 = make([]float32, n)
+		label                                     = make([]int8, n)
+		partition                                 = make([]int32, n)
+		offset                                    = make([]int64, n)
+	)
+	for i := range rows {
+		r := &rows[i]
+		id[i], createdAt[i], text[i], lang[i] = r.ID, r.CreatedAt.UTC(), r.Text, r.Lang
+		userID[i], screenName[i], followers[i] = r.UserID, r.UserScreenName, r.UserFollowers
+		hashtags[i], mentions[i], urls[i], words[i] = r.Hashtags, r.Mentions, r.URLs, r.Words
+		retweetOf[i], quoteOf[i], sentiment[i], label[i] = r.RetweetOf, r.QuoteOf, r.Sentiment, r.SentimentLabel
+		format[i], topic[i], partition[i], offset[i] = r.SourceFormat, r.KafkaTopic, r.KafkaPartition, r.KafkaOffset
 	}
-	return s
+	return []any{id, createdAt, text, lang, userID, screenName, followers, hashtags, mentions, urls, words,
+		retweetOf, quoteOf, sentiment, label, format, topic, partition, offset}
 }
 
-// RecordOffsets stores loaded offsets explicitly, for batches whose records all went to the
-// dead-letter topic and so wrote no tweet rows.
+// RecordOffsets stores loaded offsets explicitly (partition → last offset handled), for
+// batches whose last records went to the dead-letter topic and so wrote no tweet rows.
+// Offsets only ever rise: LoadedOffsets reads the maximum.
 func (db *DB) RecordOffsets(ctx context.Context, topic string, offsets map[int32]int64) error {
 	if len(offsets) == 0 {
 		return nil
@@ -94,7 +152,8 @@ func (db *DB) RecordOffsets(ctx context.Context, topic string, offsets map[int32
 	return nil
 }
 
-// LoadedOffsets returns, per partition of topic, the last offset loaded into the warehouse.
+// LoadedOffsets returns, per partition of topic, the last offset loaded into the warehouse
+// (a consumer resumes at that offset + 1). Partitions never loaded are absent.
 func (db *DB) LoadedOffsets(ctx context.Context, topic string) (map[int32]int64, error) {
 	rows, err := db.conn.Query(ctx, "SELECT partition, max(offset) FROM loaded_offsets WHERE topic = ? GROUP BY partition", topic)
 	if err != nil {

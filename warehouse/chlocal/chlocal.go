@@ -2,6 +2,9 @@
 // uses it when no ClickHouse address is given, and tests use it through warehousetest. The
 // server listens on loopback only and keeps everything (data, logs, configuration) in one
 // directory.
+//
+// The generated configuration uses the <yandex> root element, which ClickHouse 18.16 (the
+// Debian package) requires and current releases still accept next to <clickhouse>.
 package chlocal
 
 import (
@@ -15,56 +18,85 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
 
-// ErrNotInstalled is returned when no ClickHouse server binary is on PATH.
-var ErrNotInstalled = errors.New(`no ClickHouse server found on PATH (looked for "clickhouse-server" and "clickhouse").
+// ErrNotInstalled is returned by Start when no ClickHouse server binary can be found.
+var ErrNotInstalled = errors.New(`no ClickHouse server found (looked for "clickhouse-server" and "clickhouse" on PATH and in /usr/sbin).
 Install one:
   Debian/Ubuntu:  sudo apt-get install clickhouse-server clickhouse-client
-  other systems:  see https://clickhouse.com/docs/install (a single "clickhouse" binary works)
+  other systems:  curl https://clickhouse.com/ | sh   (the official install script; a single "clickhouse" binary works)
 or point Starling at a running server with --clickhouse-addr / STARLING_CLICKHOUSE_ADDR,
 or run everything in containers with: docker compose up --build`)
 
-// Config says where and how to run the server.
+// Config says where and how to run the server. Zero values are the documented defaults.
 type Config struct {
-	// Dir holds the server's data, logs and generated configuration. Required.
+	// Dir holds the server's data, logs and generated configuration. Required; created
+	// when missing. Reusing a Dir reuses its data.
 	Dir string
-	// TCPPort and HTTPPort are the native-protocol and HTTP ports; 0 picks free ones.
+	// TCPPort is the native-protocol port, HTTPPort the HTTP port; 0 picks a free one.
 	TCPPort, HTTPPort int
-	// Binary is the server executable; empty looks up "clickhouse-server" on PATH (also in
-	// /usr/sbin, where Debian puts it), then "clickhouse" (run as "clickhouse server").
+	// Binary is the server executable. Empty looks up "clickhouse-server" on PATH and in
+	// /usr/sbin (where Debian puts it, often off a user's PATH), then "clickhouse", which is
+	// run as "clickhouse server".
 	Binary string
 	// StartTimeout bounds the wait for the server to answer. Default 60s.
 	StartTimeout time.Duration
+	// StopTimeout is how long Close waits after SIGTERM before it sends SIGKILL. Default 10s.
+	StopTimeout time.Duration
 	// Logger receives progress messages; nil discards them.
 	Logger *slog.Logger
 }
 
-// Server is a running ClickHouse server process.
-type Server struct {
-	cmd      *exec.Cmd
-	tcpPort  int
-	httpPort int
-	exited   chan struct{}
-	waitErr  error
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "":
+		return errors.New("chlocal: a data directory is required")
+	case c.TCPPort < 0 || c.TCPPort > 65535 || c.HTTPPort < 0 || c.HTTPPort > 65535:
+		return fmt.Errorf("chlocal: ports %d and %d must be within 0..65535", c.TCPPort, c.HTTPPort)
+	case c.TCPPort != 0 && c.TCPPort == c.HTTPPort:
+		return fmt.Errorf("chlocal: the native and HTTP ports must differ (both %d)", c.TCPPort)
+	case c.StartTimeout < 0 || c.StopTimeout < 0:
+		return errors.New("chlocal: timeouts must not be negative")
+	}
+	return nil
 }
 
-// Start writes a configuration into cfg.Dir, starts the server and waits until it answers.
-// The process is killed if the calling process dies (Linux), so it never outlives its owner.
+// Server is a running ClickHouse server process. Close stops it.
+type Server struct {
+	cmd         *exec.Cmd
+	dir         string
+	tcpPort     int
+	httpPort    int
+	stopTimeout time.Duration
+
+	exited  chan struct{} // closed once the process has been waited for
+	waitErr error         // the process's exit status; read only after exited is closed
+
+	closeOnce sync.Once
+}
+
+// Start writes a configuration into cfg.Dir, starts the server and waits until it answers
+// its HTTP /ping. The server is killed if the calling process dies (Linux: Pdeathsig), so
+// it never outlives its owner, even when the owner is killed without a chance to Close.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("chlocal: a directory is required")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 60 * time.Second
+	}
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = 10 * time.Second
 	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	bin, args, err := findBinary(cfg.Binary)
+	bin, args, err := findBinary(cfg.Binary, exec.LookPath)
 	if err != nil {
 		return nil, err
 	}
@@ -77,13 +109,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("chlocal: %w", err)
 		}
 	}
-	s := &Server{tcpPort: cfg.TCPPort, httpPort: cfg.HTTPPort, exited: make(chan struct{})}
+	s := &Server{dir: dir, tcpPort: cfg.TCPPort, httpPort: cfg.HTTPPort, stopTimeout: cfg.StopTimeout, exited: make(chan struct{})}
 	if s.tcpPort == 0 {
 		if s.tcpPort, err = freePort(); err != nil {
 			return nil, err
 		}
 	}
-	if s.httpPort == 0 {
+	for s.httpPort == 0 || s.httpPort == s.tcpPort {
 		if s.httpPort, err = freePort(); err != nil {
 			return nil, err
 		}
@@ -95,17 +127,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(usersConfig), 0o644); err != nil {
 		return nil, fmt.Errorf("chlocal: %w", err)
 	}
-	args = append(args, "--config-file="+conf)
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Dir = dir
-	stderr, err := os.Create(filepath.Join(dir, "log", "stderr.log"))
+	// The server's own output (start-up errors before its logger is configured) goes to a
+	// file next to its logs rather than into the owner's terminal.
+	out, err := os.OpenFile(filepath.Join(dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("chlocal: %w", err)
 	}
-	defer stderr.Close()
-	s.cmd.Stdout, s.cmd.Stderr = stderr, stderr
+	defer out.Close() // the child has its own descriptor
+	s.cmd = exec.Command(bin, append(args, "--config-file="+conf)...)
+	s.cmd.Dir = dir
+	s.cmd.Stdout, s.cmd.Stderr = out, out
+	// Pdeathsig is delivered when the thread that started the child exits. The Go runtime
+	// ends a thread only when a goroutine exits while locked to it, which never happens here,
+	// so in practice it fires when the owning process dies. Setpgid keeps a terminal's Ctrl-C
+	// away from the server: the owner decides when it stops.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	logger.Info("starting local ClickHouse", "binary", bin, "dir", dir, "tcp_port", s.tcpPort)
+	logger.Info("starting ClickHouse", "binary", bin, "dir", dir, "tcp_port", s.tcpPort, "http_port", s.httpPort)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("chlocal: start %s: %w", bin, err)
 	}
@@ -115,47 +152,61 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}()
 	if err := s.waitReady(ctx, cfg.StartTimeout); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("chlocal: %w (server log in %s)", err, filepath.Join(dir, "log"))
+		return nil, fmt.Errorf("chlocal: %w (server logs in %s)", err, filepath.Join(dir, "log"))
 	}
-	logger.Info("local ClickHouse ready", "addr", s.Addr())
+	logger.Info("ClickHouse ready", "addr", s.Addr())
 	return s, nil
 }
 
-// Addr is the native-protocol address, host:port.
+// Addr is the native-protocol address, "127.0.0.1:port", for warehouse.Config.Addr.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.tcpPort)) }
 
-// HTTPAddr is the HTTP interface's address, host:port.
+// HTTPAddr is the HTTP interface's address, "127.0.0.1:port".
 func (s *Server) HTTPAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.httpPort)) }
 
-// Close stops the server (SIGTERM, then SIGKILL after 10 s) and waits for it to exit.
-func (s *Server) Close() error {
-	select {
-	case <-s.exited:
-		return nil
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	}
-	return nil
-}
+// Dir is the server's absolute data directory.
+func (s *Server) Dir() string { return s.dir }
 
 // Done is closed when the server process has exited.
 func (s *Server) Done() <-chan struct{} { return s.exited }
 
+// Close stops the server (SIGTERM, then SIGKILL after Config.StopTimeout) and waits for
+// the process to exit. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		select {
+		case <-s.exited:
+			return
+		default:
+		}
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		t := time.NewTimer(s.stopTimeout)
+		defer t.Stop()
+		select {
+		case <-s.exited:
+		case <-t.C:
+			_ = s.cmd.Process.Kill()
+		}
+	})
+	<-s.exited
+	return nil
+}
+
+// waitReady polls the HTTP /ping endpoint until it answers "Ok.", the process exits, or
+// the timeout passes.
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	url := "http://" + s.HTTPAddr() + "/ping"
-	tick := time.NewTicker(100 * time.Millisecond)
+	client := &http.Client{Timeout: time.Second}
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
@@ -165,28 +216,40 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 		case <-s.exited:
 			return fmt.Errorf("server exited during start-up: %v", s.waitErr)
 		case <-ctx.Done():
-			return fmt.Errorf("server did not answer within %s", timeout)
+			return fmt.Errorf("server did not answer on %s within %s: %w", url, timeout, ctx.Err())
 		case <-tick.C:
 		}
 	}
 }
 
+// sbinDirs are searched after PATH: Debian installs clickhouse-server in /usr/sbin, which is
+// not on an unprivileged user's PATH.
+var sbinDirs = []string{"/usr/sbin", "/usr/local/sbin"}
+
 // findBinary locates the server executable and the arguments that run it as a server.
-func findBinary(explicit string) (string, []string, error) {
-	if explicit != "" {
-		if filepath.Base(explicit) == "clickhouse" {
-			return explicit, []string{"server"}, nil
+func findBinary(explicit string, lookPath func(string) (string, error)) (string, []string, error) {
+	args := func(path string) []string {
+		if filepath.Base(path) == "clickhouse" {
+			return []string{"server"}
 		}
-		return explicit, nil, nil
+		return nil
 	}
-	if p, err := exec.LookPath("clickhouse-server"); err == nil {
-		return p, nil, nil
+	if explicit != "" {
+		p, err := lookPath(explicit)
+		if err != nil {
+			return "", nil, fmt.Errorf("chlocal: server binary %q: %w", explicit, err)
+		}
+		return p, args(p), nil
 	}
-	if _, err := os.Stat("/usr/sbin/clickhouse-server"); err == nil {
-		return "/usr/sbin/clickhouse-server", nil, nil
-	}
-	if p, err := exec.LookPath("clickhouse"); err == nil {
-		return p, []string{"server"}, nil
+	for _, name := range []string{"clickhouse-server", "clickhouse"} {
+		if p, err := lookPath(name); err == nil {
+			return p, args(p), nil
+		}
+		for _, d := range sbinDirs {
+			if p, err := lookPath(filepath.Join(d, name)); err == nil {
+				return p, args(p), nil
+			}
+		}
 	}
 	return "", nil, ErrNotInstalled
 }
@@ -200,8 +263,10 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// serverConfig is a minimal configuration that every ClickHouse release from 18.x on reads
-// (the <yandex> root is still accepted by current releases).
+// serverConfig is a minimal server configuration: loopback only, every path inside dir,
+// caches sized for a laptop rather than the defaults' several gigabytes. A short HTTP
+// keep-alive and shutdown wait let SIGTERM stop the server in about a second even while
+// clients still hold idle connections (the defaults make it linger ten).
 func serverConfig(dir string, tcpPort, httpPort int) string {
 	return fmt.Sprintf(`<?xml version="1.0"?>
 <yandex>
@@ -216,9 +281,11 @@ func serverConfig(dir string, tcpPort, httpPort int) string {
   <tcp_port>%[2]d</tcp_port>
   <http_port>%[3]d</http_port>
   <max_connections>1024</max_connections>
+  <keep_alive_timeout>1</keep_alive_timeout>
+  <shutdown_wait_unfinished>2</shutdown_wait_unfinished>
   <max_concurrent_queries>100</max_concurrent_queries>
-  <uncompressed_cache_size>268435456</uncompressed_cache_size>
-  <mark_cache_size>268435456</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <mark_cache_size>134217728</mark_cache_size>
   <path>%[1]s/data/</path>
   <tmp_path>%[1]s/tmp/</tmp_path>
   <user_files_path>%[1]s/user_files/</user_files_path>
@@ -232,16 +299,15 @@ func serverConfig(dir string, tcpPort, httpPort int) string {
 `, dir, tcpPort, httpPort)
 }
 
+// usersConfig has one user, "default" without a password, reachable from loopback only.
 const usersConfig = `<?xml version="1.0"?>
 <yandex>
   <profiles>
     <default>
-      <max_memory_usage>4000000000</max_memory_usage>
+      <max_memory_usage>2000000000</max_memory_usage>
       <load_balancing>random</load_balancing>
+      <poll_interval>1</poll_interval>
     </default>
-    <readonly>
-      <readonly>1</readonly>
-    </readonly>
   </profiles>
   <users>
     <default>

@@ -1,15 +1,26 @@
 // Package warehousetest gives tests a real, migrated ClickHouse database: on the server named
-// by CLICKHOUSE_ADDR when set, otherwise on one local server process started for the whole
-// test binary (it dies with the binary). Every call gets a fresh database, so tests can run
-// in parallel without seeing each other's rows.
+// by CLICKHOUSE_ADDR when set (with CLICKHOUSE_USER and CLICKHOUSE_PASSWORD), otherwise on
+// one local server process started for the whole test binary with chlocal. Every call gets a
+// fresh database with a unique name, so tests can run in parallel without seeing each other's
+// rows; it is dropped when the test ends.
+//
+// The local server is never stopped explicitly: it dies with the test binary (chlocal sets
+// Pdeathsig). Its temporary directory cannot be removed by a process that is already gone,
+// so each test binary removes the directories left behind by earlier ones whose process has
+// exited.
 package warehousetest
 
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,51 +28,89 @@ import (
 	"github.com/starling-analytics/starling/warehouse/chlocal"
 )
 
-var (
-	once    sync.Once
-	addr    string
-	initErr error
-)
+// dirPrefix names the local server's temporary directories: dirPrefix + pid + "-" + random.
+const dirPrefix = "starling-clickhouse-"
 
-// Addr returns the address of the test server, starting it on first use.
+// The one local server of this test binary. A test binary is one process and the server is
+// shared by all its tests, so this is process state by nature; sync.Once makes the start
+// lazy (packages whose tests never ask start nothing) and safe under t.Parallel.
+var shared struct {
+	once sync.Once
+	addr string
+	err  error
+}
+
+// Addr returns the native-protocol address of the test server, starting the local one on
+// first use. It fails the test when no server can be had, with chlocal's instructions for
+// installing ClickHouse.
 func Addr(t testing.TB) string {
 	t.Helper()
-	once.Do(func() {
+	shared.once.Do(func() {
 		if a := os.Getenv("CLICKHOUSE_ADDR"); a != "" {
-			addr = a
+			shared.addr = a
 			return
 		}
-		dir, err := os.MkdirTemp("", "starling-clickhouse-")
+		removeStaleDirs()
+		dir, err := os.MkdirTemp("", dirPrefix+strconv.Itoa(os.Getpid())+"-")
 		if err != nil {
-			initErr = err
+			shared.err = err
 			return
 		}
-		// The server is never stopped explicitly: Pdeathsig kills it when the test binary exits.
 		srv, err := chlocal.Start(context.Background(), chlocal.Config{Dir: dir})
 		if err != nil {
-			initErr = err
+			os.RemoveAll(dir)
+			shared.err = err
 			return
 		}
-		addr = srv.Addr()
+		shared.addr = srv.Addr()
 	})
-	if initErr != nil {
-		t.Fatalf("warehousetest: %v", initErr)
+	if shared.err != nil {
+		if errors.Is(shared.err, chlocal.ErrNotInstalled) {
+			t.Fatalf("warehousetest: these tests need a real ClickHouse server (or CLICKHOUSE_ADDR=host:port).\n%v", shared.err)
+		}
+		t.Fatalf("warehousetest: %v", shared.err)
 	}
-	return addr
+	return shared.addr
+}
+
+// Empty returns the Config of a fresh database that exists but has no tables; it is dropped
+// when the test ends. Use it to test migrations; most tests want Start.
+func Empty(t testing.TB) warehouse.Config {
+	t.Helper()
+	cfg := warehouse.Config{
+		Addr:     []string{Addr(t)},
+		Database: "test_" + strings.ToLower(rand.Text()[:16]), // 80 random bits
+		Username: os.Getenv("CLICKHOUSE_USER"),
+		Password: os.Getenv("CLICKHOUSE_PASSWORD"),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := warehouse.Open(ctx, cfg) // creates the database
+	if err != nil {
+		t.Fatalf("warehousetest: %v", err)
+	}
+	db.Close()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		db, err := warehouse.Open(ctx, cfg)
+		if err != nil {
+			t.Logf("warehousetest: drop %s: %v", cfg.Database, err)
+			return
+		}
+		defer db.Close()
+		if err := db.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.Database); err != nil {
+			t.Logf("warehousetest: drop %s: %v", cfg.Database, err)
+		}
+	})
+	return cfg
 }
 
 // Start returns the Config of a fresh, migrated database; it is dropped when the test ends.
 func Start(t testing.TB) warehouse.Config {
 	t.Helper()
-	var suffix [6]byte
-	rand.Read(suffix[:])
-	cfg := warehouse.Config{
-		Addr:     []string{Addr(t)},
-		Database: "test_" + hex.EncodeToString(suffix[:]),
-		Username: os.Getenv("CLICKHOUSE_USER"),
-		Password: os.Getenv("CLICKHOUSE_PASSWORD"),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	cfg := Empty(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	db, err := warehouse.Open(ctx, cfg)
 	if err != nil {
@@ -71,14 +120,6 @@ func Start(t testing.TB) warehouse.Config {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("warehousetest: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if db, err := warehouse.Open(ctx, cfg); err == nil {
-			db.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.Database)
-			db.Close()
-		}
-	})
 	return cfg
 }
 
@@ -92,4 +133,22 @@ func Open(t testing.TB) *warehouse.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// removeStaleDirs deletes, best effort, the server directories of earlier test binaries
+// that have exited (their servers died with them).
+func removeStaleDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, d := range dirs {
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), dirPrefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			if err := os.RemoveAll(d); err != nil {
+				fmt.Fprintf(os.Stderr, "warehousetest: remove stale %s: %v\n", d, err)
+			}
+		}
+	}
 }
