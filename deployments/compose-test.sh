@@ -28,12 +28,12 @@ wait_for() { # description, command...
     sleep 2
   done
 }
-tweets() { dc exec -T clickhouse clickhouse-client -q "SELECT count() FROM starling.tweets"; }
+tweets() { dc exec -T clickhouse clickhouse-client -q "SELECT count() FROM starling.tweets" </dev/null; }
 has_tweets() { [ "$(tweets)" -gt 0 ]; }
 wait_for "tweets in the warehouse" has_tweets
 url="http://127.0.0.1:$STARLING_DASHBOARD_PORT"
 wait_for "the dashboard API" curl -fsS "$url/api/summary"
-wait_for "hashtags from the dashboard API" bash -c "curl -fsS '$url/api/hashtags/top' | grep -q hashtag"
+wait_for "hashtags from the dashboard API" bash -c "curl -fsS '$url/api/hashtags/top' | grep -q '\"term\"'"
 echo "compose-test: warehouse holds $(tweets) tweets; dashboard answers at $url"
 echo "compose-test: $(curl -fsS "$url/api/summary")"
 ok=1
