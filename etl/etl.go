@@ -1,13 +1,19 @@
-// Package etl is Starling's streaming ETL: it consumes canonical tweets from the broker in a
-// consumer group, scores their sentiment, extracts hashtags and words, and loads them into
-// the ClickHouse warehouse in batches.
+// Package etl is Starling's streaming ETL: it consumes canonical tweets from topic "tweets"
+// in a Kafka consumer group, scores their sentiment, extracts hashtags, mentions and
+// word-cloud words, and loads them into the ClickHouse warehouse in batches. Records it
+// cannot load go, unchanged, to the dead-letter topic with the reason and origin in headers.
 //
-// Loading is effectively once. Each batch's rows carry their Kafka partition and offset, and
-// the warehouse records the batch's last offset in the same INSERT (a materialized view). When
-// the group assigns a partition, the ETL resumes after the later of the group's committed
-// offset and the warehouse's loaded offset, so a batch loaded just before a crash is never
-// loaded again. Group offsets are committed after the insert, for lag monitoring and as the
-// fallback position.
+// Loading is effectively once. Each row carries its Kafka topic, partition and offset, and
+// a materialized view records the highest loaded offset per partition in the same INSERT as
+// the rows (warehouse.LoadedOffsets). When the group assigns a partition, the ETL resumes
+// after the later of the group's committed offset and the warehouse's loaded offset, so a
+// batch loaded just before a crash, a failed commit or a rebalance is never loaded again.
+// Group offsets are committed after each insert: they show the lag to Kafka tools and are
+// the resume point for partitions whose records all went to the dead-letter topic.
+//
+// The consumer uses kafka-go's consumer group (Next → Generation → one goroutine per
+// assigned partition via Generation.Start), so several ETL processes with the same group id
+// share the partitions of the topic and take over each other's partitions.
 package etl
 
 import (
@@ -15,8 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -29,21 +34,24 @@ import (
 
 // Config configures the ETL. Zero values are the documented defaults.
 type Config struct {
-	// Brokers are the Kafka bootstrap addresses. Default ["127.0.0.1:9092"].
+	// Brokers are the Kafka bootstrap addresses, host:port. Default ["127.0.0.1:9092"].
 	Brokers []string
-	// Topic carries canonical tweets. Default "tweets".
+	// Topic carries canonical tweets. Default tweet.TopicTweets ("tweets").
 	Topic string
-	// DLQTopic receives records that cannot be loaded. Default "tweets.dlq".
+	// DLQTopic receives records that cannot be loaded. Default tweet.TopicDLQ ("tweets.dlq").
 	DLQTopic string
 	// GroupID is the consumer group; ETL processes with the same id share the partitions.
 	// Default "etl".
 	GroupID string
-	// Warehouse is where tweets are loaded.
+	// Warehouse is where tweets are loaded. The ETL does not migrate; run warehouse
+	// Migrate (starling migrate) first.
 	Warehouse warehouse.Config
-	// BatchSize flushes a partition's batch at this many records. Default 5000.
+	// BatchSize flushes a partition's batch at this many records. It also bounds memory:
+	// a partition holds at most one batch and the reader's queue of as many records.
+	// Default 5000.
 	BatchSize int
-	// FlushInterval flushes a partition's batch this long after its first record.
-	// Default 500ms.
+	// FlushInterval flushes a partition's batch this long after its first record, so
+	// that a slow stream still reaches the warehouse promptly. Default 500ms.
 	FlushInterval time.Duration
 	// Logger receives the ETL's logs; nil discards them.
 	Logger *slog.Logger
@@ -77,28 +85,49 @@ func (c Config) withDefaults() Config {
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	c = c.withDefaults()
+	for _, b := range c.Brokers {
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			return fmt.Errorf("etl: broker address %q is not host:port", b)
+		}
+	}
 	if c.BatchSize < 1 {
 		return fmt.Errorf("etl: batch size must be positive, not %d", c.BatchSize)
 	}
 	if c.FlushInterval < time.Millisecond {
-		return fmt.Errorf("etl: flush interval %s is too short", c.FlushInterval)
+		return fmt.Errorf("etl: flush interval %s is shorter than a millisecond", c.FlushInterval)
 	}
 	if c.Topic == c.DLQTopic {
 		return errors.New("etl: the dead-letter topic must differ from the input topic")
 	}
-	return c.Warehouse.Validate()
+	if err := c.Warehouse.Validate(); err != nil {
+		return fmt.Errorf("etl: %w", err)
+	}
+	return nil
 }
 
-// Stats are the ETL's running counters.
+// Timing of the consumer group and the warehouse writes. A member that does not rejoin
+// within rebalanceTimeout is dropped and its partitions go to others, so an insert must
+// finish (or fail) well within it: otherwise the next owner could read the loaded offsets
+// before that insert lands and load its rows a second time.
+const (
+	heartbeatInterval = time.Second // how soon a member notices a rebalance
+	sessionTimeout    = 10 * time.Second
+	rebalanceTimeout  = 30 * time.Second
+	insertTimeout     = 20 * time.Second // one insert attempt, never cut short by a rebalance
+	closeFlushTimeout = 5 * time.Second  // the last flush when a partition is taken away
+	maxBackoff        = 10 * time.Second
+)
+
+// Stats are the ETL's running counters, since New.
 type Stats struct {
-	Consumed     uint64 // records read from the topic
+	Consumed     uint64 // records read from the topic (re-reads after a rebalance count again)
 	Loaded       uint64 // tweets inserted into the warehouse
-	DeadLettered uint64 // records sent to the dead-letter topic
-	Batches      uint64 // successful inserts
-	InsertErrors uint64 // failed insert attempts (each retried)
+	DeadLettered uint64 // records written to the dead-letter topic
+	Batches      uint64 // batches flushed (inserted and/or offsets recorded)
+	InsertErrors uint64 // failed writes to the warehouse or the dead-letter topic (each retried)
 }
 
-// ETL is a running consumer. Create it with New and run it with Run.
+// ETL is a streaming consumer. Create it with New, run it with Run.
 type ETL struct {
 	cfg      Config
 	log      *slog.Logger
@@ -107,7 +136,7 @@ type ETL struct {
 	consumed, loaded, dead, batches, insertErrors atomic.Uint64
 }
 
-// New checks cfg and prepares an ETL.
+// New checks cfg and prepares an ETL (it loads the sentiment lexicon).
 func New(cfg Config) (*ETL, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -127,14 +156,24 @@ func Run(ctx context.Context, cfg Config) error {
 
 // Stats returns a snapshot of the counters.
 func (e *ETL) Stats() Stats {
-	return Stats{Consumed: e.consumed.Load(), Loaded: e.loaded.Load(), DeadLettered: e.dead.Load(), Batches: e.batches.Load(), InsertErrors: e.insertErrors.Load()}
+	return Stats{
+		Consumed:     e.consumed.Load(),
+		Loaded:       e.loaded.Load(),
+		DeadLettered: e.dead.Load(),
+		Batches:      e.batches.Load(),
+		InsertErrors: e.insertErrors.Load(),
+	}
 }
 
-// Run consumes and loads until ctx is done. It waits for the warehouse and the broker to
-// answer, so it can start before them.
+// Run consumes and loads until ctx is done, then returns nil. It waits for the warehouse
+// and the brokers to answer, so it may start before them. A batch not yet loaded when ctx
+// ends is left to the next run, which reads it again.
 func (e *ETL) Run(ctx context.Context) error {
 	db, err := e.openWarehouse(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer db.Close()
@@ -142,30 +181,34 @@ func (e *ETL) Run(ctx context.Context) error {
 	dlq := &kafka.Writer{
 		Addr:                   kafka.TCP(e.cfg.Brokers...),
 		Topic:                  e.cfg.DLQTopic,
+		Balancer:               &kafka.Hash{}, // keep a key's records together, as on the input
 		RequiredAcks:           kafka.RequireAll,
 		AllowAutoTopicCreation: true,
-		BatchTimeout:           time.Millisecond,
+		BatchTimeout:           time.Millisecond, // each flush writes its dead letters in one call
+		ErrorLogger:            e.kafkaLogger(slog.LevelWarn, "dlq-writer"),
 	}
 	defer dlq.Close()
 
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:          e.cfg.GroupID,
-		Brokers:     e.cfg.Brokers,
-		Topics:      []string{e.cfg.Topic},
-		StartOffset: kafka.FirstOffset,
-		// Members notice a rebalance at the next heartbeat: keep that short so a new ETL
-		// replica gets its share quickly.
-		HeartbeatInterval: time.Second,
-		SessionTimeout:    10 * time.Second,
-		RebalanceTimeout:  10 * time.Second,
+		ID:                e.cfg.GroupID,
+		Brokers:           e.cfg.Brokers,
+		Topics:            []string{e.cfg.Topic},
+		StartOffset:       kafka.FirstOffset,
+		HeartbeatInterval: heartbeatInterval,
+		SessionTimeout:    sessionTimeout,
+		RebalanceTimeout:  rebalanceTimeout,
 		JoinGroupBackoff:  time.Second,
-		Logger:            kafka.LoggerFunc(func(msg string, args ...any) { e.log.Debug(fmt.Sprintf(msg, args...), "component", "consumer-group") }),
-		ErrorLogger:       kafka.LoggerFunc(func(msg string, args ...any) { e.log.Warn(fmt.Sprintf(msg, args...), "component", "consumer-group") }),
+		// A topic created after the ETL joined, or given more partitions, rebalances
+		// the group instead of being ignored until the next restart.
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 2 * time.Second,
+		Logger:                 e.kafkaLogger(slog.LevelDebug, "consumer-group"),
+		ErrorLogger:            e.kafkaLogger(slog.LevelWarn, "consumer-group"),
 	})
 	if err != nil {
 		return fmt.Errorf("etl: consumer group: %w", err)
 	}
-	defer cg.Close()
+	defer cg.Close() // ends the current generation and waits for its partition goroutines
 	e.log.Info("etl started", "group", e.cfg.GroupID, "topic", e.cfg.Topic, "brokers", e.cfg.Brokers)
 
 	for {
@@ -174,70 +217,47 @@ func (e *ETL) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			e.log.Warn("joining the consumer group failed; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(time.Second):
-			}
+			// Join errors (broker down, coordinator moving) are retried by the group itself
+			// after JoinGroupBackoff; Next reports each one.
+			e.log.Warn("consumer group: no generation yet", "err", err)
 			continue
 		}
 		assigned := gen.Assignments[e.cfg.Topic]
-		loaded, err := e.loadedOffsets(ctx, db)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			e.log.Error("reading loaded offsets failed", "err", err)
-			continue // the next generation tries again
-		}
-		parts := make([]string, 0, len(assigned))
+		ids := make([]int, 0, len(assigned))
 		for _, a := range assigned {
-			start := kafka.FirstOffset
-			if a.Offset >= 0 {
-				start = a.Offset
-			}
-			if l, ok := loaded[int32(a.ID)]; ok && l+1 > start {
-				start = l + 1
-			}
-			parts = append(parts, fmt.Sprintf("%d@%d", a.ID, start))
-			p := partitionConsumer{etl: e, db: db, dlq: dlq, gen: gen, partition: a.ID, start: start}
+			ids = append(ids, a.ID)
+			p := &partitionLoader{etl: e, db: db, dlq: dlq, gen: gen, partition: a.ID, committed: a.Offset}
 			gen.Start(p.run)
 		}
-		e.log.Info("partitions assigned", "generation", gen.ID, "partitions", strings.Join(parts, " "))
+		e.log.Info("partitions assigned", "generation", gen.ID, "member", gen.MemberID, "partitions", ids)
 	}
 }
 
-// openWarehouse connects to ClickHouse, retrying until it answers or ctx is done.
+// openWarehouse connects to ClickHouse, retrying with back-off until it answers or ctx ends.
 func (e *ETL) openWarehouse(ctx context.Context) (*warehouse.DB, error) {
-	backoff := newBackoff()
+	b := newBackoff()
 	for {
 		db, err := warehouse.Open(ctx, e.cfg.Warehouse)
 		if err == nil {
 			return db, nil
 		}
 		e.log.Warn("warehouse not reachable; retrying", "err", err)
-		if !backoff.wait(ctx) {
+		if !b.wait(ctx) {
 			return nil, fmt.Errorf("etl: %w", err)
 		}
 	}
 }
 
-func (e *ETL) loadedOffsets(ctx context.Context, db *warehouse.DB) (map[int32]int64, error) {
-	backoff := newBackoff()
-	for {
-		offs, err := db.LoadedOffsets(ctx, e.cfg.Topic)
-		if err == nil {
-			return offs, nil
-		}
-		e.log.Warn("warehouse not reachable; retrying", "err", err)
-		if !backoff.wait(ctx) {
-			return nil, err
+// kafkaLogger adapts kafka-go's printf logging to the ETL's logger.
+func (e *ETL) kafkaLogger(level slog.Level, component string) kafka.LoggerFunc {
+	return func(msg string, args ...any) {
+		if e.log.Enabled(context.Background(), level) {
+			e.log.Log(context.Background(), level, fmt.Sprintf(msg, args...), "component", component)
 		}
 	}
 }
 
-// backoff is exponential back-off from 100ms to 10s.
+// backoff is exponential back-off from 100ms to maxBackoff.
 type backoff struct{ d time.Duration }
 
 func newBackoff() *backoff { return &backoff{d: 100 * time.Millisecond} }
@@ -246,59 +266,11 @@ func newBackoff() *backoff { return &backoff{d: 100 * time.Millisecond} }
 func (b *backoff) wait(ctx context.Context) bool {
 	t := time.NewTimer(b.d)
 	defer t.Stop()
-	b.d = min(b.d*2, 10*time.Second)
+	b.d = min(b.d*2, maxBackoff)
 	select {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
 		return true
 	}
-}
-
-// transform turns a decoded canonical tweet into a warehouse row.
-func (e *ETL) transform(rec tweet.Record, m kafka.Message) (warehouse.TweetRow, error) {
-	id, err := strconv.ParseUint(rec.ID, 10, 64)
-	if err != nil {
-		return warehouse.TweetRow{}, fmt.Errorf("tweet id %q: %w", rec.ID, err)
-	}
-	compound, label := e.analyzer.Score(rec.Text)
-	userID, _ := strconv.ParseUint(rec.User.ID, 10, 64)
-	retweetOf, _ := strconv.ParseUint(rec.RetweetOf, 10, 64)
-	quoteOf, _ := strconv.ParseUint(rec.QuoteOf, 10, 64)
-	return warehouse.TweetRow{
-		ID:             id,
-		CreatedAt:      rec.CreatedAt.UTC(),
-		Text:           rec.Text,
-		Lang:           rec.Lang,
-		UserID:         userID,
-		UserScreenName: rec.User.ScreenName,
-		UserFollowers:  uint64(max(rec.User.Followers, 0)),
-		Hashtags:       lowerAll(rec.Hashtags),
-		Mentions:       lowerAll(rec.Mentions),
-		URLs:           rec.URLs,
-		Words:          sentiment.Words(rec.Text),
-		RetweetOf:      retweetOf,
-		QuoteOf:        quoteOf,
-		Sentiment:      float32(compound),
-		SentimentLabel: int8(label),
-		SourceFormat:   rec.SourceFormat,
-		KafkaTopic:     m.Topic,
-		KafkaPartition: int32(m.Partition),
-		KafkaOffset:    m.Offset,
-	}, nil
-}
-
-// lowerAll lower-cases and de-duplicates terms, keeping their order.
-func lowerAll(in []string) []string {
-	out := make([]string, 0, len(in))
-	seen := make(map[string]bool, len(in))
-	for _, s := range in {
-		s = strings.ToLower(s)
-		if s == "" || seen[s] {
-			continue
-		}
-		seen[s] = true
-		out = append(out, s)
-	}
-	return out
 }

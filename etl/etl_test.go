@@ -6,59 +6,146 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/starling-analytics/starling/broker/brokertest"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
+	"github.com/starling-analytics/starling/warehouse/chlocal"
 	"github.com/starling-analytics/starling/warehouse/warehousetest"
 )
 
-func produce(t *testing.T, addr string, msgs []kafka.Message) {
-	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: tweet.TopicTweets, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond, AllowAutoTopicCreation: true}
-	defer w.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		err := w.WriteMessages(ctx, msgs...)
-		if err == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("produce: %v", err)
-		}
-	}
-}
+// The tests run the ETL against franz-go's in-memory Kafka (kfake), spoken to with real
+// clients (kafka-go in the ETL, franz-go's kgo to produce and inspect), and a real
+// ClickHouse server.
 
-func canonical(t *testing.T, id int, at time.Time, tags ...string) kafka.Message {
+// cluster starts a kfake cluster with the tweet and dead-letter topics.
+func cluster(t testing.TB, partitions int32) string {
 	t.Helper()
-	v, err := tweet.Encode(tweet.Record{ID: strconv.Itoa(id), CreatedAt: at, Text: fmt.Sprintf("tweet %d is great", id), Lang: "en", Hashtags: tags, SourceFormat: tweet.FormatGenerator})
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, tweet.TopicTweets, tweet.TopicDLQ))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return kafka.Message{Key: []byte(strconv.Itoa(id)), Value: v}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()[0]
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+// feed describes produced tweets and what the warehouse must hold after loading them.
+type feed struct {
+	ids      map[uint64]bool
+	hashtags map[string]uint64 // "minute hashtag" → tweets
+}
+
+func newFeed() *feed { return &feed{ids: map[uint64]bool{}, hashtags: map[string]uint64{}} }
+
+var feedBase = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+
+// tweets returns n canonical records with ids from first on, spread over minutes, with
+// hashtags in mixed case (some repeated within a tweet), and notes what they should load.
+func (f *feed) tweets(t testing.TB, first, n int) []*kgo.Record {
+	t.Helper()
+	words := []string{"love", "great", "terrible", "weather", "match", "coffee", "not", "good"}
+	recs := make([]*kgo.Record, 0, n)
+	for id := first; id < first+n; id++ {
+		at := feedBase.Add(time.Duration(id) * 700 * time.Millisecond)
+		tags := []string{"Go", "tag" + strconv.Itoa(id%7)}
+		if id%5 == 0 {
+			tags = append(tags, "go", "GoLang") // "go" twice: counted once
+		}
+		r := tweet.Record{
+			ID: strconv.Itoa(id), CreatedAt: at, Lang: []string{"en", "es", "fr"}[id%3],
+			Text:     fmt.Sprintf("tweet %d: %s %s #%s", id, words[id%len(words)], words[(id/3)%len(words)], tags[0]),
+			User:     tweet.User{ID: strconv.Itoa(1000 + id%50), ScreenName: "user" + strconv.Itoa(id%50), Followers: int64(id % 1000)},
+			Hashtags: tags, Mentions: []string{"Someone"}, SourceFormat: tweet.FormatGenerator,
+		}
+		v, err := tweet.Encode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: tweet.TopicTweets, Key: []byte(r.ID), Value: v})
+		f.ids[uint64(id)] = true
+		seen := map[string]bool{}
+		minute := at.Truncate(time.Minute).Format("2006-01-02 15:04:05")
+		for _, h := range tags {
+			h = strings.ToLower(h)
+			if !seen[h] {
+				seen[h] = true
+				f.hashtags[minute+" "+h]++
+			}
+		}
+	}
+	return recs
+}
+
+// produce writes records synchronously, partitioned by key.
+func produce(t testing.TB, addr string, recs []*kgo.Record) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// runETL runs an ETL until the returned stop is called (or the test ends).
+func runETL(t testing.TB, cfg etl.Config) (e *etl.ETL, stop func()) {
+	t.Helper()
+	e, err := etl.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("etl.Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return e, stop
+}
+
+func testLogger() *slog.Logger {
+	level := slog.LevelWarn + 4 // quiet: the tests provoke warnings on purpose
+	if testing.Verbose() {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// waitFor polls cond every 50ms until it holds, failing the test after timeout.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		<-tick.C
 	}
 }
 
-func count(t *testing.T, db *warehouse.DB, q string, args ...any) uint64 {
+// count runs a query returning one UInt64.
+func count(t testing.TB, db *warehouse.DB, q string, args ...any) uint64 {
 	t.Helper()
 	var n uint64
 	if err := db.Conn().QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
@@ -67,88 +154,430 @@ func count(t *testing.T, db *warehouse.DB, q string, args ...any) uint64 {
 	return n
 }
 
-func startETL(t *testing.T, cfg etl.Config) (stop func()) {
+func openDB(t testing.TB, cfg warehouse.Config) *warehouse.DB {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- etl.Run(ctx, cfg) }()
-	return func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("etl: %v", err)
+	db, err := warehouse.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// checkExactlyOnce verifies that the warehouse holds each tweet of f once and that the
+// hashtag aggregate counts each tweet once per hashtag.
+func checkExactlyOnce(t testing.TB, db *warehouse.DB, f *feed) {
+	t.Helper()
+	if n, u := count(t, db, "SELECT count() FROM tweets"), count(t, db, "SELECT uniqExact(id) FROM tweets"); n != uint64(len(f.ids)) || u != n {
+		t.Errorf("tweets: %d rows, %d distinct ids; want %d of each", n, u, len(f.ids))
+	}
+	rows, err := db.Conn().Query(context.Background(),
+		"SELECT toString(minute), hashtag, sum(tweets) FROM hashtag_minute GROUP BY minute, hashtag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]uint64{}
+	for rows.Next() {
+		var minute, h string
+		var n uint64
+		if err := rows.Scan(&minute, &h, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[minute+" "+h] = n
+	}
+	bad := 0
+	for k, want := range f.hashtags {
+		if got[k] != want {
+			if bad++; bad <= 5 {
+				t.Errorf("hashtag_minute %s = %d, want %d", k, got[k], want)
+			}
+		}
+	}
+	if len(got) != len(f.hashtags) {
+		t.Errorf("hashtag_minute has %d (minute, hashtag) pairs, want %d", len(got), len(f.hashtags))
+	}
+	if n := count(t, db, "SELECT sum(tweets) FROM sentiment_minute"); n != uint64(len(f.ids)) {
+		t.Errorf("sentiment_minute counts %d tweets, want %d", n, len(f.ids))
+	}
+}
+
+// endOffsets returns the high watermark of each partition of topic.
+func endOffsets(t testing.TB, addr, topic string, partitions int) map[int]int64 {
+	t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(addr)}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for p := range partitions {
+		req.Topics[topic] = append(req.Topics[topic], kafka.LastOffsetOf(p))
+	}
+	resp, err := c.ListOffsets(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]int64{}
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			t.Fatal(p.Error)
+		}
+		out[p.Partition] = p.LastOffset
+	}
+	return out
+}
+
+// committed returns the group's committed offsets of topic (-1 when none).
+func committed(t testing.TB, addr, group, topic string, partitions int) map[int]int64 {
+	t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(addr)}
+	ps := make([]int, partitions)
+	for i := range ps {
+		ps[i] = i
+	}
+	resp, err := c.OffsetFetch(context.Background(), &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ps}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]int64{}
+	for _, p := range resp.Topics[topic] {
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out
+}
+
+// allLoaded reports whether the warehouse's loaded offsets reached the end of every
+// partition of the tweet topic.
+func allLoaded(t testing.TB, db *warehouse.DB, ends map[int]int64) bool {
+	t.Helper()
+	loaded, err := db.LoadedOffsets(context.Background(), tweet.TopicTweets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, end := range ends {
+		if end > 0 && loaded[int32(p)] != end-1 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestLoadsEveryTweetOnceWithAggregatesAndCommits(t *testing.T) {
+	t.Parallel()
+	const partitions, n = 4, 3000
+	addr := cluster(t, partitions)
+	whCfg := warehousetest.Start(t)
+	db := openDB(t, whCfg)
+	f := newFeed()
+	produce(t, addr, f.tweets(t, 1, n))
+
+	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 50 * time.Millisecond, Logger: testLogger()})
+	waitFor(t, time.Minute, "all tweets loaded", func() bool { return count(t, db, "SELECT count() FROM tweets") >= n })
+	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
+	waitFor(t, 30*time.Second, "group offsets committed", func() bool {
+		c := committed(t, addr, "etl", tweet.TopicTweets, partitions)
+		for p, end := range ends {
+			if c[p] != end {
+				return false
+			}
+		}
+		return true
+	})
+	stop()
+
+	checkExactlyOnce(t, db, f)
+	if !allLoaded(t, db, ends) {
+		t.Errorf("loaded offsets do not reach the partitions' ends %v", ends)
+	}
+	// The row carries the transformed record.
+	var text, lang, label string
+	var hashtags, mentions, words []string
+	var user uint64
+	var sentiment float32
+	if err := db.Conn().QueryRow(context.Background(),
+		"SELECT text, lang, hashtags, mentions, words, user_id, sentiment, toString(sentiment_label) FROM tweets WHERE id = 10",
+	).Scan(&text, &lang, &hashtags, &mentions, &words, &user, &sentiment, &label); err != nil {
+		t.Fatal(err)
+	}
+	if text != "tweet 10: terrible weather #Go" || lang != "es" || user != 1010 ||
+		fmt.Sprint(hashtags) != "[go tag3 golang]" || fmt.Sprint(mentions) != "[someone]" ||
+		fmt.Sprint(words) != "[tweet terrible weather]" || sentiment >= 0 || label != "negative" {
+		t.Errorf("row 10 = %q %q %v %v %v user %d sentiment %v %s", text, lang, hashtags, mentions, words, user, sentiment, label)
+	}
+	if s := e.Stats(); s.Loaded != n || s.Consumed < n || s.DeadLettered != 0 || s.Batches == 0 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+func TestPoisonRecordsAreDeadLetteredWithoutStalling(t *testing.T) {
+	t.Parallel()
+	addr := cluster(t, 1)
+	whCfg := warehousetest.Start(t)
+	db := openDB(t, whCfg)
+	f := newFeed()
+	good := f.tweets(t, 1, 4)
+	poison := map[string]*kgo.Record{
+		"not json":     {Topic: tweet.TopicTweets, Key: []byte("p1"), Value: []byte("{not json")},
+		"bad id":       {Topic: tweet.TopicTweets, Key: []byte("p2"), Value: []byte(`{"schema":1,"id":"abc","created_at":"2026-05-01T10:00:00Z"}`)},
+		"1900":         {Topic: tweet.TopicTweets, Key: []byte("p3"), Value: []byte(`{"schema":1,"id":"77","created_at":"1900-05-01T10:00:00Z"}`)},
+		"empty":        {Topic: tweet.TopicTweets, Key: []byte("p4"), Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("x")}}},
+		"future":       {Topic: tweet.TopicTweets, Key: []byte("p5"), Value: []byte(`{"schema":9,"id":"78","created_at":"2026-05-01T10:00:00Z"}`)},
+		"user id text": {Topic: tweet.TopicTweets, Key: []byte("p6"), Value: []byte(`{"schema":1,"id":"79","created_at":"2026-05-01T10:00:00Z","user":{"id":"bob"}}`)},
+	}
+	// good, poison, good, poison, ... and the stream ends with two poison records, so the
+	// last batch is recorded through RecordOffsets.
+	order := []string{"not json", "bad id", "1900", "empty", "future", "user id text"}
+	var recs []*kgo.Record
+	for i, name := range order {
+		if i < len(good) {
+			recs = append(recs, good[i])
+		}
+		recs = append(recs, poison[name])
+	}
+	produce(t, addr, recs)
+
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 3, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	e, stop := runETL(t, cfg)
+	ends := endOffsets(t, addr, tweet.TopicTweets, 1)
+	waitFor(t, time.Minute, "the whole partition handled", func() bool { return allLoaded(t, db, ends) })
+	stop()
+	checkExactlyOnce(t, db, f)
+	if s := e.Stats(); s.DeadLettered != uint64(len(poison)) || s.Loaded != uint64(len(good)) {
+		t.Errorf("stats = %+v, want %d dead-lettered and %d loaded", s, len(poison), len(good))
+	}
+
+	// The dead letters: value, key and headers unchanged, reason and origin added.
+	dlq := readAll(t, addr, tweet.TopicDLQ)
+	if len(dlq) != len(poison) {
+		t.Fatalf("dead-letter topic holds %d records, want %d", len(dlq), len(poison))
+	}
+	offsets := map[string]int64{}
+	for i, r := range recs {
+		offsets[string(r.Key)] = int64(i)
+	}
+	for _, r := range dlq {
+		h := map[string]string{}
+		for _, x := range r.Headers {
+			h[x.Key] = string(x.Value)
+		}
+		var orig *kgo.Record
+		for _, p := range poison {
+			if string(p.Key) == string(r.Key) {
+				orig = p
+			}
+		}
+		if orig == nil || string(r.Value) != string(orig.Value) {
+			t.Errorf("dead letter %q: value %q is not an original poison record", r.Key, r.Value)
+			continue
+		}
+		if h[tweet.HeaderReason] == "" || h[tweet.HeaderTopic] != tweet.TopicTweets || h[tweet.HeaderPartition] != "0" ||
+			h[tweet.HeaderOffset] != strconv.FormatInt(offsets[string(r.Key)], 10) {
+			t.Errorf("dead letter %q headers = %v, want reason and origin %s/0/%d", r.Key, h, tweet.TopicTweets, offsets[string(r.Key)])
+		}
+		if string(r.Key) == "p4" && h["trace"] != "x" {
+			t.Errorf("dead letter p4 lost its own header: %v", h)
+		}
+	}
+
+	// A new group starts without committed offsets: the warehouse's loaded offsets (which
+	// cover the trailing dead letters too) keep it from loading or dead-lettering again.
+	extra := f.tweets(t, 100, 1)
+	produce(t, addr, extra)
+	cfg.GroupID = "etl-new"
+	e2, stop2 := runETL(t, cfg)
+	waitFor(t, time.Minute, "the extra tweet loaded", func() bool { return count(t, db, "SELECT count() FROM tweets WHERE id = 100") == 1 })
+	stop2()
+	checkExactlyOnce(t, db, f)
+	if s := e2.Stats(); s.DeadLettered != 0 || s.Consumed != 1 {
+		t.Errorf("second group's stats = %+v, want 1 consumed and nothing dead-lettered", s)
+	}
+	if n := len(readAll(t, addr, tweet.TopicDLQ)); n != len(poison) {
+		t.Errorf("dead-letter topic holds %d records after the restart, want %d", n, len(poison))
+	}
+}
+
+// readAll reads every record of partition 0 of topic up to its current end.
+func readAll(t testing.TB, addr, topic string) []*kgo.Record {
+	t.Helper()
+	end := endOffsets(t, addr, topic, 1)[0]
+	if end == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for int64(len(out)) < end {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %s: %v (have %d of %d)", topic, err, len(out), end)
+		}
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
+
+func TestStopMidStreamAndRestartLoadsExactlyOnce(t *testing.T) {
+	t.Parallel()
+	const partitions, n = 4, 20000
+	addr := cluster(t, partitions)
+	whCfg := warehousetest.Start(t)
+	db := openDB(t, whCfg)
+	f := newFeed()
+	produce(t, addr, f.tweets(t, 1, n))
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 250, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+
+	// Stop three times part-way, at growing fill levels; the third restart uses a new
+	// group, which has no committed offsets and must rely on the warehouse's.
+	for i, group := range []string{"etl", "etl", "etl-other"} {
+		cfg.GroupID = group
+		before := count(t, db, "SELECT count() FROM tweets")
+		_, stop := runETL(t, cfg)
+		waitFor(t, time.Minute, "loading to progress", func() bool {
+			return count(t, db, "SELECT count() FROM tweets") > before+uint64(n/10)
+		})
+		stop()
+		t.Logf("run %d (group %s) stopped with %d of %d tweets loaded", i+1, group, count(t, db, "SELECT count() FROM tweets"), n)
+	}
+	cfg.GroupID = "etl"
+	_, stop := runETL(t, cfg)
+	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
+	waitFor(t, 2*time.Minute, "all tweets loaded", func() bool { return allLoaded(t, db, ends) })
+	stop()
+	checkExactlyOnce(t, db, f)
+}
+
+func TestReplicasShareAndTakeOverPartitions(t *testing.T) {
+	t.Parallel()
+	const partitions, n = 4, 8000
+	addr := cluster(t, partitions)
+	whCfg := warehousetest.Start(t)
+	db := openDB(t, whCfg)
+	f := newFeed()
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 200, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	a, stopA := runETL(t, cfg)
+	b, stopB := runETL(t, cfg)
+	produce(t, addr, f.tweets(t, 1, n/2))
+	waitFor(t, time.Minute, "the first half loaded", func() bool { return count(t, db, "SELECT count() FROM tweets") >= n/2 })
+	if a.Stats().Loaded == 0 || b.Stats().Loaded == 0 {
+		// Both members got partitions only if the group balanced them; kafka-go's range
+		// assignor gives each two of four.
+		t.Errorf("loaded by replica a %d, b %d: want both to take part", a.Stats().Loaded, b.Stats().Loaded)
+	}
+	// One replica leaves mid-stream; the other takes over its partitions.
+	produce(t, addr, f.tweets(t, n/2+1, n/2))
+	stopA()
+	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
+	waitFor(t, 2*time.Minute, "all tweets loaded by the remaining replica", func() bool { return allLoaded(t, db, ends) })
+	stopB()
+	checkExactlyOnce(t, db, f)
+}
+
+func TestWarehouseOutageHoldsCommitsAndResumes(t *testing.T) {
+	t.Parallel()
+	addr := cluster(t, 2)
+	ch, err := chlocal.Start(context.Background(), chlocal.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.Close() })
+	whCfg := warehouse.Config{Addr: []string{ch.Addr()}, Database: "outage", DialTimeout: time.Second}
+	db := openDB(t, whCfg)
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f := newFeed()
+	produce(t, addr, f.tweets(t, 1, 1000))
+	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 100, FlushInterval: 20 * time.Millisecond, Logger: testLogger()})
+	waitFor(t, time.Minute, "the first tweets loaded", func() bool { return e.Stats().Loaded == 1000 })
+	ends := endOffsets(t, addr, tweet.TopicTweets, 2)
+	waitFor(t, 30*time.Second, "their offsets committed", func() bool {
+		c := committed(t, addr, "etl", tweet.TopicTweets, 2)
+		return c[0] == ends[0] && c[1] == ends[1]
+	})
+
+	// ClickHouse goes away; the ETL keeps consuming into its batches but cannot load.
+	if err := ch.Close(); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, addr, f.tweets(t, 1001, 1000))
+	waitFor(t, time.Minute, "failed inserts", func() bool { return e.Stats().InsertErrors >= 2 })
+	if c := committed(t, addr, "etl", tweet.TopicTweets, 2); c[0] != ends[0] || c[1] != ends[1] {
+		t.Errorf("offsets committed while the warehouse was down: %v, want %v", c, ends)
+	}
+	if s := e.Stats(); s.Loaded != 1000 {
+		t.Errorf("loaded %d while the warehouse was down", s.Loaded)
+	}
+
+	// Back on the same data and port: the held batches load, once.
+	ch2, err := chlocal.Start(context.Background(), chlocal.Config{Dir: ch.Dir(), TCPPort: portOf(t, ch.Addr()), HTTPPort: portOf(t, ch.HTTPAddr())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch2.Close() })
+	ends = endOffsets(t, addr, tweet.TopicTweets, 2)
+	waitFor(t, 2*time.Minute, "everything loaded after the outage", func() bool {
+		// The pool's connections died with the first server: errors mean "not yet".
+		loaded, err := db.LoadedOffsets(context.Background(), tweet.TopicTweets)
+		return err == nil && loaded[0] == ends[0]-1 && loaded[1] == ends[1]-1
+	})
+	stop()
+	checkExactlyOnce(t, db, f)
+}
+
+func portOf(t testing.TB, addr string) int {
+	t.Helper()
+	_, p, _ := strings.Cut(addr, ":")
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	if err := (etl.Config{}).Validate(); err != nil {
+		t.Errorf("zero Config: %v", err)
+	}
+	for _, c := range []etl.Config{
+		{Brokers: []string{"no-port"}},
+		{BatchSize: -1},
+		{FlushInterval: time.Microsecond},
+		{Topic: "x", DLQTopic: "x"},
+		{Warehouse: warehouse.Config{Database: "bad name"}},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil, want an error", c)
 		}
 	}
 }
 
-// TestLoadsEveryTweetOnceAcrossRestarts loads a stream with poison records, stops the ETL,
-// produces more, restarts it, and checks every tweet is loaded exactly once and counted once
-// in the hashtag aggregate, and that poison records reach the dead-letter topic.
-func TestLoadsEveryTweetOnceAcrossRestarts(t *testing.T) {
-	t.Parallel()
-	b := brokertest.Start(t, nil)
-	whCfg := warehousetest.Start(t)
-	db, err := warehouse.Open(context.Background(), whCfg)
-	if err != nil {
-		t.Fatal(err)
+// BenchmarkLoad measures end-to-end loading: b.N canonical tweets produced to 4 partitions
+// beforehand, then the time for one ETL to load them all. Run with -benchtime=100000x.
+func BenchmarkLoad(b *testing.B) {
+	const partitions = 4
+	addr := cluster(b, partitions)
+	whCfg := warehousetest.Start(b)
+	db := openDB(b, whCfg)
+	f := newFeed()
+	recs := f.tweets(b, 1, b.N)
+	for i := 0; i < len(recs); i += 50000 {
+		produce(b, addr, recs[i:min(i+50000, len(recs))])
 	}
-	defer db.Close()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg := etl.Config{Brokers: []string{b.Addr}, Warehouse: whCfg, BatchSize: 100, FlushInterval: 50 * time.Millisecond, Logger: logger}
-
-	base := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	var first []kafka.Message
-	for i := 1; i <= 500; i++ {
-		first = append(first, canonical(t, i, base.Add(time.Duration(i)*time.Second), "Go", "tag"+strconv.Itoa(i%3)))
+	bytes := 0
+	for _, r := range recs {
+		bytes += len(r.Value)
 	}
-	first = append(first,
-		kafka.Message{Key: []byte("bad1"), Value: []byte("{not json")},
-		kafka.Message{Key: []byte("bad2"), Value: []byte(`{"schema":1,"id":"abc","created_at":"2026-05-01T10:00:00Z"}`)})
-	produce(t, b.Addr, first)
-
-	stop := startETL(t, cfg)
-	waitFor(t, "500 tweets loaded", 60*time.Second, func() bool { return count(t, db, "SELECT count() FROM tweets") >= 500 })
+	b.SetBytes(int64(bytes / max(len(recs), 1)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	_, stop := runETL(b, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, Logger: testLogger()})
+	ends := endOffsets(b, addr, tweet.TopicTweets, partitions)
+	waitFor(b, 10*time.Minute, "all loaded", func() bool { return allLoaded(b, db, ends) })
+	b.StopTimer()
 	stop()
-
-	var second []kafka.Message
-	for i := 501; i <= 800; i++ {
-		second = append(second, canonical(t, i, base.Add(time.Duration(i)*time.Second), "go"))
-	}
-	produce(t, b.Addr, second)
-	stop = startETL(t, cfg)
-	waitFor(t, "800 tweets loaded", 60*time.Second, func() bool { return count(t, db, "SELECT count() FROM tweets") >= 800 })
-	stop()
-
-	if n := count(t, db, "SELECT count() FROM tweets"); n != 800 {
-		t.Errorf("tweets rows = %d, want 800", n)
-	}
-	if n := count(t, db, "SELECT uniqExact(id) FROM tweets"); n != 800 {
-		t.Errorf("distinct tweet ids = %d, want 800", n)
-	}
-	if n := count(t, db, "SELECT sum(tweets) FROM hashtag_minute WHERE hashtag = 'go'"); n != 800 {
-		t.Errorf("hashtag_minute count of #go = %d, want 800 (hashtags are lower-cased, each tweet counted once)", n)
-	}
-
-	// The two poison records are on the dead-letter topic with reason and origin.
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.Addr}, Topic: tweet.TopicDLQ, GroupID: "dlq-check", StartOffset: kafka.FirstOffset, MaxBytes: 1 << 20})
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	reasons := map[string]string{}
-	for len(reasons) < 2 {
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			t.Fatalf("read dlq: %v", err)
-		}
-		h := map[string]string{}
-		for _, x := range m.Headers {
-			h[x.Key] = string(x.Value)
-		}
-		if h[tweet.HeaderTopic] != tweet.TopicTweets || h[tweet.HeaderOffset] == "" {
-			t.Errorf("dlq record %s lacks origin headers: %v", m.Key, h)
-		}
-		reasons[string(m.Key)] = h[tweet.HeaderReason]
-	}
-	if reasons["bad1"] == "" || reasons["bad2"] == "" {
-		t.Errorf("dlq reasons = %v", reasons)
-	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tweets/s")
 }

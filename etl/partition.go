@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -12,26 +13,40 @@ import (
 	"github.com/starling-analytics/starling/warehouse"
 )
 
-// partitionConsumer loads one assigned partition for the length of one group generation.
-type partitionConsumer struct {
+// partitionLoader loads one assigned partition for the length of one group generation.
+// It runs in one goroutine (Generation.Start); nothing in it is shared.
+type partitionLoader struct {
 	etl       *ETL
 	db        *warehouse.DB
 	dlq       *kafka.Writer
 	gen       *kafka.Generation
 	partition int
-	start     int64
+	committed int64 // the group's committed offset at assignment, or kafka.FirstOffset
 
-	rows    []warehouse.TweetRow
-	last    int64     // offset of the last record in the pending batch, -1 when none
-	firstAt time.Time // when the pending batch got its first record
-	pending int       // records in the pending batch, loaded or dead-lettered
+	// The pending batch: rows to insert and records to dead-letter, covering the offsets
+	// up to last. Records are added in offset order, so rows are too.
+	rows        []warehouse.TweetRow
+	dead        []kafka.Message
+	pending     int   // records in the batch, loaded or dead-lettered
+	last        int64 // offset of the batch's last record
+	flushAt     context.Context
+	cancelFlush context.CancelFunc
 }
 
-// run reads from the start offset until the generation ends, flushing batches on size and
-// time. An unflushed batch is dropped when the generation ends: it was not loaded or
-// committed, so the partition's next owner reads it again.
-func (p *partitionConsumer) run(ctx context.Context) {
+// run resumes the partition after what the warehouse holds and what the group committed,
+// then reads, batches and flushes until the generation ends. A batch still pending then
+// gets one bounded flush; if that fails it is simply read again by the next owner.
+func (p *partitionLoader) run(genCtx context.Context) {
 	e := p.etl
+	// genCtx is kafka-go's own Context type: every context derived from it directly costs
+	// a goroutine. Deriving once here keeps the per-batch deadlines below cheap.
+	ctx, cancel := context.WithCancel(genCtx)
+	defer cancel()
+
+	start, ok := p.startOffset(ctx)
+	if !ok {
+		return
+	}
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:   e.cfg.Brokers,
 		Topic:     e.cfg.Topic,
@@ -39,133 +54,224 @@ func (p *partitionConsumer) run(ctx context.Context) {
 		MinBytes:  1,
 		MaxBytes:  8 << 20,
 		MaxWait:   250 * time.Millisecond,
-		// A full batch of records buffered ahead of the insert bounds memory.
+		// Read ahead by at most one batch: with the pending batch this bounds the memory a
+		// partition holds while the warehouse is slow or down.
 		QueueCapacity: e.cfg.BatchSize,
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			e.log.Debug("partition reader", "partition", p.partition, "msg", msg)
-		}),
+		ErrorLogger:   e.kafkaLogger(slog.LevelInfo, "partition-reader"),
 	})
 	defer r.Close()
-	if err := r.SetOffset(p.start); err != nil {
-		e.log.Error("set offset failed", "partition", p.partition, "offset", p.start, "err", err)
+	if err := r.SetOffset(start); err != nil {
+		e.log.Error("cannot position partition reader", "partition", p.partition, "offset", start, "err", err)
 		return
 	}
-	p.last = -1
-	p.rows = make([]warehouse.TweetRow, 0, e.cfg.BatchSize)
+	e.log.Debug("partition started", "partition", p.partition, "offset", start)
+	p.rows = make([]warehouse.TweetRow, 0, min(e.cfg.BatchSize, 1<<16))
+	defer p.flushOnClose(ctx)
+
+	fetchBackoff := newBackoff()
 	for {
 		fetchCtx := ctx
-		var cancel context.CancelFunc = func() {}
 		if p.pending > 0 {
-			fetchCtx, cancel = context.WithDeadline(ctx, p.firstAt.Add(e.cfg.FlushInterval))
+			fetchCtx = p.flushAt
 		}
 		m, err := r.FetchMessage(fetchCtx)
-		cancel()
 		switch {
 		case err == nil:
+			fetchBackoff = newBackoff()
 			p.add(ctx, m)
 			if p.pending >= e.cfg.BatchSize && !p.flush(ctx) {
 				return
 			}
 		case ctx.Err() != nil:
 			return
-		case errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, context.DeadlineExceeded): // the batch's flush interval is up
 			if !p.flush(ctx) {
 				return
 			}
 		default:
-			e.log.Warn("fetch failed", "partition", p.partition, "err", err)
-			if !newBackoff().wait(ctx) {
+			e.log.Warn("fetch failed; retrying", "partition", p.partition, "err", err)
+			if !fetchBackoff.wait(ctx) {
 				return
 			}
 		}
 	}
 }
 
-// add turns one record into a row, or dead-letters it.
-func (p *partitionConsumer) add(ctx context.Context, m kafka.Message) {
+// startOffset is where loading resumes: after the warehouse's last loaded offset or at the
+// group's committed offset, whichever is later. The warehouse is asked on every
+// assignment, after the partition's previous owner has stopped, so it knows that owner's
+// last insert even when its commit never happened. false means the generation ended first.
+func (p *partitionLoader) startOffset(ctx context.Context) (int64, bool) {
+	e := p.etl
+	b := newBackoff()
+	for {
+		loaded, err := p.db.LoadedOffsets(ctx, e.cfg.Topic)
+		if err == nil {
+			start := kafka.FirstOffset
+			if p.committed >= 0 {
+				start = p.committed
+			}
+			if l, ok := loaded[int32(p.partition)]; ok && l+1 > start {
+				start = l + 1
+			}
+			return start, true
+		}
+		e.log.Warn("reading loaded offsets failed; retrying", "partition", p.partition, "err", err)
+		if !b.wait(ctx) {
+			return 0, false
+		}
+	}
+}
+
+// add turns one record into a row, or into a dead letter.
+func (p *partitionLoader) add(ctx context.Context, m kafka.Message) {
 	e := p.etl
 	e.consumed.Add(1)
 	if p.pending == 0 {
-		p.firstAt = time.Now()
+		p.flushAt, p.cancelFlush = context.WithTimeout(ctx, e.cfg.FlushInterval)
 	}
 	p.pending++
 	p.last = m.Offset
-	rec, err := tweet.Decode(m.Value)
-	var row warehouse.TweetRow
-	if err == nil {
-		row, err = e.transform(rec, m)
-	}
+	row, err := e.transform(m)
 	if err != nil {
-		p.deadLetter(ctx, m, err)
+		e.log.Warn("dead-lettering record", "partition", m.Partition, "offset", m.Offset, "reason", err)
+		p.dead = append(p.dead, deadLetter(m, err))
 		return
 	}
 	p.rows = append(p.rows, row)
 }
 
-// deadLetter sends an unloadable record to the DLQ topic, value unchanged, with the reason
-// and origin in headers. It retries until the broker accepts it or the generation ends.
-func (p *partitionConsumer) deadLetter(ctx context.Context, m kafka.Message, reason error) {
-	e := p.etl
-	e.log.Warn("dead-lettering record", "partition", m.Partition, "offset", m.Offset, "reason", reason)
-	msg := kafka.Message{
-		Key:   m.Key,
-		Value: m.Value,
-		Headers: append(m.Headers,
-			kafka.Header{Key: tweet.HeaderReason, Value: []byte(reason.Error())},
-			kafka.Header{Key: tweet.HeaderTopic, Value: []byte(m.Topic)},
-			kafka.Header{Key: tweet.HeaderPartition, Value: []byte(strconv.Itoa(m.Partition))},
-			kafka.Header{Key: tweet.HeaderOffset, Value: []byte(strconv.FormatInt(m.Offset, 10))},
-		),
-	}
-	b := newBackoff()
-	for {
-		err := p.dlq.WriteMessages(ctx, msg)
-		if err == nil {
-			e.dead.Add(1)
-			return
-		}
-		e.log.Warn("dead-letter write failed; retrying", "err", err)
-		if !b.wait(ctx) {
-			return
-		}
-	}
+// deadLetter is the DLQ record for m: its key, value and headers unchanged, plus the reason
+// and origin.
+func deadLetter(m kafka.Message, reason error) kafka.Message {
+	headers := make([]kafka.Header, 0, len(m.Headers)+4)
+	headers = append(headers, m.Headers...)
+	headers = append(headers,
+		kafka.Header{Key: tweet.HeaderReason, Value: []byte(reason.Error())},
+		kafka.Header{Key: tweet.HeaderTopic, Value: []byte(m.Topic)},
+		kafka.Header{Key: tweet.HeaderPartition, Value: []byte(strconv.Itoa(m.Partition))},
+		kafka.Header{Key: tweet.HeaderOffset, Value: []byte(strconv.FormatInt(m.Offset, 10))},
+	)
+	return kafka.Message{Key: m.Key, Value: m.Value, Headers: headers}
 }
 
-// flush loads the pending batch and commits its offset. It retries the insert with back-off
-// while the warehouse is down; false means the generation ended first.
-func (p *partitionConsumer) flush(ctx context.Context) bool {
+// flush completes the pending batch: dead letters first (so that nothing is marked done
+// before it is safe somewhere), then the rows in one INSERT, then the offset of trailing
+// dead letters, then the group commit. Warehouse and DLQ writes are retried with back-off
+// until waitCtx ends; nothing is committed before the rows are in. false means waitCtx
+// ended first and the batch was abandoned (the next owner reads it again).
+func (p *partitionLoader) flush(waitCtx context.Context) bool {
 	if p.pending == 0 {
 		return true
 	}
 	e := p.etl
-	b := newBackoff()
-	for {
-		var err error
-		if len(p.rows) > 0 {
-			err = p.db.InsertTweets(ctx, p.rows)
-		} else {
-			err = p.db.RecordOffsets(ctx, e.cfg.Topic, map[int32]int64{int32(p.partition): p.last})
-		}
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
+	if len(p.dead) > 0 {
+		if !p.retry(waitCtx, "dead-letter write", func(ctx context.Context) error {
+			return p.dlq.WriteMessages(ctx, p.dead...)
+		}, nil) {
 			return false
 		}
-		e.insertErrors.Add(1)
-		e.log.Warn("loading batch failed; retrying", "partition", p.partition, "rows", len(p.rows), "err", err)
-		if !b.wait(ctx) {
+		e.dead.Add(uint64(len(p.dead)))
+		// Written: a retried flush of this batch (flushOnClose) must not write them again.
+		clear(p.dead)
+		p.dead = p.dead[:0]
+	}
+	loadedTo := int64(-1)
+	if len(p.rows) > 0 {
+		lastRow := p.rows[len(p.rows)-1].KafkaOffset
+		if !p.retry(waitCtx, "insert", func(ctx context.Context) error {
+			return p.db.InsertTweets(ctx, p.rows)
+		}, func(ctx context.Context) bool {
+			// A failed INSERT may have been stored after all (the reply was lost, or a
+			// view failed after the rows were written): inserting again would double them.
+			loaded, err := p.db.LoadedOffsets(ctx, p.etl.cfg.Topic)
+			return err == nil && loaded[int32(p.partition)] >= lastRow
+		}) {
+			return false
+		}
+		e.loaded.Add(uint64(len(p.rows)))
+		loadedTo = lastRow
+	}
+	if p.last > loadedTo {
+		// The batch ended with dead letters: record that they are done, so that a restart
+		// does not dead-letter them again.
+		offsets := map[int32]int64{int32(p.partition): p.last}
+		if !p.retry(waitCtx, "record offsets", func(ctx context.Context) error {
+			return p.db.RecordOffsets(ctx, e.cfg.Topic, offsets)
+		}, nil) {
 			return false
 		}
 	}
-	e.loaded.Add(uint64(len(p.rows)))
 	e.batches.Add(1)
 	if err := p.gen.CommitOffsets(map[string]map[int]int64{e.cfg.Topic: {p.partition: p.last + 1}}); err != nil {
-		// The warehouse holds the batch and its offset, so resuming stays exact; the group
-		// offset only lags until the next commit.
-		e.log.Warn("commit failed", "partition", p.partition, "err", err)
+		// The warehouse holds the batch and its offset, so resuming stays exact; the
+		// group's offset lags until the next commit.
+		e.log.Warn("offset commit failed", "partition", p.partition, "offset", p.last+1, "err", err)
 	}
-	p.rows = p.rows[:0]
-	p.pending = 0
+	p.reset()
 	return true
+}
+
+// retry runs op until it succeeds, backing off between attempts, until waitCtx ends. Each
+// attempt has its own deadline and is not cut short when waitCtx ends: an INSERT abandoned
+// halfway might still be stored after the next owner of the partition has read the loaded
+// offsets. landed, when given, is asked after a failure whether op took effect anyway.
+func (p *partitionLoader) retry(waitCtx context.Context, what string, op func(context.Context) error, landed func(context.Context) bool) bool {
+	e := p.etl
+	b := newBackoff()
+	for {
+		err := p.attempt(waitCtx, op)
+		if err == nil {
+			return true
+		}
+		if landed != nil && p.attempt(waitCtx, func(ctx context.Context) error {
+			if !landed(ctx) {
+				return errNotLanded
+			}
+			return nil
+		}) == nil {
+			return true
+		}
+		e.insertErrors.Add(1)
+		e.log.Warn(what+" failed; retrying", "partition", p.partition, "rows", len(p.rows), "dead_letters", len(p.dead), "err", err)
+		if !b.wait(waitCtx) {
+			return false
+		}
+	}
+}
+
+// errNotLanded says a failed write did not take effect after all.
+var errNotLanded = errors.New("not stored")
+
+// attempt runs op once with its own deadline, detached from waitCtx's cancellation.
+func (p *partitionLoader) attempt(waitCtx context.Context, op func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(waitCtx), insertTimeout)
+	defer cancel()
+	return op(ctx)
+}
+
+// flushOnClose gives a batch still pending when the partition is taken away one bounded
+// chance to load, so that the next owner need not read it again.
+func (p *partitionLoader) flushOnClose(ctx context.Context) {
+	if p.pending == 0 {
+		return
+	}
+	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeFlushTimeout)
+	defer cancel()
+	if !p.flush(waitCtx) {
+		p.etl.log.Info("pending batch left for the next owner", "partition", p.partition, "records", p.pending)
+		p.reset()
+	}
+}
+
+// reset empties the pending batch, keeping its memory.
+func (p *partitionLoader) reset() {
+	clear(p.rows) // drop references to the rows' strings
+	p.rows = p.rows[:0]
+	p.dead = p.dead[:0]
+	p.pending = 0
+	if p.cancelFlush != nil {
+		p.cancelFlush()
+		p.flushAt, p.cancelFlush = nil, nil
+	}
 }

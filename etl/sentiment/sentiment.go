@@ -382,21 +382,43 @@ func (a *Analyzer) tokenize(s *scratch, text string) {
 }
 
 // nextField splits off the first white-space separated field of text; field is empty when
-// text has none. Unlike strings.Fields it allocates nothing.
+// text has none. Unlike strings.Fields it allocates nothing, and it decodes runes only
+// outside ASCII.
 func nextField(text string) (field, rest string) {
-	start := strings.IndexFunc(text, notSpace)
+	start := indexSpace(text, false)
 	if start < 0 {
 		return "", ""
 	}
 	text = text[start:]
-	end := strings.IndexFunc(text, unicode.IsSpace)
+	end := indexSpace(text, true)
 	if end < 0 {
 		return text, ""
 	}
 	return text[:end], text[end:]
 }
 
-func notSpace(r rune) bool { return !unicode.IsSpace(r) }
+// indexSpace returns the index of the first rune of s that is (space true) or is not
+// (space false) white space, or -1.
+func indexSpace(s string, space bool) int {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if asciiSpace[c] == space {
+				return i
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) == space {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // isStrippable is the punctuation stripped from the ends of a token. Apostrophes stay, so
 // contractions ("don't") and their negations survive.
