@@ -235,7 +235,7 @@ func (e *ETL) Run(ctx context.Context) error {
 
 // openWarehouse connects to ClickHouse, retrying with back-off until it answers or ctx ends.
 func (e *ETL) openWarehouse(ctx context.Context) (*warehouse.DB, error) {
-	b := newBackoff()
+	var b backoff
 	for {
 		db, err := warehouse.Open(ctx, e.cfg.Warehouse)
 		if err == nil {
@@ -257,16 +257,20 @@ func (e *ETL) kafkaLogger(level slog.Level, component string) kafka.LoggerFunc {
 	}
 }
 
-// backoff is exponential back-off from 100ms to maxBackoff.
-type backoff struct{ d time.Duration }
+// backoff is exponential back-off from 100ms to maxBackoff. The zero value is ready.
+type backoff struct{ next time.Duration }
 
-func newBackoff() *backoff { return &backoff{d: 100 * time.Millisecond} }
+// reset starts the sequence again.
+func (b *backoff) reset() { b.next = 0 }
 
 // wait sleeps for the next interval; false means ctx ended first.
 func (b *backoff) wait(ctx context.Context) bool {
-	t := time.NewTimer(b.d)
+	if b.next == 0 {
+		b.next = 100 * time.Millisecond
+	}
+	t := time.NewTimer(b.next)
 	defer t.Stop()
-	b.d = min(b.d*2, maxBackoff)
+	b.next = min(b.next*2, maxBackoff)
 	select {
 	case <-ctx.Done():
 		return false

@@ -68,7 +68,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 	p.rows = make([]warehouse.TweetRow, 0, min(e.cfg.BatchSize, 1<<16))
 	defer p.flushOnClose(ctx)
 
-	fetchBackoff := newBackoff()
+	var fetchBackoff backoff
 	for {
 		fetchCtx := ctx
 		if p.pending > 0 {
@@ -77,7 +77,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 		m, err := r.FetchMessage(fetchCtx)
 		switch {
 		case err == nil:
-			fetchBackoff = newBackoff()
+			fetchBackoff.reset()
 			p.add(ctx, m)
 			if p.pending >= e.cfg.BatchSize && !p.flush(ctx) {
 				return
@@ -103,7 +103,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 // last insert even when its commit never happened. false means the generation ended first.
 func (p *partitionLoader) startOffset(ctx context.Context) (int64, bool) {
 	e := p.etl
-	b := newBackoff()
+	var b backoff
 	for {
 		loaded, err := p.db.LoadedOffsets(ctx, e.cfg.Topic)
 		if err == nil {
@@ -218,7 +218,7 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 // offsets. landed, when given, is asked after a failure whether op took effect anyway.
 func (p *partitionLoader) retry(waitCtx context.Context, what string, op func(context.Context) error, landed func(context.Context) bool) bool {
 	e := p.etl
-	b := newBackoff()
+	var b backoff
 	for {
 		err := p.attempt(waitCtx, op)
 		if err == nil {

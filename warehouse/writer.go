@@ -15,11 +15,11 @@ var ErrEmptyBatch = errors.New("warehouse: empty batch")
 // be inserted; the ETL dead-letters its record instead of retrying.
 var ErrInvalidRow = errors.New("warehouse: invalid tweet row")
 
-// The range a DateTime column holds (seconds since 1970 in a UInt32). The client encodes a
-// time outside it without complaint, wrapped around, so rows are checked before they go.
-var (
-	minDateTime = time.Unix(0, 0)
-	maxDateTime = time.Unix(1<<32-1, 0)
+// The range a DateTime column holds, in Unix seconds (a UInt32). The client encodes a time
+// outside it without complaint, wrapped around, so rows are checked before they go.
+const (
+	minDateTime = 0
+	maxDateTime = 1<<32 - 1
 )
 
 // Sentiment labels as stored in the Enum8 columns.
@@ -55,7 +55,7 @@ type TweetRow struct {
 // Validate reports why r cannot be stored: a created_at outside the DateTime range
 // (1970 to 2106) or a sentiment label outside the enum.
 func (r *TweetRow) Validate() error {
-	if r.CreatedAt.Before(minDateTime) || r.CreatedAt.After(maxDateTime) {
+	if sec := r.CreatedAt.Unix(); sec < minDateTime || sec > maxDateTime {
 		return fmt.Errorf("%w: created_at %s is outside ClickHouse DateTime's range (1970 to 2106)", ErrInvalidRow, r.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	if r.SentimentLabel < LabelNegative || r.SentimentLabel > LabelPositive {
@@ -72,8 +72,8 @@ const insertTweets = `INSERT INTO tweets (id, created_at, text, lang, user_id, u
 // block within the same INSERT, so the per-minute aggregates and the loaded offsets (the
 // highest kafka_offset per topic and partition) arrive with the rows. ClickHouse has no
 // transactions: a batch that spans two months is written as two parts, and a failure between
-// them or in a view can leave part of it stored. The ETL guards against loading such a batch
-// twice by reading LoadedOffsets before it retries.
+// them or in a view can leave part of it stored. Before it retries a failed insert, the ETL
+// reads LoadedOffsets to find out whether the batch was stored after all (a lost reply).
 //
 // Every row is validated first; an invalid row fails the whole call with ErrInvalidRow and
 // nothing is sent.

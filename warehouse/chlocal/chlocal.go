@@ -222,12 +222,11 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// sbinDirs are searched after PATH: Debian installs clickhouse-server in /usr/sbin, which is
-// not on an unprivileged user's PATH.
-var sbinDirs = []string{"/usr/sbin", "/usr/local/sbin"}
-
 // findBinary locates the server executable and the arguments that run it as a server.
 func findBinary(explicit string, lookPath func(string) (string, error)) (string, []string, error) {
+	// Searched after PATH: Debian installs clickhouse-server in /usr/sbin, which is not on an
+	// unprivileged user's PATH.
+	sbinDirs := []string{"/usr/sbin", "/usr/local/sbin"}
 	args := func(path string) []string {
 		if filepath.Base(path) == "clickhouse" {
 			return []string{"server"}
