@@ -28,11 +28,7 @@ func runBroker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var cfg broker.Config
 	var lf logFlags
 	brokerFlags(fs, &cfg)
-	lf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	logger, err := lf.logger(stderr)
+	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}

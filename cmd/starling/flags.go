@@ -90,6 +90,15 @@ func (l *logFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&l.format, "log-format", "text", "log format: text or json")
 }
 
+// parse registers the logging flags, parses args (see parseFlags) and returns the logger.
+func (l *logFlags) parse(fs *flag.FlagSet, args []string, w io.Writer) (*slog.Logger, error) {
+	l.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return l.logger(w)
+}
+
 func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(l.level)); err != nil {

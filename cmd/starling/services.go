@@ -53,11 +53,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var lf logFlags
 	kafkaFlags(fs, &brokers)
 	ingestFlags(fs, &cfg, &inputs)
-	lf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	logger, err := lf.logger(stderr)
+	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -73,11 +69,7 @@ func runETL(ctx context.Context, args []string, _, stderr io.Writer) error {
 	kafkaFlags(fs, &brokers)
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
 	etlFlags(fs, &cfg)
-	lf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	logger, err := lf.logger(stderr)
+	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -96,11 +88,7 @@ func runDashboard(ctx context.Context, args []string, _, stderr io.Writer) error
 	var lf logFlags
 	fs.StringVar(&cfg.Addr, "dashboard-addr", ":8080", "HTTP address the dashboard listens on")
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
-	lf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	logger, err := lf.logger(stderr)
+	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -114,11 +102,7 @@ func runMigrate(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var addrs listFlag
 	var lf logFlags
 	warehouseFlags(fs, &cfg, &addrs)
-	lf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	logger, err := lf.logger(stderr)
+	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}

@@ -42,11 +42,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// up replays the feed continuously at a minute of feed time per second by default.
 	icfg.Speed, icfg.Loop = 60, true
 	fs.Lookup("speed").DefValue, fs.Lookup("loop").DefValue = "60", "true"
-	lf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	logger, err := lf.logger(stderr)
+	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
