@@ -129,8 +129,8 @@ func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 	b.logger.Info("broker listening", "addr", ln.Addr().String(), "advertised", net.JoinHostPort(host, strconv.Itoa(int(port))), "data_dir", b.cfg.DataDir)
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return b.flushLoop(ctx) })
-	g.Go(func() error { return b.retentionLoop(ctx) })
+	g.Go(func() error { return every(ctx, b.cfg.FlushInterval, b.flush) })
+	g.Go(func() error { return every(ctx, b.cfg.RetentionCheckInterval, b.EnforceRetention) })
 	g.Go(func() error { b.groups.run(ctx); return nil })
 	g.Go(func() error {
 		<-ctx.Done()
@@ -213,32 +213,25 @@ func (b *Broker) Close() error {
 	return errors.Join(errs...)
 }
 
-func (b *Broker) flushLoop(ctx context.Context) error {
-	t := time.NewTicker(b.cfg.FlushInterval)
+// every calls fn every interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func()) error {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			for _, p := range b.allPartitions() {
-				if err := p.flush(); err != nil {
-					b.logger.Error("flush failed", "dir", p.dir, "err", err)
-				}
-			}
+			fn()
 		}
 	}
 }
 
-func (b *Broker) retentionLoop(ctx context.Context) error {
-	t := time.NewTicker(b.cfg.RetentionCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			b.EnforceRetention()
+// flush fsyncs every partition written since the last flush.
+func (b *Broker) flush() {
+	for _, p := range b.allPartitions() {
+		if err := p.flush(); err != nil {
+			b.logger.Error("flush failed", "dir", p.dir, "err", err)
 		}
 	}
 }
