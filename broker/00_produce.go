@@ -12,7 +12,8 @@ import (
 // negotiates Produce v3+ sends. Each batch's CRC is checked and the batch is stored byte
 // for byte with its base offset assigned. acks=0 gets no response; acks=1 and acks=all are
 // acknowledged once the batch is written (and fsynced, with Config.SyncWrites); on one node
-// they mean the same.
+// they mean the same. Idempotent producers (InitProducerId) get Kafka's sequence checks:
+// a retried batch is answered with its original offset, a gap is refused.
 
 func (b *Broker) handleProduce(_ context.Context, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.ProduceRequest)
@@ -61,6 +62,10 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, opts
 		}
 	}
 	base, err := p.append(rp.Records, hs, opts)
+	if errors.Is(err, ErrOutOfOrderSequence) {
+		b.logger.Warn("refused batch", "topic", t.name, "partition", rp.Partition, "err", err)
+		return kerr.OutOfOrderSequenceNumber.Code
+	}
 	if err != nil {
 		b.logger.Error("append failed", "topic", t.name, "partition", rp.Partition, "err", err)
 		return kerr.KafkaStorageError.Code

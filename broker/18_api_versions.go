@@ -46,6 +46,7 @@ func init() {
 		18: {0, 3, (*Broker).handleApiVersions},
 		19: {0, 7, (*Broker).handleCreateTopics},
 		20: {0, 6, (*Broker).handleDeleteTopics},
+		22: {0, 4, (*Broker).handleInitProducerID},
 	}
 }
 

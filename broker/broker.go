@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,10 @@ type Broker struct {
 	metaMu sync.Mutex
 
 	groups *coordinator
+
+	// nextProducerID hands out idempotent producer ids. It starts from the clock (in units
+	// of 1/1024 ms), so ids stay unique across restarts without being stored.
+	nextProducerID atomic.Int64
 
 	// Set by Serve before connections are accepted.
 	advHost string
@@ -90,6 +95,7 @@ func New(cfg Config) (*Broker, error) {
 		topics: make(map[string]*topic),
 		conns:  make(map[net.Conn]struct{}),
 	}
+	b.nextProducerID.Store(time.Now().UnixMilli() << 10)
 	if err := b.loadTopics(); err != nil {
 		b.Close()
 		return nil, err

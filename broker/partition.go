@@ -55,7 +55,13 @@ type partitionLog struct {
 	dirty    bool          // bytes written since the last fsync
 	notify   chan struct{} // closed and replaced on every append, for long-polling fetches
 	failed   error         // set after a write failure that could not be undone; appends refuse
+	// producers holds the recent sequence numbers of idempotent producers (producers.go).
+	producers map[int64]*producerState
 }
+
+// ErrOutOfOrderSequence refuses a batch whose sequence number leaves a gap after the
+// producer's last batch, or that comes from an older producer epoch.
+var ErrOutOfOrderSequence = errors.New("out of order sequence number")
 
 // openPartitionLog opens (or creates) the log in dir and recovers its tail: a torn or
 // corrupt last batch, as left by a crash mid-write, is truncated away.
@@ -63,7 +69,7 @@ func openPartitionLog(dir string, logger *slog.Logger) (*partitionLog, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: create partition dir: %v", ErrStorage, err)
 	}
-	p := &partitionLog{dir: dir, logger: logger, notify: make(chan struct{})}
+	p := &partitionLog{dir: dir, logger: logger, notify: make(chan struct{}), producers: make(map[int64]*producerState)}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: read partition dir: %v", ErrStorage, err)
@@ -151,6 +157,7 @@ func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
 			}
 		}
 		s.index = append(s.index, indexEntry{base: h.BaseOffset, last: h.lastOffset(), pos: pos, size: int32(h.size()), maxTS: h.MaxTimestamp})
+		recordProducerBatch(p.producers, &h, h.BaseOffset)
 		s.maxTS = max(s.maxTS, h.MaxTimestamp)
 		pos += int64(h.size())
 	}
@@ -195,12 +202,28 @@ type appendOpts struct {
 }
 
 // append assigns offsets to the validated batches in b (rewriting their base offsets in
-// place) and writes them to the active segment. It returns the first offset assigned.
+// place) and writes them to the active segment. It returns the first offset assigned. A
+// batch an idempotent producer already appended is not written again: its original offset
+// is returned.
 func (p *partitionLog) append(b []byte, hs []batchHeader, o appendOpts) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.failed != nil {
 		return 0, p.failed
+	}
+	for i := range hs {
+		if hs[i].ProducerID < 0 {
+			continue
+		}
+		switch res, orig := p.producers[hs[i].ProducerID].check(&hs[i]); res {
+		case seqDuplicate:
+			if i == 0 {
+				return orig, nil
+			}
+			return 0, fmt.Errorf("%w: a retried batch after a new one in one request", ErrOutOfOrderSequence)
+		case seqOutOfOrder:
+			return 0, fmt.Errorf("%w: producer %d epoch %d sequence %d", ErrOutOfOrderSequence, hs[i].ProducerID, hs[i].ProducerEpoch, hs[i].BaseSequence)
+		}
 	}
 	act := p.segments[len(p.segments)-1]
 	if act.size > 0 && (act.size+int64(len(b)) > o.segmentBytes || (o.segmentAge > 0 && o.now.Sub(act.created) >= o.segmentAge)) {
@@ -242,8 +265,9 @@ func (p *partitionLog) append(b []byte, hs []batchHeader, o appendOpts) (int64, 
 	}
 	act.size += int64(len(b))
 	act.index = append(act.index, entries...)
-	for _, e := range entries {
+	for i, e := range entries {
 		act.maxTS = max(act.maxTS, e.maxTS)
+		recordProducerBatch(p.producers, &hs[i], e.base)
 	}
 	p.next = next
 	close(p.notify)

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"log/slog"
 	"os"
@@ -143,5 +144,66 @@ func TestRetentionDeletesOldSegments(t *testing.T) {
 	}
 	if start, end := p.offsets(); start != 6 || end != 10 || len(p.segments) != 2 {
 		t.Fatalf("after size retention: %d..%d in %d segments, want 6..10 in 2", start, end, len(p.segments))
+	}
+}
+
+// idempotentBatch is makeBatch from producer pid with sequences seq..seq+n-1.
+func idempotentBatch(n int, pid int64, epoch int16, seq int32) []byte {
+	b := makeBatch(n, 1, 20)
+	binary.BigEndian.PutUint64(b[offProducerID:], uint64(pid))
+	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(epoch))
+	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(seq))
+	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttributes:], castagnoli))
+	return b
+}
+
+// TestIdempotentProducerSequences: a retried batch gets its original offset and is not
+// written twice, also after a restart; a gap or an old epoch is refused.
+func TestIdempotentProducerSequences(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p, err := openPartitionLog(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := appendOpts{segmentBytes: 1 << 30, now: time.Now()}
+	try := func(b []byte) (int64, error) {
+		hs, err := validateBatches(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.append(b, hs, o)
+	}
+	if off, err := try(idempotentBatch(3, 42, 0, 0)); off != 0 || err != nil {
+		t.Fatalf("first batch: %d, %v", off, err)
+	}
+	if off, err := try(idempotentBatch(2, 42, 0, 3)); off != 3 || err != nil {
+		t.Fatalf("second batch: %d, %v", off, err)
+	}
+	size := p.size()
+	if off, err := try(idempotentBatch(3, 42, 0, 0)); off != 0 || err != nil || p.size() != size {
+		t.Fatalf("retried first batch: offset %d, %v, size %d→%d; want offset 0 and nothing written", off, err, size, p.size())
+	}
+	if _, err := try(idempotentBatch(1, 42, 0, 9)); !errors.Is(err, ErrOutOfOrderSequence) {
+		t.Fatalf("gap: %v, want out of order", err)
+	}
+	p.close()
+
+	p, err = openPartitionLog(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	if off, err := try(idempotentBatch(2, 42, 0, 3)); off != 3 || err != nil || p.size() != size {
+		t.Fatalf("retry after restart: %d, %v", off, err)
+	}
+	if off, err := try(idempotentBatch(1, 42, 0, 5)); off != 5 || err != nil {
+		t.Fatalf("next batch after restart: %d, %v", off, err)
+	}
+	if off, err := try(idempotentBatch(1, 42, 1, 0)); off != 6 || err != nil {
+		t.Fatalf("new epoch: %d, %v", off, err)
+	}
+	if _, err := try(idempotentBatch(1, 42, 0, 6)); !errors.Is(err, ErrOutOfOrderSequence) {
+		t.Fatalf("old epoch: %v, want refused", err)
 	}
 }
