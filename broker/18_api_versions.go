@@ -47,6 +47,13 @@ func init() {
 		19: {0, 7, (*Broker).handleCreateTopics},
 		20: {0, 6, (*Broker).handleDeleteTopics},
 		22: {0, 4, (*Broker).handleInitProducerID},
+		23: {0, 3, (*Broker).handleOffsetForLeaderEpoch},
+		32: {0, 4, (*Broker).handleDescribeConfigs},
+		33: {0, 2, (*Broker).handleAlterConfigs},
+		37: {0, 3, (*Broker).handleCreatePartitions},
+		42: {0, 2, (*Broker).handleDeleteGroups},
+		44: {0, 1, (*Broker).handleIncrementalAlterConfigs},
+		60: {0, 1, (*Broker).handleDescribeCluster},
 	}
 }
 

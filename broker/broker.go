@@ -54,7 +54,9 @@ type Broker struct {
 	conns   map[net.Conn]struct{} // open client connections, closed on shutdown
 }
 
-// topic is one topic: its partitions and per-topic settings.
+// topic is one topic: its partitions and per-topic settings. A *topic is never changed once
+// it is in Broker.topics: changes (configs, partitions) publish a new one, so readers can use
+// the one they looked up without locks.
 type topic struct {
 	name       string
 	id         [16]byte
@@ -354,6 +356,24 @@ func (b *Broker) createTopic(name string, partitions int32, configs map[string]*
 	}
 	b.logger.Info("topic created", "topic", name, "partitions", partitions)
 	return t, nil
+}
+
+// replaceTopic publishes a changed copy of a topic, made by edit under the broker's lock,
+// and persists the topic list.
+func (b *Broker) replaceTopic(name string, edit func(t *topic) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old, ok := b.topics[name]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, name)
+	}
+	t := *old
+	t.partitions = append([]*partitionLog(nil), old.partitions...)
+	if err := edit(&t); err != nil {
+		return err
+	}
+	b.topics[name] = &t
+	return b.saveTopicsLocked()
 }
 
 // DeleteTopic removes a topic and its data.

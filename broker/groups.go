@@ -594,6 +594,21 @@ func (s *offsetStore) fetch(group string) map[string]map[int32]committedOffset {
 	return out
 }
 
+// deleteGroup drops a group's offsets; found reports whether it had any.
+func (s *offsetStore) deleteGroup(group string) (found bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, found = s.offsets[group]; !found {
+		return false, nil
+	}
+	delete(s.offsets, group)
+	data, err := json.Marshal(s.offsets)
+	if err != nil {
+		return true, err
+	}
+	return true, writeFileAtomic(s.path, data)
+}
+
 func (s *offsetStore) groups() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

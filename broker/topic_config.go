@@ -3,17 +3,21 @@ package broker
 import (
 	"crypto/rand"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 )
 
 // topicConfigs are the per-topic settings the broker honours. Names follow Kafka's
-// topic-level configs so admin tools can read and set them.
+// topic-level configs so admin tools (kafka-configs, kadm, kcat) can read and set them.
 type topicConfigs struct {
 	retention      time.Duration // retention.ms; <= 0 keeps forever
 	retentionBytes int64         // retention.bytes; <= 0 means no limit
 	explicit       map[string]string
 }
+
+// alterableConfigs are the topic configs that can be set at creation or altered later.
+var alterableConfigs = map[string]bool{"retention.ms": true, "retention.bytes": true}
 
 func (b *Broker) defaultTopicConfigs() topicConfigs {
 	return topicConfigs{retention: b.cfg.Retention, retentionBytes: b.cfg.RetentionBytes}
@@ -22,33 +26,77 @@ func (b *Broker) defaultTopicConfigs() topicConfigs {
 // with returns c with the given overrides applied; unknown names are an error.
 func (c topicConfigs) with(overrides map[string]*string) (topicConfigs, error) {
 	out := c
-	out.explicit = make(map[string]string, len(overrides))
+	out.explicit = make(map[string]string, len(c.explicit)+len(overrides))
+	for k, v := range c.explicit {
+		out.explicit[k] = v
+	}
 	for k, v := range overrides {
+		if !alterableConfigs[k] {
+			return c, fmt.Errorf("config %s is not supported", k)
+		}
 		if v == nil {
+			delete(out.explicit, k)
 			continue
 		}
-		n, err := strconv.ParseInt(*v, 10, 64)
-		switch k {
-		case "retention.ms":
-			if err != nil {
-				return c, fmt.Errorf("config %s=%q: %w", k, *v, err)
-			}
-			out.retention = time.Duration(n) * time.Millisecond
-		case "retention.bytes":
-			if err != nil {
-				return c, fmt.Errorf("config %s=%q: %w", k, *v, err)
-			}
-			out.retentionBytes = n
-		default:
-			return c, fmt.Errorf("config %s is not supported", k)
+		if _, err := strconv.ParseInt(*v, 10, 64); err != nil {
+			return c, fmt.Errorf("config %s=%q: %w", k, *v, err)
 		}
 		out.explicit[k] = *v
 	}
-	return out, nil
+	return out.resolve(), nil
+}
+
+// resolve recomputes the typed settings from the broker defaults and the explicit values.
+func (c topicConfigs) resolve() topicConfigs {
+	if v, ok := c.explicit["retention.ms"]; ok {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		c.retention = time.Duration(n) * time.Millisecond
+	}
+	if v, ok := c.explicit["retention.bytes"]; ok {
+		c.retentionBytes, _ = strconv.ParseInt(v, 10, 64)
+	}
+	return c
 }
 
 // overrides returns the explicitly set configs, for persistence.
 func (c topicConfigs) overrides() map[string]string { return c.explicit }
+
+// configEntry is one config as DescribeConfigs reports it.
+type configEntry struct {
+	name, value string
+	readOnly    bool
+	explicit    bool // set on the topic (DYNAMIC_TOPIC_CONFIG) rather than a default
+}
+
+// describe lists the topic's configs: the alterable ones and the fixed facts of this broker.
+func (b *Broker) describeTopicConfigs(c topicConfigs) []configEntry {
+	ms := func(d time.Duration) string {
+		if d <= 0 {
+			return "-1"
+		}
+		return strconv.FormatInt(d.Milliseconds(), 10)
+	}
+	bytes := c.retentionBytes
+	if bytes <= 0 {
+		bytes = -1
+	}
+	entries := []configEntry{
+		{name: "retention.ms", value: ms(c.retention)},
+		{name: "retention.bytes", value: strconv.FormatInt(bytes, 10)},
+		{name: "cleanup.policy", value: "delete", readOnly: true},
+		{name: "segment.bytes", value: strconv.FormatInt(b.cfg.SegmentBytes, 10), readOnly: true},
+		{name: "segment.ms", value: ms(b.cfg.SegmentAge), readOnly: true},
+		{name: "max.message.bytes", value: strconv.FormatInt(int64(b.cfg.MaxRequestBytes), 10), readOnly: true},
+		{name: "compression.type", value: "producer", readOnly: true},
+		{name: "message.timestamp.type", value: "CreateTime", readOnly: true},
+		{name: "min.insync.replicas", value: "1", readOnly: true},
+	}
+	for i := range entries {
+		_, entries[i].explicit = c.explicit[entries[i].name]
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	return entries
+}
 
 // randomID fills b with random bytes (topic ids, member ids).
 func randomID(b []byte) error {
