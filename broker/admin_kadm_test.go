@@ -102,16 +102,23 @@ func TestAdminWithKadm(t *testing.T) {
 		t.Errorf("metadata brokers %v cluster %q", md.Brokers, md.Cluster)
 	}
 
-	// Produce, then ask for the end of leader epoch 0.
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "orders", Partition: 0, Value: []byte("x")}).FirstErr(); err != nil {
+	// Produce one record, then ask where leader epoch 0 ends in every partition.
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "orders", Value: []byte("x")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	epochs, err := adm.OffsetForLeaderEpoch(ctx, map[string]map[int32]int32{"orders": {0: 0}})
+	epochs, err := adm.OffsetForLeaderEpoch(ctx, map[string]map[int32]int32{"orders": {0: 0, 1: 0, 2: 0, 3: 0, 4: 0}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := epochs["orders"][0]; o.Err != nil || o.EndOffset != 1 {
-		t.Errorf("leader epoch end of orders/0 = %+v, want 1", o)
+	var ends int64
+	for _, o := range epochs["orders"] {
+		if o.Err != nil || o.LeaderEpoch != 0 {
+			t.Errorf("leader epoch of orders/%d = %+v", o.Partition, o)
+		}
+		ends += o.EndOffset
+	}
+	if ends != 1 || len(epochs["orders"]) != 5 {
+		t.Errorf("leader epoch 0 ends sum to %d over %d partitions, want 1 over 5", ends, len(epochs["orders"]))
 	}
 
 	// Commit as an empty group, then delete it.
