@@ -71,6 +71,12 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, opts
 		return kerr.KafkaStorageError.Code
 	}
 	sp.BaseOffset = base
+	var records int
+	for _, h := range hs {
+		records += int(h.RecordCount)
+	}
+	b.metrics.bytesIn.WithLabelValues(t.name).Add(float64(len(rp.Records)))
+	b.metrics.recordsIn.WithLabelValues(t.name).Add(float64(records))
 	sp.LogAppendTime = -1
 	sp.LogStartOffset, _ = p.offsets()
 	return 0

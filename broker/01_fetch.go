@@ -123,6 +123,9 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int) {
 					sp.RecordBatches = data
 				}
 				total += len(data)
+				if len(data) > 0 {
+					b.metrics.bytesOut.WithLabelValues(rt.Topic).Add(float64(len(data)))
+				}
 				budget -= len(data)
 			}
 			st.Partitions = append(st.Partitions, sp)

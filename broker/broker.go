@@ -40,7 +40,8 @@ type Broker struct {
 	// metaMu serialises rewrites of topics.json.
 	metaMu sync.Mutex
 
-	groups *coordinator
+	groups  *coordinator
+	metrics *metrics
 
 	// nextProducerID hands out idempotent producer ids. It starts from the clock (in units
 	// of 1/1024 ms), so ids stay unique across restarts without being stored.
@@ -98,6 +99,7 @@ func New(cfg Config) (*Broker, error) {
 		conns:  make(map[net.Conn]struct{}),
 	}
 	b.nextProducerID.Store(time.Now().UnixMilli() << 10)
+	b.metrics = newMetrics(b)
 	if err := b.loadTopics(); err != nil {
 		b.Close()
 		return nil, err

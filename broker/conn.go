@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -118,11 +119,13 @@ func (b *Broker) decodeAndHandle(ctx context.Context, c net.Conn, body []byte) (
 	if clientID != nil {
 		req.clientID = *clientID
 	}
+	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
 			b.logger.Error("request handler panicked", "api_key", key, "version", version, "panic", p, "stack", string(debug.Stack()))
 			resp, err = nil, fmt.Errorf("internal error handling api key %d", key)
 		}
+		b.metrics.observe(key, start, err != nil)
 	}()
 	resp, err = api.handle(b, ctx, req)
 	if err != nil {

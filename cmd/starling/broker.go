@@ -2,9 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/starling-analytics/starling/broker"
 )
@@ -28,10 +35,45 @@ func runBroker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var cfg broker.Config
 	var lf logFlags
 	brokerFlags(fs, &cfg)
+	metricsAddr := fs.String("broker-metrics-addr", ":9308", "HTTP address serving the broker's Prometheus metrics at /metrics (empty: off)")
 	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	cfg.Logger = logger.With("service", "broker")
-	return broker.Run(ctx, cfg)
+	b, err := broker.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return b.Serve(gctx, ln) })
+	if *metricsAddr != "" {
+		g.Go(func() error { return serveMetrics(gctx, *metricsAddr, b.MetricsHandler(), cfg.Logger) })
+	}
+	return g.Wait()
+}
+
+// serveMetrics serves a Prometheus handler at /metrics until ctx is done.
+func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics: listen: %w", err)
+	}
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
 }

@@ -39,6 +39,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&ecfg.Warehouse.Username, "clickhouse-user", "default", "ClickHouse user")
 	fs.StringVar(&ecfg.Warehouse.Password, "clickhouse-password", "", "ClickHouse password")
 	chDir := fs.String("clickhouse-dir", "data/clickhouse", "data folder of the local ClickHouse server")
+	metricsAddr := fs.String("broker-metrics-addr", ":9308", "HTTP address serving the broker's Prometheus metrics at /metrics (empty: off)")
 	// up replays the feed continuously at a minute of feed time per second by default.
 	icfg.Speed, icfg.Loop = 60, true
 	fs.Lookup("speed").DefValue, fs.Lookup("loop").DefValue = "60", "true"
@@ -105,6 +106,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.Serve(gctx, ln) })
+	if *metricsAddr != "" {
+		g.Go(func() error { return serveMetrics(gctx, *metricsAddr, b.MetricsHandler(), bcfg.Logger) })
+	}
 	g.Go(func() error { return e.Run(gctx) })
 	g.Go(func() error { return dashboard.Run(gctx, dcfg) })
 	g.Go(func() error { return in.Run(gctx) })
