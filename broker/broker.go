@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,7 @@ type Broker struct {
 
 	groups  *coordinator
 	metrics *metrics
+	auth    *authenticator // nil when authentication is off
 
 	// nextProducerID hands out idempotent producer ids. It starts from the clock (in units
 	// of 1/1024 ms), so ids stay unique across restarts without being stored.
@@ -100,6 +102,12 @@ func New(cfg Config) (*Broker, error) {
 	}
 	b.nextProducerID.Store(time.Now().UnixMilli() << 10)
 	b.metrics = newMetrics(b)
+	if cfg.Users != nil {
+		if b.auth, err = newAuthenticator(cfg.Users); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
 	if err := b.loadTopics(); err != nil {
 		b.Close()
 		return nil, err
@@ -136,7 +144,10 @@ func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	b.advHost, b.advPort = host, port
-	b.logger.Info("broker listening", "addr", ln.Addr().String(), "advertised", net.JoinHostPort(host, strconv.Itoa(int(port))), "data_dir", b.cfg.DataDir)
+	if b.cfg.TLS != nil {
+		ln = tls.NewListener(ln, b.cfg.TLS)
+	}
+	b.logger.Info("broker listening", "tls", b.cfg.TLS != nil, "sasl", b.auth != nil, "addr", ln.Addr().String(), "advertised", net.JoinHostPort(host, strconv.Itoa(int(port))), "data_dir", b.cfg.DataDir)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return every(ctx, b.cfg.FlushInterval, b.flush) })

@@ -12,6 +12,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,6 +63,13 @@ type Config struct {
 	// MaxRequestBytes caps one request's size; larger frames close the connection.
 	// Default 100 MiB.
 	MaxRequestBytes int32
+	// TLS, when set, makes the listener speak TLS (clients use security.protocol SSL or
+	// SASL_SSL).
+	TLS *tls.Config
+	// Users turns on SASL authentication (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) with these
+	// user names and passwords (see LoadUsers); connections must authenticate before any
+	// request but ApiVersions. Nil leaves the listener open.
+	Users map[string]string
 	// Now is the clock used for retention and segment age; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the broker's logs; nil discards them.

@@ -20,6 +20,7 @@ type request struct {
 	kreq     kmsg.Request
 	clientID string
 	conn     net.Conn
+	sasl     *saslState // the connection's authentication progress
 }
 
 // serveConn reads requests from one client connection and answers them in order, one at a
@@ -33,6 +34,7 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 		size [4]byte
 		body []byte
 		out  []byte
+		sasl saslState
 	)
 	for {
 		if _, err := io.ReadFull(r, size[:]); err != nil {
@@ -54,7 +56,7 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 			log.Debug("connection closed mid-request", "err", err)
 			return
 		}
-		resp, corr, err := b.decodeAndHandle(ctx, c, body)
+		resp, corr, err := b.decodeAndHandle(ctx, c, &sasl, body)
 		if err != nil {
 			log.Warn("closing connection", "err", err)
 			return
@@ -83,7 +85,7 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 
 // decodeAndHandle parses the request header and body and runs the handler. An error means
 // the connection must be closed (as Kafka does for unparseable or unsupported requests).
-func (b *Broker) decodeAndHandle(ctx context.Context, c net.Conn, body []byte) (resp kmsg.Response, corr int32, err error) {
+func (b *Broker) decodeAndHandle(ctx context.Context, c net.Conn, sasl *saslState, body []byte) (resp kmsg.Response, corr int32, err error) {
 	rd := kbin.Reader{Src: body}
 	key := rd.Int16()
 	version := rd.Int16()
@@ -96,6 +98,9 @@ func (b *Broker) decodeAndHandle(ctx context.Context, c net.Conn, body []byte) (
 	api, known := apis[key]
 	if kreq == nil || !known {
 		return nil, corr, fmt.Errorf("unsupported api key %d", key)
+	}
+	if b.auth != nil && !sasl.authenticated && key != 18 && key != 17 && key != 36 {
+		return nil, corr, fmt.Errorf("%s request before authentication", apiName(key))
 	}
 	if key == 18 && version > api.max {
 		// A client newer than us: answer in the v0 format that every client can read,
@@ -115,7 +120,7 @@ func (b *Broker) decodeAndHandle(ctx context.Context, c net.Conn, body []byte) (
 	if err := kreq.ReadFrom(rd.Src); err != nil {
 		return nil, corr, fmt.Errorf("decode api key %d v%d: %w", key, version, err)
 	}
-	req := &request{kreq: kreq, conn: c}
+	req := &request{kreq: kreq, conn: c, sasl: sasl}
 	if clientID != nil {
 		req.clientID = *clientID
 	}

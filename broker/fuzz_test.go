@@ -45,7 +45,7 @@ func FuzzRequest(f *testing.F) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // handlers that wait (fetch, join) return at once
 	f.Fuzz(func(t *testing.T, body []byte) {
-		resp, _, err := b.decodeAndHandle(ctx, server, body)
+		resp, _, err := b.decodeAndHandle(ctx, server, &saslState{}, body)
 		if err == nil && resp != nil {
 			resp.AppendTo(nil)
 		}
