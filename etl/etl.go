@@ -28,6 +28,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/starling-analytics/starling/etl/sentiment"
+	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -36,6 +37,8 @@ import (
 type Config struct {
 	// Brokers are the Kafka bootstrap addresses, host:port. Default ["127.0.0.1:9092"].
 	Brokers []string
+	// Kafka holds TLS and SASL settings for the brokers; the zero value is plaintext.
+	Kafka kafkaclient.Config
 	// Topic carries canonical tweets. Default tweet.TopicTweets ("tweets").
 	Topic string
 	// DLQTopic receives records that cannot be loaded. Default tweet.TopicDLQ ("tweets.dlq").
@@ -85,6 +88,9 @@ func (c Config) withDefaults() Config {
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	c = c.withDefaults()
+	if err := c.Kafka.Validate(); err != nil {
+		return fmt.Errorf("etl: %w", err)
+	}
 	for _, b := range c.Brokers {
 		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
 			return fmt.Errorf("etl: broker address %q is not host:port", b)
@@ -132,6 +138,7 @@ type ETL struct {
 	cfg      Config
 	log      *slog.Logger
 	analyzer *sentiment.Analyzer
+	dialer   *kafka.Dialer // set by Run, used by the partition readers
 
 	consumed, loaded, dead, batches, insertErrors atomic.Uint64
 }
@@ -178,8 +185,18 @@ func (e *ETL) Run(ctx context.Context) error {
 	}
 	defer db.Close()
 
+	transport, err := e.cfg.Kafka.Transport()
+	if err != nil {
+		return fmt.Errorf("etl: %w", err)
+	}
+	dialer, err := e.cfg.Kafka.Dialer()
+	if err != nil {
+		return fmt.Errorf("etl: %w", err)
+	}
+	e.dialer = dialer
 	dlq := &kafka.Writer{
 		Addr:                   kafka.TCP(e.cfg.Brokers...),
+		Transport:              transport,
 		Topic:                  e.cfg.DLQTopic,
 		Balancer:               &kafka.Hash{}, // keep a key's records together, as on the input
 		RequiredAcks:           kafka.RequireAll,
@@ -192,6 +209,7 @@ func (e *ETL) Run(ctx context.Context) error {
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                e.cfg.GroupID,
 		Brokers:           e.cfg.Brokers,
+		Dialer:            dialer,
 		Topics:            []string{e.cfg.Topic},
 		StartOffset:       kafka.FirstOffset,
 		HeartbeatInterval: heartbeatInterval,

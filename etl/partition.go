@@ -49,6 +49,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:   e.cfg.Brokers,
+		Dialer:    e.dialer,
 		Topic:     e.cfg.Topic,
 		Partition: p.partition,
 		MinBytes:  1,

@@ -23,6 +23,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/internal/tweet"
 )
 
@@ -41,6 +42,8 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 type Config struct {
 	// Brokers are the Kafka bootstrap addresses. Default ["127.0.0.1:9092"].
 	Brokers []string
+	// Kafka holds TLS and SASL settings for the brokers; the zero value is plaintext.
+	Kafka kafkaclient.Config
 	// Topic receives canonical tweets. Default "tweets".
 	Topic string
 	// DLQTopic receives rejected lines. Default "tweets.dlq".
@@ -89,6 +92,9 @@ func (c Config) withDefaults() Config {
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
+	if err := c.Kafka.Validate(); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 	if len(c.Inputs) == 0 {
 		return errors.New("ingest: no input files given")
 	}
@@ -156,8 +162,13 @@ func (in *Ingester) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	transport, err := in.cfg.Kafka.Transport()
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 	w := &kafka.Writer{
 		Addr:                   kafka.TCP(in.cfg.Brokers...),
+		Transport:              transport,
 		Topic:                  in.cfg.Topic,
 		Balancer:               &kafka.Hash{},
 		RequiredAcks:           kafka.RequireAll,
@@ -169,6 +180,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 	defer w.Close()
 	dlq := &kafka.Writer{
 		Addr:                   kafka.TCP(in.cfg.Brokers...),
+		Transport:              transport,
 		Topic:                  in.cfg.DLQTopic,
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           5 * time.Millisecond,

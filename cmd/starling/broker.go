@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,17 +31,55 @@ func brokerFlags(fs *flag.FlagSet, c *broker.Config) {
 	fs.DurationVar(&c.FlushInterval, "broker-flush-interval", time.Second, "how often unsynced writes are fsynced when --broker-sync-writes is off")
 }
 
+// brokerSecurityFlags are the listener's TLS and SASL settings.
+type brokerSecurityFlags struct {
+	certFile, keyFile, usersFile string
+}
+
+func (s *brokerSecurityFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.certFile, "broker-tls-cert", "", "PEM certificate: the broker listens with TLS (needs --broker-tls-key)")
+	fs.StringVar(&s.keyFile, "broker-tls-key", "", "PEM private key of --broker-tls-cert")
+	fs.StringVar(&s.usersFile, "broker-users-file", "", "file of name:password lines: clients must authenticate with SASL PLAIN or SCRAM-SHA-256/512")
+}
+
+// apply loads the files into the broker's Config.
+func (s *brokerSecurityFlags) apply(c *broker.Config) error {
+	if (s.certFile == "") != (s.keyFile == "") {
+		return errors.New("--broker-tls-cert and --broker-tls-key go together")
+	}
+	if s.certFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
+		if err != nil {
+			return fmt.Errorf("broker TLS: %w", err)
+		}
+		c.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if s.usersFile != "" {
+		users, err := broker.LoadUsers(s.usersFile)
+		if err != nil {
+			return err
+		}
+		c.Users = users
+	}
+	return nil
+}
+
 func runBroker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlagSet("broker", "Runs the built-in Kafka-compatible broker until interrupted.", stderr)
 	var cfg broker.Config
 	var lf logFlags
 	brokerFlags(fs, &cfg)
+	var sec brokerSecurityFlags
+	sec.register(fs)
 	metricsAddr := fs.String("broker-metrics-addr", ":9308", "HTTP address serving the broker's Prometheus metrics at /metrics (empty: off)")
 	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	cfg.Logger = logger.With("service", "broker")
+	if err := sec.apply(&cfg); err != nil {
+		return err
+	}
 	b, err := broker.New(cfg)
 	if err != nil {
 		return err

@@ -9,16 +9,25 @@ import (
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/warehouse"
 )
 
 // defaultFeed is the committed sample feed, relative to the repository root.
 const defaultFeed = "sample-data/tweets-v1.1.jsonl.gz"
 
-// kafkaFlags registers the Kafka connection flag shared by the clients.
-func kafkaFlags(fs *flag.FlagSet, brokers *listFlag) {
+// kafkaFlags registers the Kafka connection flags shared by the clients.
+func kafkaFlags(fs *flag.FlagSet, brokers *listFlag, c *kafkaclient.Config) {
 	*brokers = listFlag{"127.0.0.1:9092"}
 	fs.Var(brokers, "brokers", "comma-separated Kafka bootstrap addresses (the built-in broker, Kafka or Amazon MSK)")
+	fs.BoolVar(&c.TLS, "kafka-tls", false, "connect to the brokers with TLS (Amazon MSK's TLS listener is port 9094, SASL/SCRAM 9096)")
+	fs.StringVar(&c.CAFile, "kafka-ca-file", "", "PEM file of certificate authorities for the brokers' certificates (default: the system's)")
+	fs.StringVar(&c.CertFile, "kafka-cert-file", "", "PEM client certificate, for mutual TLS")
+	fs.StringVar(&c.KeyFile, "kafka-key-file", "", "PEM client key, for mutual TLS")
+	fs.BoolVar(&c.InsecureSkipVerify, "kafka-tls-insecure", false, "accept any broker certificate (testing only)")
+	fs.StringVar(&c.SASLMechanism, "kafka-sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)")
+	fs.StringVar(&c.Username, "kafka-username", "", "SASL user name")
+	fs.StringVar(&c.Password, "kafka-password", "", "SASL password")
 }
 
 // warehouseFlags registers the ClickHouse connection flags.
@@ -51,7 +60,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var cfg ingest.Config
 	var brokers, inputs listFlag
 	var lf logFlags
-	kafkaFlags(fs, &brokers)
+	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	ingestFlags(fs, &cfg, &inputs)
 	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
@@ -66,7 +75,7 @@ func runETL(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var cfg etl.Config
 	var brokers, addrs listFlag
 	var lf logFlags
-	kafkaFlags(fs, &brokers)
+	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
 	etlFlags(fs, &cfg)
 	logger, err := lf.parse(fs, args, stderr)

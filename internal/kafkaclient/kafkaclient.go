@@ -1,0 +1,125 @@
+// Package kafkaclient holds the connection settings that Starling's Kafka clients (the
+// ingester, the ETL) share: TLS and SASL, so that the same flags reach the built-in broker,
+// Amazon MSK or any Kafka cluster. It builds segmentio/kafka-go dialers and transports.
+package kafkaclient
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// Config is how to connect to Kafka. The zero value is plaintext without authentication.
+type Config struct {
+	// TLS turns on TLS (Kafka's SSL and SASL_SSL security protocols).
+	TLS bool
+	// CAFile is a PEM file of certificate authorities to trust; empty uses the system's.
+	CAFile string
+	// CertFile and KeyFile are a PEM client certificate and key, for mutual TLS.
+	CertFile, KeyFile string
+	// InsecureSkipVerify accepts any server certificate (testing only).
+	InsecureSkipVerify bool
+	// SASLMechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty means no SASL.
+	SASLMechanism string
+	// Username and Password are the SASL credentials.
+	Username, Password string
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	_, err := c.mechanism()
+	if err == nil {
+		_, err = c.tlsConfig()
+	}
+	return err
+}
+
+func (c Config) mechanism() (sasl.Mechanism, error) {
+	switch m := strings.ToUpper(c.SASLMechanism); m {
+	case "":
+		return nil, nil
+	case "PLAIN":
+		if c.Username == "" {
+			return nil, errors.New("kafka: SASL PLAIN needs a user name")
+		}
+		return plain.Mechanism{Username: c.Username, Password: c.Password}, nil
+	case "SCRAM-SHA-256", "SCRAM-SHA-512":
+		if c.Username == "" {
+			return nil, fmt.Errorf("kafka: SASL %s needs a user name", m)
+		}
+		algo := scram.SHA256
+		if m == "SCRAM-SHA-512" {
+			algo = scram.SHA512
+		}
+		mech, err := scram.Mechanism(algo, c.Username, c.Password)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: SASL %s: %w", m, err)
+		}
+		return mech, nil
+	default:
+		return nil, fmt.Errorf("kafka: SASL mechanism %q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", c.SASLMechanism)
+	}
+}
+
+func (c Config) tlsConfig() (*tls.Config, error) {
+	if !c.TLS {
+		if c.CAFile != "" || c.CertFile != "" {
+			return nil, errors.New("kafka: TLS files given but TLS is off")
+		}
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: CA file: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("kafka: CA file %s holds no PEM certificate", c.CAFile)
+		}
+	}
+	if c.CertFile != "" || c.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka: client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// Dialer returns a kafka-go dialer (for readers and consumer groups).
+func (c Config) Dialer() (*kafka.Dialer, error) {
+	mech, err := c.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: tlsCfg, SASLMechanism: mech}, nil
+}
+
+// Transport returns a kafka-go transport (for writers).
+func (c Config) Transport() (*kafka.Transport, error) {
+	mech, err := c.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Transport{DialTimeout: 10 * time.Second, TLS: tlsCfg, SASL: mech}, nil
+}
