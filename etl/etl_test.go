@@ -13,6 +13,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/starling-analytics/starling/etl"
@@ -459,6 +460,17 @@ func TestReplicasShareAndTakeOverPartitions(t *testing.T) {
 	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 200, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
 	a, stopA := runETL(t, cfg)
 	b, stopB := runETL(t, cfg)
+	// Produce only once both replicas hold partitions, or the first could load everything.
+	adm, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	waitFor(t, time.Minute, "both replicas in the group", func() bool {
+		groups, err := kadm.NewClient(adm).DescribeGroups(context.Background(), "etl")
+		g := groups["etl"]
+		return err == nil && g.State == "Stable" && len(g.Members) == 2
+	})
 	produce(t, addr, f.tweets(t, 1, n/2))
 	waitFor(t, time.Minute, "the first half loaded", func() bool { return count(t, db, "SELECT count() FROM tweets") >= n/2 })
 	if a.Stats().Loaded == 0 || b.Stats().Loaded == 0 {
