@@ -31,6 +31,7 @@ func commands() []command {
 		{"etl", "consume tweets, score sentiment and load them into ClickHouse", runETL},
 		{"dashboard", "serve the web dashboard over the warehouse", runDashboard},
 		{"migrate", "apply the warehouse schema migrations and exit", runMigrate},
+		{"bench", "measure: `bench broker` runs the broker beside franz-go's kfake", runBench},
 		{"probe", "check that a service answers (for container healthchecks)", runProbe},
 	}
 }
