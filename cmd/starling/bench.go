@@ -203,4 +203,3 @@ func benchOne(ctx context.Context, addr string, n, size int) (benchResult, error
 	r.ConsumeMBPerS = r.ConsumePerSec * float64(size) / 1e6
 	return r, nil
 }
-
