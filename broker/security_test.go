@@ -2,15 +2,7 @@ package broker_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,32 +17,6 @@ import (
 	"github.com/starling-analytics/starling/broker"
 	"github.com/starling-analytics/starling/broker/brokertest"
 )
-
-// selfSigned makes a certificate for 127.0.0.1 and writes it, PEM, into dir.
-func selfSigned(t *testing.T, dir string) (tls.Certificate, *x509.CertPool, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "starling-test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	caFile := filepath.Join(dir, "ca.pem")
-	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool, caFile
-}
 
 func produceOnce(ctx context.Context, opts ...kgo.Opt) error {
 	cl, err := kgo.NewClient(append(opts, kgo.AllowAutoTopicCreation(), kgo.RequestRetries(0), kgo.RetryTimeout(2*time.Second))...)
@@ -72,11 +38,11 @@ func TestSASLAndTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, pool, caFile := selfSigned(t, dir)
-	b := brokertest.Start(t, &broker.Config{Users: users, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	certs := brokertest.SelfSigned(t)
+	b := brokertest.Start(t, &broker.Config{Users: users, TLS: certs.Server})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	tlsOpt := kgo.DialTLSConfig(&tls.Config{RootCAs: pool})
+	tlsOpt := kgo.DialTLSConfig(&tls.Config{RootCAs: certs.Pool})
 
 	for name, mech := range map[string]sasl.Mechanism{
 		"plain":         plain.Auth{User: "alice", Pass: "wonderland"}.AsMechanism(),
@@ -101,7 +67,7 @@ func TestSASLAndTLS(t *testing.T) {
 	}
 
 	// librdkafka over SASL_SSL with SCRAM.
-	common := []string{"-b", b.Addr, "-X", "security.protocol=SASL_SSL", "-X", "ssl.ca.location=" + caFile,
+	common := []string{"-b", b.Addr, "-X", "security.protocol=SASL_SSL", "-X", "ssl.ca.location=" + certs.CAFile,
 		"-X", "sasl.mechanisms=SCRAM-SHA-512", "-X", "sasl.username=bob", "-X", "sasl.password=builder"}
 	kcat(t, ctx, "from kcat\n", append(common, "-P", "-t", "secure")...)
 	out := kcat(t, ctx, "", append(common, "-C", "-t", "secure", "-o", "beginning", "-e", "-f", "%s\n")...)
