@@ -37,7 +37,9 @@ func TestDiskFullBrokerChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "addr"), []byte(ln.Addr().String()), 0o644)
+	// Write, then rename, so the parent never reads half an address.
+	os.WriteFile(filepath.Join(dir, "addr.tmp"), []byte(ln.Addr().String()), 0o644)
+	os.Rename(filepath.Join(dir, "addr.tmp"), filepath.Join(dir, "addr"))
 	b, err := broker.New(broker.Config{DataDir: filepath.Join(dir, "data"), DefaultPartitions: 1})
 	if err != nil {
 		t.Fatal(err)
