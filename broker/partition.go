@@ -32,12 +32,16 @@ type indexEntry struct {
 
 // segment is one file of a partition log, named after its first offset.
 type segment struct {
-	base    int64
-	f       *os.File
-	size    int64
-	index   []indexEntry // one entry per batch, in offset order
-	maxTS   int64        // largest timestamp in the segment (retention by time)
-	created time.Time    // when the segment was opened for writing (roll by age)
+	base int64
+	last int64 // offset of the segment's last record; base-1 while it is empty
+	f    *os.File
+	size int64
+	// index locates batches: one entry per batch in the active segment, a sparse one
+	// (segment_index.go) in closed segments.
+	index   []indexEntry
+	sparse  bool
+	maxTS   int64     // largest timestamp in the segment (retention by time)
+	created time.Time // when the segment was opened for writing (roll by age)
 }
 
 func segmentName(base int64) string { return fmt.Sprintf("%020d.log", base) }
@@ -104,22 +108,16 @@ func openPartitionLog(dir string, logger *slog.Logger) (*partitionLog, error) {
 		p.segments = append(p.segments, s)
 	}
 	p.logStart = p.segments[0].base
-	act := p.segments[len(p.segments)-1]
-	p.next = act.base
-	if n := len(act.index); n > 0 {
-		p.next = act.index[n-1].last + 1
-	} else if len(p.segments) > 1 {
-		prev := p.segments[len(p.segments)-2]
-		if n := len(prev.index); n > 0 {
-			p.next = max(p.next, prev.index[n-1].last+1)
-		}
+	for _, seg := range p.segments {
+		p.next = max(p.next, seg.base, seg.last+1)
 	}
 	return p, nil
 }
 
-// loadSegment scans a segment file batch by batch. For the active (last) segment every
-// batch's CRC is checked and the file is truncated at the first bad byte; older segments
-// were complete when they were rolled, so only their headers are read.
+// loadSegment opens a segment file. A closed segment is described by its index file when
+// that is whole and matches the log; otherwise, and for the active (last) segment, the log
+// is scanned batch by batch. In the active segment every batch's CRC is checked and the
+// file is truncated at the first bad byte: that is where a crash mid-write leaves damage.
 func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
 	path := filepath.Join(p.dir, segmentName(base))
 	f, err := os.OpenFile(path, os.O_RDWR, 0o644)
@@ -131,8 +129,16 @@ func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: stat segment: %v", ErrStorage, err)
 	}
-	s := &segment{base: base, f: f, created: st.ModTime()}
+	s := &segment{base: base, last: base - 1, f: f, created: st.ModTime()}
 	fileSize := st.Size()
+	if !active {
+		if entries, last, maxTS, err := readIndex(p.dir, base, fileSize); err == nil {
+			s.index, s.last, s.maxTS, s.size, s.sparse = entries, last, maxTS, fileSize, true
+			return s, nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			p.logger.Warn("rebuilding segment index", "segment", path, "reason", err)
+		}
+	}
 	hdr := make([]byte, batchHeaderSize)
 	var body []byte
 	pos := int64(0)
@@ -159,6 +165,7 @@ func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
 		s.index = append(s.index, indexEntry{base: h.BaseOffset, last: h.lastOffset(), pos: pos, size: int32(h.size()), maxTS: h.MaxTimestamp})
 		recordProducerBatch(p.producers, &h, h.BaseOffset)
 		s.maxTS = max(s.maxTS, h.MaxTimestamp)
+		s.last = h.lastOffset()
 		pos += int64(h.size())
 	}
 	if pos < fileSize {
@@ -173,6 +180,12 @@ func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
 		}
 	}
 	s.size = pos
+	if !active {
+		s.index, s.sparse = sparse(s.index), true
+		if err := writeIndex(p.dir, s); err != nil {
+			p.logger.Warn("cannot write segment index; it is rebuilt at the next start", "segment", path, "err", err)
+		}
+	}
 	if _, err := f.Seek(pos, io.SeekStart); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%w: seek segment end: %v", ErrStorage, err)
@@ -190,7 +203,7 @@ func (p *partitionLog) createSegment(base int64) (*segment, error) {
 		f.Close()
 		return nil, err
 	}
-	return &segment{base: base, f: f, created: time.Now()}, nil
+	return &segment{base: base, last: base - 1, f: f, created: time.Now()}, nil
 }
 
 // appendOpts are the roll and durability settings an append follows.
@@ -264,6 +277,7 @@ func (p *partitionLog) append(b []byte, hs []batchHeader, o appendOpts) (int64, 
 		p.dirty = true
 	}
 	act.size += int64(len(b))
+	act.last = next - 1
 	act.index = append(act.index, entries...)
 	for i, e := range entries {
 		act.maxTS = max(act.maxTS, e.maxTS)
@@ -280,6 +294,10 @@ func (p *partitionLog) roll() error {
 	act := p.segments[len(p.segments)-1]
 	if err := act.f.Sync(); err != nil {
 		return fmt.Errorf("%w: sync rolled segment: %v", ErrStorage, err)
+	}
+	act.index, act.sparse = sparse(act.index), true
+	if err := writeIndex(p.dir, act); err != nil {
+		p.logger.Warn("cannot write segment index; it is rebuilt at the next start", "segment", segmentName(act.base), "err", err)
 	}
 	s, err := p.createSegment(p.next)
 	if err != nil {
@@ -301,26 +319,68 @@ func (p *partitionLog) read(offset int64, maxBytes int) ([]byte, error) {
 	if offset == p.next {
 		return nil, nil
 	}
-	si := sort.Search(len(p.segments), func(i int) bool { return p.segments[i].base > offset }) - 1
-	if si < 0 {
-		si = 0
-	}
+	si := max(sort.Search(len(p.segments), func(i int) bool { return p.segments[i].base > offset })-1, 0)
 	for ; si < len(p.segments); si++ {
 		s := p.segments[si]
-		ei := sort.Search(len(s.index), func(i int) bool { return s.index[i].last >= offset })
-		if ei == len(s.index) {
-			continue // offset falls in a gap at the end of this segment
+		if s.last < offset {
+			continue // offset falls after this segment's last record
 		}
-		start := s.index[ei].pos
-		n := int64(s.index[ei].size)
-		for j := ei + 1; j < len(s.index) && n+int64(s.index[j].size) <= int64(maxBytes); j++ {
-			n += int64(s.index[j].size)
+		ei := sort.Search(len(s.index), func(i int) bool { return s.index[i].base > offset }) - 1
+		pos := int64(0)
+		if ei >= 0 {
+			pos = s.index[ei].pos
 		}
-		buf := make([]byte, n)
-		if _, err := s.f.ReadAt(buf, start); err != nil {
+		return s.readFrom(pos, offset, maxBytes)
+	}
+	return nil, nil
+}
+
+// readFrom scans the segment's batches from pos, a batch boundary at or before offset, and
+// returns whole batches starting with the one that holds offset.
+func (s *segment) readFrom(pos, offset int64, maxBytes int) ([]byte, error) {
+	for pos < s.size {
+		buf := make([]byte, min(s.size-pos, int64(maxBytes)+indexInterval))
+		if _, err := s.f.ReadAt(buf, pos); err != nil {
 			return nil, fmt.Errorf("%w: read segment %d: %v", ErrStorage, s.base, err)
 		}
-		return buf, nil
+		start, n := 0, 0 // the first wanted batch and its size
+		for {
+			h, err := parseBatchHeader(buf[start:])
+			if err != nil {
+				if start == 0 {
+					return nil, fmt.Errorf("%w: segment %d at %d: %v", ErrStorage, s.base, pos, err)
+				}
+				break // the next header runs past the buffer: read on from it
+			}
+			if h.lastOffset() >= offset {
+				n = h.size()
+				break
+			}
+			start += h.size()
+			if start >= len(buf) {
+				break
+			}
+		}
+		if n == 0 {
+			pos += int64(start)
+			continue
+		}
+		if start+n > len(buf) { // a batch larger than the buffer: return it alone
+			out := make([]byte, n)
+			if _, err := s.f.ReadAt(out, pos+int64(start)); err != nil {
+				return nil, fmt.Errorf("%w: read segment %d: %v", ErrStorage, s.base, err)
+			}
+			return out, nil
+		}
+		end := start + n
+		for end < len(buf) {
+			h, err := parseBatchHeader(buf[end:])
+			if err != nil || end+h.size() > len(buf) || end+h.size()-start > maxBytes {
+				break
+			}
+			end += h.size()
+		}
+		return buf[start:end], nil
 	}
 	return nil, nil
 }
@@ -340,16 +400,17 @@ func (p *partitionLog) waitChan() (<-chan struct{}, int64) {
 }
 
 // offsetForTime returns the first offset of the first batch whose largest timestamp is at
-// or after ts, or the high watermark when there is none.
+// or after ts (in a closed segment, the start of the index interval that holds that batch,
+// so possibly a little earlier), or the high watermark when there is none.
 func (p *partitionLog) offsetForTime(ts int64) int64 {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	for _, s := range p.segments {
-		if s.maxTS < ts {
+		if s.maxTS < ts || s.last < s.base {
 			continue
 		}
 		for _, e := range s.index {
-			if e.maxTS >= ts {
+			if e.maxTS >= ts { // sparse entries carry the largest timestamp of their interval
 				return max(e.base, p.logStart)
 			}
 		}
@@ -395,7 +456,7 @@ func (p *partitionLog) enforceRetention(now time.Time, retention time.Duration, 
 	deleted := 0
 	for len(p.segments) > 1 {
 		s := p.segments[0]
-		expired := retention > 0 && len(s.index) > 0 && now.UnixMilli()-s.maxTS > retention.Milliseconds()
+		expired := retention > 0 && s.last >= s.base && now.UnixMilli()-s.maxTS > retention.Milliseconds()
 		oversize := retentionBytes > 0 && total-s.size >= retentionBytes
 		if !expired && !oversize {
 			break
@@ -404,6 +465,7 @@ func (p *partitionLog) enforceRetention(now time.Time, retention time.Duration, 
 		if err := os.Remove(filepath.Join(p.dir, segmentName(s.base))); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return deleted, fmt.Errorf("%w: delete segment: %v", ErrStorage, err)
 		}
+		os.Remove(filepath.Join(p.dir, indexName(s.base))) // rebuilt if it were ever needed
 		total -= s.size
 		p.segments = p.segments[1:]
 		p.logStart = p.segments[0].base

@@ -207,3 +207,73 @@ func TestIdempotentProducerSequences(t *testing.T) {
 		t.Fatalf("old epoch: %v, want refused", err)
 	}
 }
+
+// TestSparseIndexAcrossRestarts fills several closed segments of many small batches, then
+// reopens the log from its index files, and again with one index damaged: every offset
+// reads back its own batch, and time lookups land at or before the right batch.
+func TestSparseIndexAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p, err := openPartitionLog(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := appendOpts{segmentBytes: 64 << 10, now: time.Now()}
+	const batches = 3000 // ~170 bytes each: about 8 segments, ~24 batches per index entry
+	for i := range batches {
+		appendBatch(t, p, makeBatch(2, int64(1000+i), 100), o)
+	}
+	check := func(p *partitionLog) {
+		t.Helper()
+		if start, end := p.offsets(); start != 0 || end != 2*batches {
+			t.Fatalf("offsets %d..%d, want 0..%d", start, end, 2*batches)
+		}
+		for off := int64(0); off < 2*batches; off += 37 {
+			data, err := p.read(off, 1)
+			if err != nil {
+				t.Fatalf("read %d: %v", off, err)
+			}
+			hs, err := validateBatches(data)
+			if err != nil || len(hs) != 1 || hs[0].BaseOffset > off || hs[0].lastOffset() < off {
+				t.Fatalf("read %d returned %+v, %v", off, hs, err)
+			}
+		}
+		data, err := p.read(100, 1<<20)
+		if hs, err2 := validateBatches(data); err != nil || err2 != nil || hs[0].BaseOffset != 100 || len(hs) < 100 {
+			t.Fatalf("bulk read from 100: %d batches, %v %v", len(hs), err, err2)
+		}
+		for _, ts := range []int64{1000, 1500, 3999} {
+			want := 2 * (ts - 1000)
+			if got := p.offsetForTime(ts); got > want || got < want-2*indexInterval/100 {
+				t.Errorf("offsetForTime(%d) = %d, want at or a little before %d", ts, got, want)
+			}
+		}
+	}
+	check(p)
+	if len(p.segments) < 4 {
+		t.Fatalf("only %d segments", len(p.segments))
+	}
+	p.close()
+
+	p, err = openPartitionLog(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.segments[0].sparse || len(p.segments[0].index) > 20 {
+		t.Errorf("first segment reopened with %d index entries (sparse %v), want a sparse index", len(p.segments[0].index), p.segments[0].sparse)
+	}
+	check(p)
+	base := p.segments[1].base
+	p.close()
+
+	// A damaged index is rebuilt from the log.
+	if err := os.WriteFile(filepath.Join(dir, indexName(base)), []byte("SLIDX001 garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err = openPartitionLog(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	check(p)
+}
