@@ -1,0 +1,98 @@
+package warehouse_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/starling-analytics/starling/warehouse"
+	"github.com/starling-analytics/starling/warehouse/warehousetest"
+)
+
+// cookbookQueries returns the statements of the README's SQL cookbook section.
+func cookbookQueries(t *testing.T) []string {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## SQL cookbook")
+	if !ok {
+		t.Fatal("README has no SQL cookbook section")
+	}
+	_, block, ok := strings.Cut(section, "```sql\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("the SQL cookbook has no sql block")
+	}
+	var queries []string
+	var cur []string
+	for _, line := range strings.Split(block, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--") {
+			continue
+		}
+		cur = append(cur, line)
+		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+			queries = append(queries, strings.TrimSuffix(strings.TrimSpace(strings.Join(cur, "\n")), ";"))
+			cur = nil
+		}
+	}
+	return queries
+}
+
+// TestCookbookQueries runs every query of the README's SQL cookbook on a warehouse holding
+// tweets, and checks that each answers with rows.
+func TestCookbookQueries(t *testing.T) {
+	t.Parallel()
+	queries := cookbookQueries(t)
+	if len(queries) < 10 {
+		t.Fatalf("the cookbook has %d queries, want at least 10", len(queries))
+	}
+	db := warehousetest.Open(t)
+	ctx := context.Background()
+	base := time.Date(2026, 3, 14, 17, 0, 0, 0, time.UTC)
+	var rows []warehouse.TweetRow
+	tags := [][]string{{"outage", "news"}, {"outage"}, {"music"}, {"news", "music"}}
+	for i := range 400 {
+		s := float32(i%5-2) / 2
+		label := warehouse.LabelNeutral
+		if s >= 0.05 {
+			label = warehouse.LabelPositive
+		} else if s <= -0.05 {
+			label = warehouse.LabelNegative
+		}
+		row := warehouse.TweetRow{
+			ID: uint64(i + 1), CreatedAt: base.Add(time.Duration(i*15) * time.Second),
+			Text: "tweet text", Lang: []string{"en", "es"}[i%2], UserID: uint64(i % 13), UserScreenName: "user" + string(rune('a'+i%13)),
+			UserFollowers: uint64(i * 10), Hashtags: tags[i%4], Mentions: []string{"bob"}, Words: []string{"service", "down"},
+			Sentiment: s, SentimentLabel: label, KafkaTopic: "tweets", KafkaPartition: int32(i % 3), KafkaOffset: int64(i),
+		}
+		if i%7 == 0 {
+			row.RetweetOf = 1
+		}
+		rows = append(rows, row)
+	}
+	if err := db.InsertTweets(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		r, err := db.Conn().Query(ctx, q)
+		if err != nil {
+			t.Errorf("cookbook query failed: %v\n%s", err, q)
+			continue
+		}
+		n := 0
+		for r.Next() {
+			n++
+		}
+		if err := r.Err(); err != nil {
+			t.Errorf("cookbook query: %v\n%s", err, q)
+		}
+		r.Close()
+		if n == 0 {
+			t.Errorf("cookbook query returned no rows:\n%s", q)
+		}
+	}
+}
