@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"runtime/debug"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -83,6 +85,35 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 	}
 }
 
+// unsupportedVersion answers a request of a version outside the broker's range with
+// UNSUPPORTED_VERSION, in the request's own version, when that response has a top-level error
+// code (most APIs); nil means the connection must be closed instead, as Kafka does.
+func unsupportedVersion(kreq kmsg.Request, version int16) kmsg.Response {
+	if version < 0 || version > kreq.MaxVersion() {
+		return nil // kmsg cannot encode a version it does not know
+	}
+	resp := kreq.ResponseKind()
+	resp.SetVersion(version)
+	code := reflect.ValueOf(resp).Elem().FieldByName("ErrorCode")
+	if !code.IsValid() || code.Kind() != reflect.Int16 {
+		return nil
+	}
+	code.SetInt(int64(kerr.UnsupportedVersion.Code))
+	// Some versions do not carry the field (FindCoordinator v4+): check that it reaches
+	// the wire.
+	back := kreq.ResponseKind()
+	back.SetVersion(version)
+	if back.ReadFrom(resp.AppendTo(nil)) != nil || reflect.ValueOf(back).Elem().FieldByName("ErrorCode").Int() != int64(kerr.UnsupportedVersion.Code) {
+		return nil
+	}
+	return versioned{resp}
+}
+
+// versioned keeps a response's version when decodeAndHandle sets it from the request.
+type versioned struct{ kmsg.Response }
+
+func (versioned) SetVersion(int16) {}
+
 // decodeAndHandle parses the request header and body and runs the handler. An error means
 // the connection must be closed (as Kafka does for unparseable or unsupported requests).
 func (b *Broker) decodeAndHandle(ctx context.Context, c net.Conn, sasl *saslState, body []byte) (resp kmsg.Response, corr int32, err error) {
@@ -108,6 +139,10 @@ func (b *Broker) decodeAndHandle(ctx context.Context, c net.Conn, sasl *saslStat
 		return apiVersionsUnsupported(), corr, nil
 	}
 	if version < api.min || version > api.max {
+		if resp := unsupportedVersion(kreq, version); resp != nil {
+			b.logger.Warn("unsupported request version", "api", apiName(key), "version", version, "supported", fmt.Sprintf("%d-%d", api.min, api.max))
+			return resp, corr, nil
+		}
 		return nil, corr, fmt.Errorf("unsupported version %d of api key %d (supported %d-%d)", version, key, api.min, api.max)
 	}
 	kreq.SetVersion(version)

@@ -54,3 +54,46 @@ func FuzzRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestUnsupportedVersionAnswers: a request of a version the broker does not support is
+// answered with UNSUPPORTED_VERSION where the response has a top-level error code, and
+// closes the connection (as Kafka does) where it has none.
+func TestUnsupportedVersionAnswers(t *testing.T) {
+	t.Parallel()
+	b, err := New(Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	frame := func(req kmsg.Request) []byte {
+		body := binary.BigEndian.AppendUint16(nil, uint16(req.Key()))
+		body = binary.BigEndian.AppendUint16(body, uint16(req.GetVersion()))
+		body = binary.BigEndian.AppendUint32(body, 9)
+		body = append(body, 0xff, 0xff)
+		if req.IsFlexible() {
+			body = append(body, 0)
+		}
+		return req.AppendTo(body)
+	}
+	client, server := net.Pipe()
+	defer client.Close()
+	defer server.Close()
+
+	lg := kmsg.NewPtrListGroupsRequest()
+	lg.SetVersion(apis[16].max + 1)
+	resp, corr, err := b.decodeAndHandle(context.Background(), server, &saslState{}, frame(lg))
+	if err != nil || corr != 9 {
+		t.Fatalf("ListGroups v%d: %v (correlation %d)", lg.Version, err, corr)
+	}
+	back := kmsg.NewPtrListGroupsResponse()
+	back.SetVersion(lg.Version)
+	if err := back.ReadFrom(resp.AppendTo(nil)); err != nil || back.ErrorCode != 35 {
+		t.Fatalf("ListGroups v%d answered %v, error code %d; want UNSUPPORTED_VERSION", lg.Version, err, back.ErrorCode)
+	}
+
+	dg := kmsg.NewPtrDescribeGroupsRequest()
+	dg.SetVersion(apis[15].max + 1)
+	if _, _, err := b.decodeAndHandle(context.Background(), server, &saslState{}, frame(dg)); err == nil {
+		t.Fatalf("DescribeGroups v%d (no top-level error code) was answered; want the connection closed", dg.Version)
+	}
+}
