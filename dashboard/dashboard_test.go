@@ -112,13 +112,20 @@ func TestPageInBrowser(t *testing.T) {
 	srv := httptest.NewServer(dashboard.NewHandler(seed(t), nil))
 	defer srv.Close()
 
+	// Chromium's helper processes may still write to its profile as the test ends, so the
+	// profile is removed best-effort rather than by t.TempDir's strict cleanup.
+	profile, err := os.MkdirTemp("", "starling-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(profile)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1400, 1000),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -155,7 +162,7 @@ func TestPageInBrowser(t *testing.T) {
 	var states []string
 	var pwned bool
 	var png []byte
-	err := chromedp.Run(ctx,
+	err = chromedp.Run(ctx,
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitVisible(`#chart-volume[data-state="ready"]`),
 		chromedp.WaitVisible(`#chart-top[data-state="ready"]`),
