@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -116,27 +117,52 @@ func TestPipelineEndToEnd(t *testing.T) {
 	if n := count("SELECT uniqExact(id) FROM tweets"); n != uint64(len(want)) {
 		t.Errorf("distinct ids = %d, want %d", n, len(want))
 	}
-	rows, err := db.Conn().Query(context.Background(), "SELECT minute, hashtag, sum(tweets) FROM hashtag_minute GROUP BY minute, hashtag")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	got := map[string]uint64{}
-	for rows.Next() {
-		var m time.Time
-		var h string
-		var n uint64
-		if err := rows.Scan(&m, &h, &n); err != nil {
+	// An INSERT writes the tweets table before its materialized views, so the last batch's
+	// rows can be visible a moment before its aggregates: wait until they settle.
+	hashtagCounts := func() map[string]uint64 {
+		rows, err := db.Conn().Query(context.Background(), "SELECT minute, hashtag, sum(tweets) FROM hashtag_minute GROUP BY minute, hashtag")
+		if err != nil {
 			t.Fatal(err)
 		}
-		got[m.UTC().Format(time.RFC3339)+"|"+h] = n
-	}
-	if len(got) != len(wantCounts) {
-		t.Errorf("hashtag_minute has %d (minute, hashtag) pairs, want %d", len(got), len(wantCounts))
-	}
-	for k, n := range wantCounts {
-		if got[k] != n {
-			t.Errorf("hashtag_minute[%s] = %d, want %d", k, got[k], n)
+		defer rows.Close()
+		got := map[string]uint64{}
+		for rows.Next() {
+			var m time.Time
+			var h string
+			var n uint64
+			if err := rows.Scan(&m, &h, &n); err != nil {
+				t.Fatal(err)
+			}
+			got[m.UTC().Format(time.RFC3339)+"|"+h] = n
 		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	mismatches := func(got map[string]uint64) []string {
+		var bad []string
+		if len(got) != len(wantCounts) {
+			bad = append(bad, fmt.Sprintf("hashtag_minute has %d (minute, hashtag) pairs, want %d", len(got), len(wantCounts)))
+		}
+		for k, n := range wantCounts {
+			if got[k] != n {
+				bad = append(bad, fmt.Sprintf("hashtag_minute[%s] = %d, want %d", k, got[k], n))
+			}
+		}
+		return bad
+	}
+	settle := time.Now().Add(30 * time.Second)
+	bad := mismatches(hashtagCounts())
+	for len(bad) > 0 && time.Now().Before(settle) {
+		<-tick.C
+		bad = mismatches(hashtagCounts())
+	}
+	for _, m := range bad {
+		t.Error(m)
+	}
+	// Settled aggregates must not move again: nothing is counted twice.
+	if again := mismatches(hashtagCounts()); len(bad) == 0 && len(again) > 0 {
+		t.Errorf("aggregates changed after settling: %v", again)
 	}
 }
