@@ -13,7 +13,8 @@ import (
 // for byte with its base offset assigned. acks=0 gets no response; acks=1 and acks=all are
 // acknowledged once the batch is written (and fsynced, with Config.SyncWrites); on one node
 // they mean the same. Idempotent producers (InitProducerId) get Kafka's sequence checks:
-// a retried batch is answered with its original offset, a gap is refused.
+// a retried batch is answered with its original offset, a gap is refused. A batch larger than the topic's max.message.bytes gets
+// MESSAGE_TOO_LARGE.
 
 func (b *Broker) handleProduce(_ context.Context, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.ProduceRequest)
@@ -57,6 +58,9 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, opts
 		return kerr.CorruptMessage.Code
 	}
 	for _, h := range hs {
+		if h.size() > int(t.configs.maxMessageBytes) {
+			return kerr.MessageTooLarge.Code
+		}
 		if h.isTransactional() {
 			return kerr.TransactionalIDAuthorizationFailed.Code // transactions are not supported
 		}

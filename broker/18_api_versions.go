@@ -24,6 +24,12 @@ type apiSpec struct {
 	handle   apiHandler
 }
 
+// advertisedFromV0 are the APIs whose range ApiVersions reports from version 0 although
+// requests below their min are refused. Produce: librdkafka before 2.10 only compresses
+// with gzip, snappy or lz4 when the broker's Produce range includes v0, and Kafka 4.0,
+// which dropped Produce v0-2 too, still advertises them for the same reason.
+var advertisedFromV0 = map[int16]bool{0: true}
+
 // apis maps each supported API key to its versions and handler. Filled in init to avoid an
 // initialization cycle (ApiVersions reads the table).
 var apis map[int16]apiSpec
@@ -63,7 +69,11 @@ func init() {
 func apiKeys() []kmsg.ApiVersionsResponseApiKey {
 	keys := make([]kmsg.ApiVersionsResponseApiKey, 0, len(apis))
 	for k, s := range apis {
-		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: s.min, MaxVersion: s.max})
+		lo := s.min
+		if advertisedFromV0[k] {
+			lo = 0
+		}
+		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: lo, MaxVersion: s.max})
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].ApiKey < keys[j].ApiKey })
 	return keys

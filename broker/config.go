@@ -60,6 +60,10 @@ type Config struct {
 	// FlushInterval is how often unsynced writes are fsynced when SyncWrites is off.
 	// Default 1s.
 	FlushInterval time.Duration
+	// MaxMessageBytes is the default max.message.bytes of topics: the largest record batch
+	// (after compression) a producer may send; larger ones get MESSAGE_TOO_LARGE. Default
+	// 1048588, as in Kafka.
+	MaxMessageBytes int32
 	// MaxRequestBytes caps one request's size; larger frames close the connection.
 	// Default 100 MiB.
 	MaxRequestBytes int32
@@ -101,6 +105,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = time.Second
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = defaultMaxMessageBytes
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = 100 << 20

@@ -3,27 +3,46 @@ package broker
 import (
 	"crypto/rand"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
 )
 
-// topicConfigs are the per-topic settings the broker honours. Names follow Kafka's
-// topic-level configs so admin tools (kafka-configs, kadm, kcat) can read and set them.
-type topicConfigs struct {
-	retention      time.Duration // retention.ms; <= 0 keeps forever
-	retentionBytes int64         // retention.bytes; <= 0 means no limit
-	explicit       map[string]string
+// topicSettings are the typed values of the per-topic settings the broker honours.
+type topicSettings struct {
+	retention       time.Duration // retention.ms; <= 0 keeps forever
+	retentionBytes  int64         // retention.bytes; <= 0 means no limit
+	maxMessageBytes int32         // max.message.bytes: the largest record batch accepted
 }
 
-// alterableConfigs are the topic configs that can be set at creation or altered later.
-var alterableConfigs = map[string]bool{"retention.ms": true, "retention.bytes": true}
+// topicConfigs are a topic's settings: the broker defaults with the explicitly set configs
+// applied. Names follow Kafka's topic-level configs so admin tools (kafka-configs, kadm,
+// kcat) can read and set them.
+type topicConfigs struct {
+	topicSettings
+	defaults topicSettings
+	explicit map[string]string
+}
+
+// alterableConfigs are the topic configs that can be set at creation or altered later,
+// with the range each accepts.
+var alterableConfigs = map[string]struct{ min, max int64 }{
+	"retention.ms":      {-1, math.MaxInt64},
+	"retention.bytes":   {-1, math.MaxInt64},
+	"max.message.bytes": {0, math.MaxInt32},
+}
+
+// defaultMaxMessageBytes is Kafka's default max.message.bytes (1 MiB plus a batch header).
+const defaultMaxMessageBytes = 1048588
 
 func (b *Broker) defaultTopicConfigs() topicConfigs {
-	return topicConfigs{retention: b.cfg.Retention, retentionBytes: b.cfg.RetentionBytes}
+	s := topicSettings{retention: b.cfg.Retention, retentionBytes: b.cfg.RetentionBytes, maxMessageBytes: b.cfg.MaxMessageBytes}
+	return topicConfigs{topicSettings: s, defaults: s}
 }
 
-// with returns c with the given overrides applied; unknown names are an error.
+// with returns c with the given overrides applied (a nil value removes an override, so the
+// broker default applies again); unknown names and out-of-range values are an error.
 func (c topicConfigs) with(overrides map[string]*string) (topicConfigs, error) {
 	out := c
 	out.explicit = make(map[string]string, len(c.explicit)+len(overrides))
@@ -31,15 +50,20 @@ func (c topicConfigs) with(overrides map[string]*string) (topicConfigs, error) {
 		out.explicit[k] = v
 	}
 	for k, v := range overrides {
-		if !alterableConfigs[k] {
+		limits, ok := alterableConfigs[k]
+		if !ok {
 			return c, fmt.Errorf("config %s is not supported", k)
 		}
 		if v == nil {
 			delete(out.explicit, k)
 			continue
 		}
-		if _, err := strconv.ParseInt(*v, 10, 64); err != nil {
+		n, err := strconv.ParseInt(*v, 10, 64)
+		if err != nil {
 			return c, fmt.Errorf("config %s=%q: %w", k, *v, err)
+		}
+		if n < limits.min || n > limits.max {
+			return c, fmt.Errorf("config %s=%d: out of range [%d, %d]", k, n, limits.min, limits.max)
 		}
 		out.explicit[k] = *v
 	}
@@ -48,12 +72,17 @@ func (c topicConfigs) with(overrides map[string]*string) (topicConfigs, error) {
 
 // resolve recomputes the typed settings from the broker defaults and the explicit values.
 func (c topicConfigs) resolve() topicConfigs {
+	c.topicSettings = c.defaults
 	if v, ok := c.explicit["retention.ms"]; ok {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		c.retention = time.Duration(n) * time.Millisecond
 	}
 	if v, ok := c.explicit["retention.bytes"]; ok {
 		c.retentionBytes, _ = strconv.ParseInt(v, 10, 64)
+	}
+	if v, ok := c.explicit["max.message.bytes"]; ok {
+		n, _ := strconv.ParseInt(v, 10, 32)
+		c.maxMessageBytes = int32(n)
 	}
 	return c
 }
@@ -86,7 +115,7 @@ func (b *Broker) describeTopicConfigs(c topicConfigs) []configEntry {
 		{name: "cleanup.policy", value: "delete", readOnly: true},
 		{name: "segment.bytes", value: strconv.FormatInt(b.cfg.SegmentBytes, 10), readOnly: true},
 		{name: "segment.ms", value: ms(b.cfg.SegmentAge), readOnly: true},
-		{name: "max.message.bytes", value: strconv.FormatInt(int64(b.cfg.MaxRequestBytes), 10), readOnly: true},
+		{name: "max.message.bytes", value: strconv.FormatInt(int64(c.maxMessageBytes), 10)},
 		{name: "compression.type", value: "producer", readOnly: true},
 		{name: "message.timestamp.type", value: "CreateTime", readOnly: true},
 		{name: "min.insync.replicas", value: "1", readOnly: true},

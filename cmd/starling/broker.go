@@ -26,6 +26,8 @@ func brokerFlags(fs *flag.FlagSet, c *broker.Config) {
 	fs.Var((*int32Flag)(&c.DefaultPartitions), "broker-partitions", "partition count of auto-created topics")
 	fs.DurationVar(&c.Retention, "broker-retention", 7*24*time.Hour, "default retention.ms of topics: older segments are deleted (negative keeps forever)")
 	fs.Int64Var(&c.RetentionBytes, "broker-retention-bytes", 0, "default retention.bytes per partition (0 = no size limit)")
+	c.MaxMessageBytes = 1048588
+	fs.Var((*int32Flag)(&c.MaxMessageBytes), "broker-max-message-bytes", "default max.message.bytes of topics: the largest record batch a producer may send")
 	fs.Int64Var(&c.SegmentBytes, "broker-segment-bytes", 256<<20, "roll a partition's segment file at this size")
 	fs.BoolVar(&c.SyncWrites, "broker-sync-writes", false, "fsync every produce before acknowledging it (survives power loss; slower)")
 	fs.DurationVar(&c.FlushInterval, "broker-flush-interval", time.Second, "how often unsynced writes are fsynced when --broker-sync-writes is off")
