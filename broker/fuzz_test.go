@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	"net"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -96,4 +99,67 @@ func TestUnsupportedVersionAnswers(t *testing.T) {
 	if _, _, err := b.decodeAndHandle(context.Background(), server, &saslState{}, frame(dg)); err == nil {
 		t.Fatalf("DescribeGroups v%d (no top-level error code) was answered; want the connection closed", dg.Version)
 	}
+}
+
+// FuzzBatches feeds arbitrary bytes to record-batch validation, as a produce request's
+// records: what validation refuses is never stored, and what it accepts is appended and
+// read back byte for byte (with the base offsets the log assigned).
+func FuzzBatches(f *testing.F) {
+	one := makeBatch(3, 1700000000000, 40)
+	f.Add(one)
+	f.Add(append(slices.Clone(one), makeBatch(1, 1700000000001, 0)...))
+	f.Add(one[:len(one)-1])
+	f.Add(idempotentBatch(2, 7, 0, 0))
+	p, err := openPartitionLog(f.TempDir(), quiet)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { p.close() })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		hs, err := validateBatches(data)
+		if err != nil {
+			if !errors.Is(err, ErrCorruptBatch) && !errors.Is(err, ErrUnsupportedMagic) {
+				t.Fatalf("validation error of an unexpected kind: %v", err)
+			}
+			return
+		}
+		total := 0
+		for _, h := range hs {
+			total += h.size()
+		}
+		if total != len(data) {
+			t.Fatalf("accepted batches cover %d of %d bytes", total, len(data))
+		}
+		stored := slices.Clone(data)
+		_, endBefore := p.offsets()
+		base, err := p.append(stored, hs, appendOpts{segmentBytes: 1 << 20, segmentAge: time.Hour, now: time.Now()})
+		if errors.Is(err, ErrOutOfOrderSequence) {
+			return // an idempotent producer's sequence the log refuses
+		}
+		if err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		_, end := p.offsets()
+		if end == endBefore {
+			// An idempotent producer's retry: answered with the original batch's offset.
+			if hs[0].ProducerID < 0 || base >= end {
+				t.Fatalf("nothing appended, yet answered with offset %d (log ends at %d)", base, end)
+			}
+			return
+		}
+		want := endBefore
+		for _, h := range hs {
+			want += int64(h.LastOffsetDelta) + 1
+		}
+		if base != endBefore || end != want {
+			t.Fatalf("appended at %d, log went from %d to %d", base, endBefore, end)
+		}
+		got, err := p.read(base, len(stored))
+		if err != nil {
+			t.Fatalf("read back at %d: %v", base, err)
+		}
+		if !bytes.Equal(got, stored) {
+			t.Fatalf("read back %d bytes that differ from the %d appended", len(got), len(stored))
+		}
+	})
 }
