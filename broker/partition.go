@@ -429,17 +429,27 @@ func (p *partitionLog) size() int64 {
 	return n
 }
 
-// flush fsyncs the active segment if anything was written since the last flush.
+// flush fsyncs the active segment if anything was written since the last flush. The fsync
+// runs outside the lock, so producers are not held up for the disk's flush time (which
+// would otherwise show as a latency spike every FlushInterval).
 func (p *partitionLog) flush() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if !p.dirty {
+		p.mu.Unlock()
 		return nil
 	}
-	if err := p.segments[len(p.segments)-1].f.Sync(); err != nil {
+	f := p.segments[len(p.segments)-1].f
+	p.dirty = false
+	p.mu.Unlock()
+	if err := f.Sync(); err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return nil // closed meanwhile: close syncs the active segment itself
+		}
+		p.mu.Lock()
+		p.dirty = true
+		p.mu.Unlock()
 		return fmt.Errorf("%w: fsync: %v", ErrStorage, err)
 	}
-	p.dirty = false
 	return nil
 }
 
@@ -478,11 +488,9 @@ func (p *partitionLog) enforceRetention(now time.Time, retention time.Duration, 
 func (p *partitionLog) close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var err error
-	if p.dirty {
-		err = p.segments[len(p.segments)-1].f.Sync()
-		p.dirty = false
-	}
+	// Always sync: a flush may have cleared dirty and still be fsyncing outside the lock.
+	err := p.segments[len(p.segments)-1].f.Sync()
+	p.dirty = false
 	p.closeFiles()
 	return err
 }

@@ -43,6 +43,12 @@ type benchResult struct {
 	ConsumePerSec   float64 `json:"consume_records_per_s"`
 	ConsumeMBPerS   float64 `json:"consume_mb_per_s"`
 	AllocsPerRecord float64 `json:"allocs_per_record"`
+	// Produce latency at a fixed rate well below saturation: the service time a producer
+	// sees, without the queueing of the flat-out run above.
+	PacedRate  int     `json:"paced_rate_per_s"`
+	PacedP50Ms float64 `json:"paced_latency_p50_ms"`
+	PacedP99Ms float64 `json:"paced_latency_p99_ms"`
+	PacedMaxMs float64 `json:"paced_latency_max_ms"`
 }
 
 func runBenchBroker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -53,6 +59,8 @@ func runBenchBroker(ctx context.Context, args []string, stdout, stderr io.Writer
 	dataDir := fs.String("data-dir", "", "broker data directory (default: a temporary one, removed afterwards)")
 	syncWrites := fs.Bool("sync-writes", false, "run the built-in broker with --broker-sync-writes")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	pacedRate := fs.Int("paced-rate", 10_000, "records/s of the fixed-rate latency run (0 skips it)")
+	pacedFor := fs.Duration("paced-duration", 5*time.Second, "length of the fixed-rate latency run")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -68,6 +76,9 @@ func runBenchBroker(ctx context.Context, args []string, stdout, stderr io.Writer
 				return err
 			}
 			r, err := benchOne(ctx, addr, *records, size)
+			if err == nil && *pacedRate > 0 {
+				err = benchPaced(ctx, addr, size, *pacedRate, *pacedFor, &r)
+			}
 			stop()
 			if err != nil {
 				return fmt.Errorf("%s, %d B: %w", target, size, err)
@@ -77,10 +88,14 @@ func runBenchBroker(ctx context.Context, args []string, stdout, stderr io.Writer
 			fmt.Fprintf(stderr, "done: %s %d B\n", target, size)
 		}
 	}
-	fmt.Fprintf(stdout, "%-9s %6s %10s %14s %9s %9s %9s %14s %9s %12s\n", "target", "bytes", "records", "produce rec/s", "MB/s", "p50 ms", "p99 ms", "consume rec/s", "MB/s", "allocs/rec")
+	fmt.Fprintf(stdout, "%-9s %6s %10s %14s %9s %9s %9s %14s %9s %12s  %s\n", "target", "bytes", "records", "produce rec/s", "MB/s", "p50 ms", "p99 ms", "consume rec/s", "MB/s", "allocs/rec", "paced latency p50/p99/max ms")
 	for _, r := range results {
-		fmt.Fprintf(stdout, "%-9s %6d %10d %14.0f %9.1f %9.2f %9.2f %14.0f %9.1f %12.2f\n", r.Target, r.RecordBytes, r.Records,
-			r.ProducePerSec, r.ProduceMBPerS, r.ProduceP50Ms, r.ProduceP99Ms, r.ConsumePerSec, r.ConsumeMBPerS, r.AllocsPerRecord)
+		paced := "-"
+		if r.PacedRate > 0 {
+			paced = fmt.Sprintf("%.3f / %.3f / %.3f at %d/s", r.PacedP50Ms, r.PacedP99Ms, r.PacedMaxMs, r.PacedRate)
+		}
+		fmt.Fprintf(stdout, "%-9s %6d %10d %14.0f %9.1f %9.2f %9.2f %14.0f %9.1f %12.2f  %s\n", r.Target, r.RecordBytes, r.Records,
+			r.ProducePerSec, r.ProduceMBPerS, r.ProduceP50Ms, r.ProduceP99Ms, r.ConsumePerSec, r.ConsumeMBPerS, r.AllocsPerRecord, paced)
 	}
 	if *jsonOut != "" {
 		data, _ := json.MarshalIndent(results, "", "  ")
@@ -202,4 +217,51 @@ func benchOne(ctx context.Context, addr string, n, size int) (benchResult, error
 	r.ConsumePerSec = float64(got) / time.Since(start).Seconds()
 	r.ConsumeMBPerS = r.ConsumePerSec * float64(size) / 1e6
 	return r, nil
+}
+
+// benchPaced produces at a fixed rate for d, one record at a time (no linger), and records
+// the latency of each from Produce to its acknowledgement.
+func benchPaced(ctx context.Context, addr string, size, rate int, d time.Duration, r *benchResult) error {
+	value := make([]byte, size)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("bench"), kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil { // warm up
+		return err
+	}
+	n := int(float64(rate) * d.Seconds())
+	latencies := make([]time.Duration, n)
+	var mu sync.Mutex
+	var firstErr error
+	start := time.Now()
+	for i := range n {
+		// Record i is due at start + i/rate; sleep until then when ahead.
+		if wait := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); wait > 0 {
+			time.Sleep(wait)
+		}
+		sent := time.Now()
+		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+			latencies[i] = time.Since(sent)
+			if err != nil {
+				mu.Lock()
+				firstErr = cmp.Or(firstErr, err)
+				mu.Unlock()
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return err
+	}
+	if firstErr != nil {
+		return fmt.Errorf("paced run: %w", firstErr)
+	}
+	slices.Sort(latencies)
+	r.PacedRate = rate
+	r.PacedP50Ms = float64(latencies[n/2]) / 1e6
+	r.PacedP99Ms = float64(latencies[n*99/100]) / 1e6
+	r.PacedMaxMs = float64(latencies[n-1]) / 1e6
+	return nil
 }
