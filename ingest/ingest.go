@@ -7,19 +7,24 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 
@@ -48,12 +53,23 @@ type Config struct {
 	Topic string
 	// DLQTopic receives rejected lines. Default "tweets.dlq".
 	DLQTopic string
-	// Inputs are files or glob patterns, read in order; gzip is detected by its magic bytes.
-	// Required.
+	// Inputs are files, directories (all files below, in name order) or glob patterns, read
+	// in order. Each file may be plain or compressed with gzip, bzip2 or zstd, detected by its
+	// magic bytes. Required.
 	Inputs []string
 	// Speed paces the replay against the tweets' own timestamps: 1 is real time, 60 a minute
-	// of the feed per second. 0 sends as fast as the broker takes them.
+	// of the feed per second. 0 (and no Rate) sends as fast as the broker takes them.
 	Speed float64
+	// Rate paces the replay at this many tweets per second instead; 0 is unpaced. Speed and
+	// Rate exclude each other.
+	Rate float64
+	// Checkpoint is a file where the position of the last acknowledged tweet (pass, file and
+	// line) is kept. A replay started with an existing checkpoint resumes after it instead of
+	// resending the inputs; records around a crash may be sent twice (the warehouse
+	// deduplicates). Empty: no checkpoint.
+	Checkpoint string
+	// DryRun reads and validates the inputs without connecting to Kafka.
+	DryRun bool
 	// KeepTime keeps the tweets' original created_at in a paced replay. By default a paced
 	// replay stamps each tweet with the moment it is sent, so the dashboard shows it live.
 	KeepTime bool
@@ -101,6 +117,12 @@ func (c Config) Validate() error {
 	if c.Speed < 0 {
 		return fmt.Errorf("ingest: speed must not be negative, not %g", c.Speed)
 	}
+	if c.Rate < 0 {
+		return fmt.Errorf("ingest: rate must not be negative, not %g", c.Rate)
+	}
+	if c.Speed > 0 && c.Rate > 0 {
+		return errors.New("ingest: pace by speed or by rate, not both")
+	}
 	if c.BatchSize < 0 {
 		return fmt.Errorf("ingest: batch size must be positive, not %d", c.BatchSize)
 	}
@@ -110,7 +132,8 @@ func (c Config) Validate() error {
 
 // Stats counts what a run did.
 type Stats struct {
-	Lines    uint64            // lines read (blank lines excluded)
+	Lines    uint64            // lines read (blank lines and lines before a checkpoint excluded)
+	Valid    uint64            // lines that gave a canonical record
 	Produced uint64            // canonical records acknowledged by the broker
 	Rejected map[string]uint64 // rejected lines per reason
 	Passes   int               // completed passes over the inputs
@@ -155,6 +178,22 @@ func (in *Ingester) Stats() Stats {
 	return s
 }
 
+// position is where a record came from: the pass over the inputs, the file and the line.
+// The checkpoint file holds the position of the last acknowledged record.
+type position struct {
+	Pass int    `json:"pass"`
+	File string `json:"file"`
+	Line int    `json:"line"`
+	// Done marks a replay without Loop that produced all of its inputs.
+	Done bool `json:"done,omitempty"`
+}
+
+// item is a record on its way to the broker, with where it came from.
+type item struct {
+	msg kafka.Message
+	pos position
+}
+
 // Run replays the inputs (forever with Loop) and returns when they are done and every record
 // is acknowledged, or when ctx is done.
 func (in *Ingester) Run(ctx context.Context) error {
@@ -162,51 +201,78 @@ func (in *Ingester) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	transport, err := in.cfg.Kafka.Transport()
+	resume, err := in.loadCheckpoint(files)
 	if err != nil {
-		return fmt.Errorf("ingest: %w", err)
+		return err
 	}
-	w := &kafka.Writer{
-		Addr:                   kafka.TCP(in.cfg.Brokers...),
-		Transport:              transport,
-		Topic:                  in.cfg.Topic,
-		Balancer:               &kafka.Hash{},
-		RequiredAcks:           kafka.RequireAll,
-		BatchSize:              in.cfg.BatchSize,
-		BatchTimeout:           5 * time.Millisecond,
-		Compression:            kafka.Lz4,
-		AllowAutoTopicCreation: true,
+	if resume.Done {
+		in.log.Info("the checkpoint says this replay is complete; remove it to replay again", "checkpoint", in.cfg.Checkpoint)
+		return nil
 	}
-	defer w.Close()
-	dlq := &kafka.Writer{
-		Addr:                   kafka.TCP(in.cfg.Brokers...),
-		Transport:              transport,
-		Topic:                  in.cfg.DLQTopic,
-		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           5 * time.Millisecond,
-		AllowAutoTopicCreation: true,
+	if resume.File != "" {
+		in.log.Info("resuming from the checkpoint", "pass", resume.Pass, "file", resume.File, "after_line", resume.Line)
 	}
-	defer dlq.Close()
+	var w, dlq *kafka.Writer
+	if !in.cfg.DryRun {
+		transport, err := in.cfg.Kafka.Transport()
+		if err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		w = &kafka.Writer{
+			Addr:                   kafka.TCP(in.cfg.Brokers...),
+			Transport:              transport,
+			Topic:                  in.cfg.Topic,
+			Balancer:               &kafka.Hash{},
+			RequiredAcks:           kafka.RequireAll,
+			BatchSize:              in.cfg.BatchSize,
+			BatchTimeout:           5 * time.Millisecond,
+			Compression:            kafka.Lz4,
+			AllowAutoTopicCreation: true,
+		}
+		defer w.Close()
+		dlq = &kafka.Writer{
+			Addr:                   kafka.TCP(in.cfg.Brokers...),
+			Transport:              transport,
+			Topic:                  in.cfg.DLQTopic,
+			RequiredAcks:           kafka.RequireAll,
+			BatchTimeout:           5 * time.Millisecond,
+			AllowAutoTopicCreation: true,
+		}
+		defer dlq.Close()
+	}
 
 	start := time.Now()
 	// Records flow reader → bounded channel → producer: the reader blocks when the broker
 	// falls behind, so memory stays bounded.
-	records := make(chan kafka.Message, 4*in.cfg.BatchSize)
+	records := make(chan item, 4*in.cfg.BatchSize)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(records)
-		return in.read(gctx, files, records, dlq)
+		return in.read(gctx, files, resume, records, dlq)
 	})
-	g.Go(func() error { return in.produce(gctx, w, records) })
+	if in.cfg.DryRun {
+		g.Go(func() error {
+			for range records {
+			}
+			return nil
+		})
+	} else {
+		g.Go(func() error { return in.produce(gctx, w, records) })
+	}
 	progressCtx, stopProgress := context.WithCancel(gctx)
 	progressDone := make(chan struct{})
 	go func() { defer close(progressDone); in.progress(progressCtx, start) }()
 	err = g.Wait()
 	stopProgress()
 	<-progressDone
+	if err == nil && !in.cfg.Loop && !in.cfg.DryRun && ctx.Err() == nil {
+		if cerr := in.saveCheckpoint(position{Pass: resume.Pass, Done: true}); cerr != nil {
+			in.log.Warn("cannot write the checkpoint", "err", cerr)
+		}
+	}
 	s := in.Stats()
-	in.log.Info("ingest finished", "lines", s.Lines, "produced", s.Produced, "rejected", s.Rejected,
-		"passes", s.Passes, "seconds", time.Since(start).Seconds(), "tweets_per_s", float64(s.Produced)/time.Since(start).Seconds())
+	in.log.Info("ingest finished", "lines", s.Lines, "valid", s.Valid, "produced", s.Produced, "rejected", s.Rejected,
+		"passes", s.Passes, "dry_run", in.cfg.DryRun, "seconds", time.Since(start).Seconds(), "tweets_per_s", float64(s.Valid)/time.Since(start).Seconds())
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -223,39 +289,64 @@ func (in *Ingester) progress(ctx context.Context, start time.Time) {
 			return
 		case <-t.C:
 			s := in.Stats()
-			in.log.Info("ingest progress", "lines", s.Lines, "produced", s.Produced, "rejected", s.Rejected,
-				"tweets_per_s", float64(s.Produced)/time.Since(start).Seconds())
+			in.log.Info("ingest progress", "lines", s.Lines, "valid", s.Valid, "produced", s.Produced, "rejected", s.Rejected,
+				"tweets_per_s", float64(s.Valid)/time.Since(start).Seconds())
 		}
 	}
 }
 
-// produce writes batches of records, retrying each batch until the broker takes it.
-func (in *Ingester) produce(ctx context.Context, w *kafka.Writer, records <-chan kafka.Message) error {
-	batch := make([]kafka.Message, 0, in.cfg.BatchSize)
+// checkpointEvery is how often the producer writes the checkpoint file.
+const checkpointEvery = time.Second
+
+// produce writes batches of records, retrying each batch until the broker takes it, and
+// keeps the checkpoint at the last acknowledged record.
+func (in *Ingester) produce(ctx context.Context, w *kafka.Writer, records <-chan item) error {
+	batch := make([]item, 0, in.cfg.BatchSize)
+	msgs := make([]kafka.Message, 0, in.cfg.BatchSize)
+	var acked position
+	var lastSave time.Time
+	save := func() {
+		if acked.File == "" {
+			return
+		}
+		if err := in.saveCheckpoint(acked); err != nil {
+			in.log.Warn("cannot write the checkpoint", "err", err)
+		}
+		lastSave = time.Now()
+	}
+	defer save()
 	for {
-		m, ok := <-records
+		it, ok := <-records
 		if !ok {
 			return nil
 		}
-		batch = append(batch[:0], m)
+		batch = append(batch[:0], it)
 	fill:
 		for len(batch) < in.cfg.BatchSize {
 			select {
-			case m, ok := <-records:
+			case it, ok := <-records:
 				if !ok {
 					break fill
 				}
-				batch = append(batch, m)
+				batch = append(batch, it)
 			default:
 				break fill
 			}
 		}
-		if err := in.writeRetrying(ctx, w, batch); err != nil {
+		msgs = msgs[:0]
+		for _, it := range batch {
+			msgs = append(msgs, it.msg)
+		}
+		if err := in.writeRetrying(ctx, w, msgs); err != nil {
 			return err
 		}
+		acked = batch[len(batch)-1].pos
 		in.mu.Lock()
 		in.stats.Produced += uint64(len(batch))
 		in.mu.Unlock()
+		if time.Since(lastSave) >= checkpointEvery {
+			save()
+		}
 	}
 }
 
@@ -279,49 +370,125 @@ func (in *Ingester) writeRetrying(ctx context.Context, w *kafka.Writer, msgs []k
 	}
 }
 
+// loadCheckpoint reads the checkpoint file, if any, and checks it against the inputs.
+func (in *Ingester) loadCheckpoint(files []string) (position, error) {
+	if in.cfg.Checkpoint == "" {
+		return position{}, nil
+	}
+	data, err := os.ReadFile(in.cfg.Checkpoint)
+	if errors.Is(err, fs.ErrNotExist) {
+		return position{}, nil
+	}
+	if err != nil {
+		return position{}, fmt.Errorf("ingest: checkpoint: %w", err)
+	}
+	var p position
+	if err := json.Unmarshal(data, &p); err != nil {
+		return position{}, fmt.Errorf("ingest: checkpoint %s is damaged (remove it to start over): %w", in.cfg.Checkpoint, err)
+	}
+	if p.File != "" && !slices.Contains(files, p.File) {
+		return position{}, fmt.Errorf("ingest: checkpoint %s names %s, which is not among the inputs (remove it to start over)", in.cfg.Checkpoint, p.File)
+	}
+	return p, nil
+}
+
+// saveCheckpoint replaces the checkpoint file atomically.
+func (in *Ingester) saveCheckpoint(p position) error {
+	if in.cfg.Checkpoint == "" {
+		return nil
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	tmp := in.cfg.Checkpoint + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, in.cfg.Checkpoint)
+}
+
 // idShift moves ids on each loop pass: 2^49 ms-shifted snowflakes stay apart from every id
 // of a feed spanning less than about 4 years.
 const idShift = 1 << 49
 
-// read parses every line of every file (again and again with Loop), paces the records and
-// hands them to the producer.
-func (in *Ingester) read(ctx context.Context, files []string, out chan<- kafka.Message, dlq *kafka.Writer) error {
-	for pass := 0; ; pass++ {
-		var first time.Time // feed time of the pass's first tweet
-		var wallStart time.Time
-		for _, name := range files {
-			err := in.readFile(ctx, name, func(lineNo int, line []byte) error {
+// pacer holds a replay's pacing state.
+type pacer struct {
+	first, wallStart time.Time // by Speed: feed time of the pass's first tweet, and when it was sent
+	rateStart        time.Time // by Rate: when the run's first tweet was sent
+	sent             int64     // tweets paced so far in this run
+}
+
+// wait blocks until rec is due and, in a paced replay by Speed, restamps it.
+func (in *Ingester) wait(ctx context.Context, p *pacer, rec *tweet.Record) error {
+	var due time.Time
+	switch {
+	case in.cfg.Speed > 0:
+		if p.first.IsZero() {
+			p.first, p.wallStart = rec.CreatedAt, in.cfg.Clock.Now()
+		}
+		due = p.wallStart.Add(time.Duration(float64(rec.CreatedAt.Sub(p.first)) / in.cfg.Speed))
+	case in.cfg.Rate > 0:
+		if p.rateStart.IsZero() {
+			p.rateStart = in.cfg.Clock.Now()
+		}
+		due = p.rateStart.Add(time.Duration(float64(p.sent) / in.cfg.Rate * float64(time.Second)))
+		p.sent++
+	default:
+		return nil
+	}
+	if wait := due.Sub(in.cfg.Clock.Now()); wait > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-in.cfg.Clock.After(wait):
+		}
+	}
+	if in.cfg.Speed > 0 && !in.cfg.KeepTime {
+		rec.CreatedAt = in.cfg.Clock.Now().UTC().Truncate(time.Millisecond)
+	}
+	return nil
+}
+
+// read parses every line of every file (again and again with Loop), from the checkpoint's
+// position on, paces the records and hands them to the producer.
+func (in *Ingester) read(ctx context.Context, files []string, resume position, out chan<- item, dlq *kafka.Writer) error {
+	resumeFile := slices.Index(files, resume.File)
+	var p pacer
+	for pass := resume.Pass; ; pass++ {
+		p.first = time.Time{}
+		for fi, name := range files {
+			from := 0
+			if pass == resume.Pass && resumeFile >= 0 {
+				if fi < resumeFile {
+					continue
+				}
+				if fi == resumeFile {
+					from = resume.Line
+				}
+			}
+			err := in.readFile(ctx, name, from, func(lineNo int, line []byte) error {
 				rec, err := ParseLine(line)
 				if err != nil {
 					return in.reject(ctx, dlq, name, lineNo, line, err)
 				}
+				in.mu.Lock()
+				in.stats.Valid++
+				in.mu.Unlock()
 				if pass > 0 {
 					rec.ID = shiftID(rec.ID, pass)
 					rec.RetweetOf = shiftID(rec.RetweetOf, pass)
 					rec.QuoteOf = shiftID(rec.QuoteOf, pass)
 				}
-				if in.cfg.Speed > 0 {
-					if first.IsZero() {
-						first, wallStart = rec.CreatedAt, in.cfg.Clock.Now()
-					}
-					due := wallStart.Add(time.Duration(float64(rec.CreatedAt.Sub(first)) / in.cfg.Speed))
-					if wait := due.Sub(in.cfg.Clock.Now()); wait > 0 {
-						select {
-						case <-ctx.Done():
-							return ctx.Err()
-						case <-in.cfg.Clock.After(wait):
-						}
-					}
-					if !in.cfg.KeepTime {
-						rec.CreatedAt = in.cfg.Clock.Now().UTC().Truncate(time.Millisecond)
-					}
+				if err := in.wait(ctx, &p, &rec); err != nil {
+					return err
 				}
 				value, err := tweet.Encode(rec)
 				if err != nil {
 					return in.reject(ctx, dlq, name, lineNo, line, err)
 				}
 				select {
-				case out <- kafka.Message{Key: []byte(rec.ID), Value: value}:
+				case out <- item{msg: kafka.Message{Key: []byte(rec.ID), Value: value}, pos: position{Pass: pass, File: name, Line: lineNo}}:
 				case <-ctx.Done():
 					return ctx.Err()
 				}
@@ -361,6 +528,9 @@ func (in *Ingester) reject(ctx context.Context, dlq *kafka.Writer, file string, 
 	if n <= 10 {
 		in.log.Warn("rejected line", "file", file, "line", lineNo, "reason", why, "err", err)
 	}
+	if dlq == nil { // a dry run
+		return nil
+	}
 	msg := kafka.Message{Value: append([]byte(nil), line...), Headers: []kafka.Header{
 		{Key: tweet.HeaderReason, Value: []byte(err.Error())},
 		{Key: tweet.HeaderSource, Value: []byte(file + ":" + strconv.Itoa(lineNo))},
@@ -371,23 +541,18 @@ func (in *Ingester) reject(ctx context.Context, dlq *kafka.Writer, file string, 
 // maxLine bounds one line; longer lines are rejected, not buffered without limit.
 const maxLine = 4 << 20
 
-// readFile calls fn for each non-blank line of the file.
-func (in *Ingester) readFile(ctx context.Context, name string, fn func(lineNo int, line []byte) error) error {
+// readFile calls fn for each non-blank line of the file after line from.
+func (in *Ingester) readFile(ctx context.Context, name string, from int, fn func(lineNo int, line []byte) error) error {
 	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<20)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("ingest: %s: %w", name, err)
-		}
-		defer zr.Close()
-		r = zr
+	r, closeR, err := decompress(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return fmt.Errorf("ingest: %s: %w", name, err)
 	}
+	defer closeR()
 	lr := bufio.NewReaderSize(r, 1<<20)
 	var long []byte
 	for lineNo := 1; ; lineNo++ {
@@ -411,7 +576,7 @@ func (in *Ingester) readFile(ctx context.Context, name string, fn func(lineNo in
 			for errors.Is(err, bufio.ErrBufferFull) { // skip the rest of it
 				_, err = lr.ReadSlice('\n')
 			}
-		} else if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
+		} else if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 && lineNo > from {
 			in.mu.Lock()
 			in.stats.Lines++
 			in.mu.Unlock()
@@ -447,12 +612,17 @@ func expand(patterns []string) ([]string, error) {
 		}
 		sort.Strings(matches)
 		for _, m := range matches {
+			found := []string{m}
 			if st, err := os.Stat(m); err == nil && st.IsDir() {
-				continue
+				if found, err = filesBelow(m); err != nil {
+					return nil, fmt.Errorf("ingest: %w", err)
+				}
 			}
-			if !seen[m] {
-				seen[m] = true
-				files = append(files, m)
+			for _, f := range found {
+				if !seen[f] {
+					seen[f] = true
+					files = append(files, f)
+				}
 			}
 		}
 	}
@@ -460,4 +630,49 @@ func expand(patterns []string) ([]string, error) {
 		return nil, errors.New("ingest: the inputs name no files")
 	}
 	return files, nil
+}
+
+// filesBelow lists the regular files under dir, in name order, skipping hidden ones (such
+// as a checkpoint file kept beside an archive).
+func filesBelow(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path != dir && len(d.Name()) > 0 && d.Name()[0] == '.' {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return nil
+	})
+	return files, err
+}
+
+// decompress returns a reader of r's content, decompressed when it starts with the magic
+// bytes of gzip, bzip2 or zstd, and a function releasing the decoder.
+func decompress(r *bufio.Reader) (io.Reader, func(), error) {
+	magic, _ := r.Peek(4)
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return zr, func() { zr.Close() }, nil
+	case len(magic) >= 3 && string(magic[:3]) == "BZh":
+		return bzip2.NewReader(r), func() {}, nil
+	case len(magic) == 4 && string(magic) == "\x28\xb5\x2f\xfd":
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zstd: %w", err)
+		}
+		return zr, zr.Close, nil
+	}
+	return r, func() {}, nil
 }

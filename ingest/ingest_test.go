@@ -150,7 +150,7 @@ func TestReplayIntoBroker(t *testing.T) {
 		t.Fatalf("stats = %+v, want %d produced, 3 invalid json, 3 not a tweet", s, len(want))
 	}
 
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.Addr}, GroupID: "check", Topic: tweet.TopicTweets, StartOffset: kafka.FirstOffset, MaxBytes: 4 << 20})
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.Addr}, GroupID: "check", Topic: tweet.TopicTweets, StartOffset: kafka.FirstOffset, MaxBytes: 4 << 20, MaxWait: 100 * time.Millisecond})
 	defer r.Close()
 	got := map[string]int{}
 	for len(got) < len(want) {
@@ -212,7 +212,7 @@ func TestPacingFollowsFeedTime(t *testing.T) {
 	if want := start.Add(11 * time.Second); !clock.now.Equal(want) {
 		t.Fatalf("replay of 11 feed minutes at speed 60 ended at %v, want %v", clock.now, want)
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.Addr}, GroupID: "check", Topic: tweet.TopicTweets, StartOffset: kafka.FirstOffset, MaxBytes: 1 << 20})
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.Addr}, GroupID: "check", Topic: tweet.TopicTweets, StartOffset: kafka.FirstOffset, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond})
 	defer r.Close()
 	stamps := map[string]time.Time{}
 	for len(stamps) < 3 {

@@ -42,8 +42,11 @@ func warehouseFlags(fs *flag.FlagSet, c *warehouse.Config, addrs *listFlag) {
 // ingestFlags registers the replay settings.
 func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
 	*inputs = listFlag{defaultFeed}
-	fs.Var(inputs, "input", "comma-separated tweet files or globs (Twitter API v1.1 JSON, one tweet a line, plain or gzip)")
+	fs.Var(inputs, "input", "comma-separated tweet files, directories or globs (Twitter API JSON, one tweet a line; plain, gzip, bzip2 or zstd)")
 	fs.Float64Var(&c.Speed, "speed", 1, "replay pace against the tweets' own timestamps (60 = a feed minute per second); 0 = as fast as possible")
+	fs.Float64Var(&c.Rate, "rate", 0, "replay at this many tweets per second instead of by timestamps (needs --speed 0)")
+	fs.StringVar(&c.Checkpoint, "checkpoint", "", "file keeping the position of the last acknowledged tweet; a restarted replay resumes after it")
+	fs.BoolVar(&c.DryRun, "dry-run", false, "read and validate the input without producing anything")
 	fs.BoolVar(&c.Loop, "loop", false, "replay the input forever, with fresh tweet ids on each pass")
 	fs.BoolVar(&c.KeepTime, "keep-time", false, "keep the tweets' original timestamps in a paced replay (default: stamp them with the moment they are sent)")
 }

@@ -1,0 +1,202 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/starling-analytics/starling/broker/brokertest"
+	"github.com/starling-analytics/starling/internal/tweet"
+	"github.com/starling-analytics/starling/sample-data/generator"
+)
+
+// generatedLines returns n generated v1.1 tweets, one a line.
+func generatedLines(t *testing.T, seed uint64, n int) []byte {
+	t.Helper()
+	g := generator.New(generator.Config{Seed: seed, Count: n})
+	var buf bytes.Buffer
+	for {
+		line, ok := g.NextJSON()
+		if !ok {
+			return buf.Bytes()
+		}
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+}
+
+// TestDryRunReadsEveryCompressionAndDirectories validates, without a broker, a directory
+// holding the same feed plain, gzip, bzip2 and zstd compressed (and a hidden file that is
+// skipped), given as a directory and again through a glob.
+func TestDryRunReadsEveryCompressionAndDirectories(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "archive", "2026", "03")
+	if err := os.MkdirAll(archive, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	plain := generatedLines(t, 11, n)
+	write := func(name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(archive, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("00.jsonl", plain)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(plain)
+	zw.Close()
+	write("01.jsonl.gz", gz.Bytes())
+	enc, _ := zstd.NewWriter(nil)
+	write("02.jsonl.zst", enc.EncodeAll(plain, nil))
+	enc.Close()
+	bz := exec.Command("bzip2", "-c")
+	bz.Stdin = bytes.NewReader(plain)
+	out, err := bz.Output()
+	if err != nil {
+		t.Fatalf("bzip2 (apt-get install bzip2): %v", err)
+	}
+	write("03.jsonl.bz2", out)
+	write(".checkpoint", []byte("not a tweet\n"))
+
+	for _, inputs := range [][]string{{filepath.Join(dir, "archive")}, {filepath.Join(archive, "*.jsonl*")}} {
+		in, err := New(Config{Inputs: inputs, DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		s := in.Stats()
+		if s.Lines != 4*n || s.Valid != 4*n || s.Produced != 0 || len(s.Rejected) != 0 {
+			t.Errorf("inputs %v: stats %+v, want %d valid lines, nothing produced or rejected", inputs, s, 4*n)
+		}
+	}
+}
+
+// TestRatePacing sends at a fixed rate: with a fake clock, 50 tweets at 100/s take 0.49 s.
+func TestRatePacing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "feed.jsonl")
+	if err := os.WriteFile(path, generatedLines(t, 3, 50), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := &fakeClock{now: start}
+	in, err := New(Config{Inputs: []string{path}, Rate: 100, Clock: clock, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := clock.now.Sub(start), 490*time.Millisecond; got != want {
+		t.Fatalf("50 tweets at 100/s took %v of fake time, want %v", got, want)
+	}
+	if _, err := New(Config{Inputs: []string{path}, Rate: 100, Speed: 2}); err == nil {
+		t.Fatal("speed and rate together were accepted")
+	}
+}
+
+// TestCheckpointResume stops a replay part-way, restarts it with the same checkpoint, and
+// checks that the second run resumes instead of starting over, that every tweet reaches the
+// broker, and that a third run finds the replay complete.
+func TestCheckpointResume(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t, nil)
+	dir := t.TempDir()
+	const n = 20000
+	path := filepath.Join(dir, "feed.jsonl")
+	if err := os.WriteFile(path, generatedLines(t, 5, n), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Brokers: []string{b.Addr}, Inputs: []string{path}, Checkpoint: filepath.Join(dir, "ckpt.json")}
+
+	// The first run is paced so that it is surely stopped part-way.
+	paced := cfg
+	paced.Rate = 10000
+	first, err := New(paced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- first.Run(ctx) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for first.Stats().Produced < n/4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("first run produced only %d", first.Stats().Produced)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s1 := first.Stats()
+	if s1.Produced >= n {
+		t.Fatalf("the first run finished before it was stopped (%d produced); nothing to resume", s1.Produced)
+	}
+	var ckpt position
+	data, err := os.ReadFile(cfg.Checkpoint)
+	if err == nil {
+		err = json.Unmarshal(data, &ckpt)
+	}
+	if err != nil || ckpt.File != path || ckpt.Line < 1 || ckpt.Done {
+		t.Fatalf("checkpoint after the stop: %s (%v)", data, err)
+	}
+
+	second, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel2()
+	if err := second.Run(ctx2); err != nil {
+		t.Fatal(err)
+	}
+	s2 := second.Stats()
+	if s2.Lines != uint64(n-ckpt.Line) {
+		t.Fatalf("second run read %d lines, want the %d after the checkpoint's line %d", s2.Lines, n-ckpt.Line, ckpt.Line)
+	}
+
+	// Everything is in the topic; only records sent after the last checkpoint write are twice.
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.Addr}, Topic: tweet.TopicTweets, GroupID: "check", StartOffset: kafka.FirstOffset, MaxBytes: 4 << 20, CommitInterval: time.Second, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	// (A batch in flight at the stop may be in the topic without having been acknowledged.)
+	seen := map[string]int{}
+	for len(seen) < n {
+		m, err := r.ReadMessage(ctx2)
+		if err != nil {
+			t.Fatalf("the topic holds %d distinct tweets, want %d: %v", len(seen), n, err)
+		}
+		seen[string(m.Key)]++
+	}
+	t.Logf("first run %d, second run %d acknowledged; %d sent twice around the stop", s1.Produced, s2.Produced, int(s1.Produced+s2.Produced)-n)
+
+	third, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := third.Run(ctx2); err != nil {
+		t.Fatal(err)
+	}
+	if s3 := third.Stats(); s3.Lines != 0 {
+		t.Fatalf("a run after a complete replay read %d lines", s3.Lines)
+	}
+	if data, _ := os.ReadFile(cfg.Checkpoint); !strings.Contains(string(data), `"done":true`) {
+		t.Fatalf("checkpoint after the complete replay: %s", data)
+	}
+}
