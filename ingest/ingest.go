@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -423,7 +424,7 @@ type pacer struct {
 func (in *Ingester) wait(ctx context.Context, p *pacer, rec *tweet.Record) error {
 	var due time.Time
 	switch {
-	case in.cfg.Speed > 0:
+	case in.cfg.Speed > 0 && rec != nil:
 		if p.first.IsZero() {
 			p.first, p.wallStart = rec.CreatedAt, in.cfg.Clock.Now()
 		}
@@ -444,19 +445,76 @@ func (in *Ingester) wait(ctx context.Context, p *pacer, rec *tweet.Record) error
 		case <-in.cfg.Clock.After(wait):
 		}
 	}
-	if in.cfg.Speed > 0 && !in.cfg.KeepTime {
+	if in.cfg.Speed > 0 && rec != nil && !in.cfg.KeepTime {
 		rec.CreatedAt = in.cfg.Clock.Now().UTC().Truncate(time.Millisecond)
 	}
 	return nil
 }
 
+// chunk is a run of lines of one file: read in order, parsed by any worker, and emitted in
+// read order, so that parsing uses every core while the topic and the checkpoint see the
+// feed's order.
+type chunk struct {
+	pass  int
+	file  string
+	buf   []byte // the lines' bytes, back to back
+	lines []chunkLine
+	// Filled by the worker: encoded records, or (in a replay paced by Speed, which restamps
+	// tweets as they are sent) the records to encode when they are emitted.
+	items []item
+	recs  []tweet.Record
+	pos   []position
+	err   error
+	done  chan struct{}
+}
+
+type chunkLine struct{ no, start, end int }
+
+// Chunks are cut at chunkLines lines or chunkBytes bytes.
+const (
+	chunkLines = 512
+	chunkBytes = 1 << 20
+)
+
 // read parses every line of every file (again and again with Loop), from the checkpoint's
-// position on, paces the records and hands them to the producer.
+// position on, paces the records and hands them to the producer in the files' order.
 func (in *Ingester) read(ctx context.Context, files []string, resume position, out chan<- item, dlq *kafka.Writer) error {
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *chunk, 2*workers)
+	order := make(chan *chunk, 4*workers)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(work)
+		defer close(order)
+		return in.readChunks(gctx, files, resume, work, order)
+	})
+	for range workers {
+		g.Go(func() error {
+			for c := range work {
+				in.parseChunk(gctx, c, dlq)
+				close(c.done)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { return in.emit(gctx, order, out) })
+	return g.Wait()
+}
+
+// readChunks cuts the inputs into chunks and queues each for a worker and for the emitter.
+func (in *Ingester) readChunks(ctx context.Context, files []string, resume position, work, order chan<- *chunk) error {
 	resumeFile := slices.Index(files, resume.File)
-	var p pacer
+	send := func(c *chunk) error {
+		for _, ch := range []chan<- *chunk{order, work} {
+			select {
+			case ch <- c:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
 	for pass := resume.Pass; ; pass++ {
-		p.first = time.Time{}
 		for fi, name := range files {
 			from := 0
 			if pass == resume.Pass && resumeFile >= 0 {
@@ -467,33 +525,25 @@ func (in *Ingester) read(ctx context.Context, files []string, resume position, o
 					from = resume.Line
 				}
 			}
+			newChunk := func() *chunk {
+				return &chunk{pass: pass, file: name, buf: make([]byte, 0, chunkBytes), done: make(chan struct{})}
+			}
+			c := newChunk()
 			err := in.readFile(ctx, name, from, func(lineNo int, line []byte) error {
-				rec, err := ParseLine(line)
-				if err != nil {
-					return in.reject(ctx, dlq, name, lineNo, line, err)
-				}
-				in.mu.Lock()
-				in.stats.Valid++
-				in.mu.Unlock()
-				if pass > 0 {
-					rec.ID = shiftID(rec.ID, pass)
-					rec.RetweetOf = shiftID(rec.RetweetOf, pass)
-					rec.QuoteOf = shiftID(rec.QuoteOf, pass)
-				}
-				if err := in.wait(ctx, &p, &rec); err != nil {
-					return err
-				}
-				value, err := tweet.Encode(rec)
-				if err != nil {
-					return in.reject(ctx, dlq, name, lineNo, line, err)
-				}
-				select {
-				case out <- item{msg: kafka.Message{Key: []byte(rec.ID), Value: value}, pos: position{Pass: pass, File: name, Line: lineNo}}:
-				case <-ctx.Done():
-					return ctx.Err()
+				start := len(c.buf)
+				c.buf = append(c.buf, line...)
+				c.lines = append(c.lines, chunkLine{no: lineNo, start: start, end: len(c.buf)})
+				if len(c.lines) >= chunkLines || len(c.buf) >= chunkBytes {
+					if err := send(c); err != nil {
+						return err
+					}
+					c = newChunk()
 				}
 				return nil
 			})
+			if err == nil && len(c.lines) > 0 {
+				err = send(c)
+			}
 			if err != nil {
 				return err
 			}
@@ -505,6 +555,97 @@ func (in *Ingester) read(ctx context.Context, files []string, resume position, o
 			return nil
 		}
 	}
+}
+
+// parseChunk turns a chunk's lines into canonical records; rejected lines are dead-lettered
+// here, so a bad line never holds up the good ones.
+func (in *Ingester) parseChunk(ctx context.Context, c *chunk, dlq *kafka.Writer) {
+	restamp := in.cfg.Speed > 0
+	var valid uint64
+	for _, l := range c.lines {
+		line := c.buf[l.start:l.end]
+		rec, err := ParseLine(line)
+		if err != nil {
+			if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
+				return
+			}
+			continue
+		}
+		valid++
+		if c.pass > 0 {
+			rec.ID = shiftID(rec.ID, c.pass)
+			rec.RetweetOf = shiftID(rec.RetweetOf, c.pass)
+			rec.QuoteOf = shiftID(rec.QuoteOf, c.pass)
+		}
+		pos := position{Pass: c.pass, File: c.file, Line: l.no}
+		if restamp {
+			c.recs = append(c.recs, rec)
+			c.pos = append(c.pos, pos)
+			continue
+		}
+		value, err := tweet.Encode(rec)
+		if err != nil {
+			if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
+				return
+			}
+			continue
+		}
+		c.items = append(c.items, item{msg: kafka.Message{Key: []byte(rec.ID), Value: value}, pos: pos})
+	}
+	in.mu.Lock()
+	in.stats.Valid += valid
+	in.mu.Unlock()
+}
+
+// emit hands the parsed chunks' records to the producer in read order, paced.
+func (in *Ingester) emit(ctx context.Context, order <-chan *chunk, out chan<- item) error {
+	var p pacer
+	pass := -1
+	send := func(it item) error {
+		select {
+		case out <- it:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for c := range order {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if c.err != nil {
+			return c.err
+		}
+		if c.pass != pass {
+			pass, p.first = c.pass, time.Time{}
+		}
+		for i := range c.recs {
+			rec := &c.recs[i]
+			if err := in.wait(ctx, &p, rec); err != nil {
+				return err
+			}
+			value, err := tweet.Encode(*rec)
+			if err != nil {
+				return fmt.Errorf("ingest: encode tweet %s: %w", rec.ID, err)
+			}
+			if err := send(item{msg: kafka.Message{Key: []byte(rec.ID), Value: value}, pos: c.pos[i]}); err != nil {
+				return err
+			}
+		}
+		for _, it := range c.items {
+			if in.cfg.Rate > 0 {
+				if err := in.wait(ctx, &p, nil); err != nil {
+					return err
+				}
+			}
+			if err := send(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func shiftID(id string, pass int) string {
