@@ -24,11 +24,16 @@ import (
 
 // runBench dispatches `starling bench <what>`.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "broker" {
-		fmt.Fprintln(stderr, "Usage: starling bench broker [flags]\n\nBenchmarks: broker (the built-in broker beside franz-go's in-memory kfake cluster).")
-		return errUsage
+	if len(args) > 0 {
+		switch args[0] {
+		case "broker":
+			return runBenchBroker(ctx, args[1:], stdout, stderr)
+		case "ingest":
+			return runBenchIngest(ctx, args[1:], stdout, stderr)
+		}
 	}
-	return runBenchBroker(ctx, args[1:], stdout, stderr)
+	fmt.Fprintln(stderr, "Usage: starling bench broker|ingest [flags]\n\nBenchmarks:\n  broker  the built-in broker beside franz-go's in-memory kfake cluster\n  ingest  replay of a generated archive beside kcat -P producing the same records")
+	return errUsage
 }
 
 // benchResult is one measured run.

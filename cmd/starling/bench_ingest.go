@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/starling-analytics/starling/broker"
+	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/internal/tweet"
+	"github.com/starling-analytics/starling/sample-data/generator"
+)
+
+// ingestBenchResult is one measured replay.
+type ingestBenchResult struct {
+	Tool        string  `json:"tool"`
+	Tweets      uint64  `json:"tweets"`
+	Seconds     float64 `json:"seconds"`
+	TweetsPerS  float64 `json:"tweets_per_s"`
+	InputMBPerS float64 `json:"input_mb_per_s"` // uncompressed bytes read per second
+	Note        string  `json:"note"`
+}
+
+func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench ingest", "Replays a generated gzip archive of v1.1 tweets into the built-in broker (in this process, writing to disk) as fast as possible, then, in the same run, produces the same canonical records with kcat -P (librdkafka) from a plain file, and prints tweets/s and MB/s of both.", stderr)
+	tweets := fs.Int("tweets", 2_000_000, "tweets in the generated archive")
+	archive := fs.String("archive", "", "the archive to replay (generated there when missing; default: a temporary file)")
+	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "starling-bench-ingest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if *archive == "" {
+		*archive = filepath.Join(tmp, "archive.jsonl.gz")
+	}
+	if _, err := os.Stat(*archive); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "generating %d tweets into %s\n", *tweets, *archive)
+		if err := generateArchive(*archive, *tweets); err != nil {
+			return err
+		}
+	}
+	// kcat's input: the canonical records the ingester produces, "id<TAB>json" a line.
+	canonical := filepath.Join(tmp, "canonical.tsv")
+	rawBytes, n, canonBytes, err := canonicalize(*archive, canonical)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "archive: %d tweets, %.1f MB of JSON; canonical: %.1f MB\n", n, float64(rawBytes)/1e6, float64(canonBytes)/1e6)
+
+	addr, stop, err := startBenchBroker(ctx, filepath.Join(tmp, "broker"))
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	var results []ingestBenchResult
+	in, err := ingest.New(ingest.Config{Brokers: []string{addr}, Inputs: []string{*archive}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := in.Run(ctx); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	secs := time.Since(start).Seconds()
+	st := in.Stats()
+	if st.Produced != n {
+		return fmt.Errorf("ingest produced %d of %d tweets", st.Produced, n)
+	}
+	results = append(results, ingestBenchResult{Tool: "starling ingest", Tweets: st.Produced, Seconds: secs, TweetsPerS: float64(st.Produced) / secs,
+		InputMBPerS: float64(rawBytes) / secs / 1e6, Note: "gzip v1.1 JSON → canonical, acks=all, lz4"})
+
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		fmt.Fprintln(stderr, "kcat is not installed (apt-get install kcat): the librdkafka reference is skipped")
+	} else {
+		cmd := exec.CommandContext(ctx, kcat, "-P", "-b", addr, "-t", "bench-kcat", "-K", "\t", "-z", "lz4",
+			"-X", "acks=all", "-X", "linger.ms=5", "-X", "queue.buffering.max.messages=1000000", "-l", canonical)
+		cmd.Stderr = stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("kcat: %w", err)
+		}
+		secs := time.Since(start).Seconds()
+		results = append(results, ingestBenchResult{Tool: "kcat -P", Tweets: n, Seconds: secs, TweetsPerS: float64(n) / secs,
+			InputMBPerS: float64(canonBytes) / secs / 1e6, Note: "plain canonical lines, no parsing, acks=all, lz4"})
+	}
+
+	fmt.Fprintf(stdout, "%-16s %10s %9s %12s %9s  %s\n", "tool", "tweets", "seconds", "tweets/s", "MB/s", "what")
+	for _, r := range results {
+		fmt.Fprintf(stdout, "%-16s %10d %9.2f %12.0f %9.1f  %s\n", r.Tool, r.Tweets, r.Seconds, r.TweetsPerS, r.InputMBPerS, r.Note)
+	}
+	if *jsonOut != "" {
+		data, _ := json.MarshalIndent(results, "", "  ")
+		return os.WriteFile(*jsonOut, data, 0o644)
+	}
+	return nil
+}
+
+// generateArchive writes n generated tweets to a gzip file.
+func generateArchive(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	bw := bufio.NewWriterSize(zw, 1<<20)
+	g := generator.New(generator.Config{Seed: 42, Count: n})
+	for {
+		line, ok := g.NextJSON()
+		if !ok {
+			break
+		}
+		bw.Write(line)
+		bw.WriteByte('\n')
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// canonicalize writes the archive's tweets as canonical "id<TAB>json" lines, and returns
+// the archive's uncompressed size, the tweet count and the canonical file's size.
+func canonicalize(archive, out string) (rawBytes int64, n uint64, canonBytes int64, err error) {
+	f, err := os.Open(archive)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	o, err := os.Create(out)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer o.Close()
+	bw := bufio.NewWriterSize(o, 1<<20)
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 4<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		rawBytes += int64(len(line)) + 1
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		rec, err := ingest.ParseLine(line)
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("archive line %d: %w", n+1, err)
+		}
+		value, err := tweet.Encode(rec)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		bw.WriteString(rec.ID)
+		bw.WriteByte('\t')
+		bw.Write(value)
+		bw.WriteByte('\n')
+		canonBytes += int64(len(rec.ID) + len(value) + 2)
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, 0, err
+	}
+	return rawBytes, n, canonBytes, bw.Flush()
+}
+
+// startBenchBroker runs the built-in broker in this process on a loopback port.
+func startBenchBroker(ctx context.Context, dir string) (string, func(), error) {
+	b, err := broker.New(broker.Config{DataDir: dir})
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Close()
+		return "", nil, err
+	}
+	for _, topic := range []string{tweet.TopicTweets, tweet.TopicDLQ, "bench-kcat"} {
+		if err := b.CreateTopic(topic, 3, nil); err != nil && !errors.Is(err, broker.ErrTopicExists) {
+			b.Close()
+			return "", nil, err
+		}
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { b.Serve(sctx, ln); close(done) }()
+	return ln.Addr().String(), func() { cancel(); <-done; b.Close() }, nil
+}
