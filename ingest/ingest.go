@@ -31,6 +31,7 @@ import (
 
 	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/internal/tweet"
+	"github.com/starling-analytics/starling/sample-data/generator"
 )
 
 // Clock is the time source pacing uses; tests pass a fake one.
@@ -69,6 +70,9 @@ type Config struct {
 	// resending the inputs; records around a crash may be sent twice (the warehouse
 	// deduplicates). Empty: no checkpoint.
 	Checkpoint string
+	// Generate replays this many tweets from the sample-data generator (seeded, as the
+	// committed sample feed) instead of Inputs: a source for load tests at any Rate.
+	Generate int
 	// DryRun reads and validates the inputs without connecting to Kafka.
 	DryRun bool
 	// KeepTime keeps the tweets' original created_at in a paced replay. By default a paced
@@ -111,6 +115,15 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		return fmt.Errorf("ingest: %w", err)
+	}
+	if c.Generate < 0 {
+		return fmt.Errorf("ingest: generate must not be negative, not %d", c.Generate)
+	}
+	if c.Generate > 0 {
+		if len(c.Inputs) > 0 {
+			return errors.New("ingest: replay input files or the generator, not both")
+		}
+		return nil
 	}
 	if len(c.Inputs) == 0 {
 		return errors.New("ingest: no input files given")
@@ -198,9 +211,12 @@ type item struct {
 // Run replays the inputs (forever with Loop) and returns when they are done and every record
 // is acknowledged, or when ctx is done.
 func (in *Ingester) Run(ctx context.Context) error {
-	files, err := expand(in.cfg.Inputs)
-	if err != nil {
-		return err
+	files := []string{generatorSource}
+	if in.cfg.Generate == 0 {
+		var err error
+		if files, err = expand(in.cfg.Inputs); err != nil {
+			return err
+		}
 	}
 	resume, err := in.loadCheckpoint(files)
 	if err != nil {
@@ -682,8 +698,14 @@ func (in *Ingester) reject(ctx context.Context, dlq *kafka.Writer, file string, 
 // maxLine bounds one line; longer lines are rejected, not buffered without limit.
 const maxLine = 4 << 20
 
+// generatorSource names the generator where a file name is expected (checkpoints, logs).
+const generatorSource = "generator:"
+
 // readFile calls fn for each non-blank line of the file after line from.
 func (in *Ingester) readFile(ctx context.Context, name string, from int, fn func(lineNo int, line []byte) error) error {
+	if name == generatorSource {
+		return in.readGenerated(ctx, from, fn)
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
@@ -816,4 +838,28 @@ func decompress(r *bufio.Reader) (io.Reader, func(), error) {
 		return zr, zr.Close, nil
 	}
 	return r, func() {}, nil
+}
+
+// readGenerated calls fn for each of Generate tweets of the sample-data generator after
+// line from.
+func (in *Ingester) readGenerated(ctx context.Context, from int, fn func(lineNo int, line []byte) error) error {
+	g := generator.New(generator.Config{Count: in.cfg.Generate})
+	for lineNo := 1; ; lineNo++ {
+		if lineNo%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		line, ok := g.NextJSON()
+		if !ok {
+			return nil
+		}
+		if lineNo <= from {
+			continue
+		}
+		in.mu.Lock()
+		in.stats.Lines++
+		in.mu.Unlock()
+		if err := fn(lineNo, line); err != nil {
+			return err
+		}
+	}
 }

@@ -200,3 +200,27 @@ func TestCheckpointResume(t *testing.T) {
 		t.Fatalf("checkpoint after the complete replay: %s", data)
 	}
 }
+
+// TestGeneratorSource replays the sample-data generator at a fixed rate: every generated
+// tweet is valid, and the fake clock shows the rate was kept.
+func TestGeneratorSource(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := &fakeClock{now: start}
+	in, err := New(Config{Generate: 500, Rate: 1000, Clock: clock, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := in.Stats(); s.Lines != 500 || s.Valid != 500 || len(s.Rejected) != 0 {
+		t.Fatalf("stats %+v, want 500 valid generated tweets", s)
+	}
+	if got := clock.now.Sub(start); got != 499*time.Millisecond {
+		t.Fatalf("500 tweets at 1000/s took %v of fake time", got)
+	}
+	if _, err := New(Config{Generate: 10, Inputs: []string{"x"}}); err == nil {
+		t.Fatal("the generator and input files together were accepted")
+	}
+}

@@ -47,8 +47,17 @@ func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
 	fs.Float64Var(&c.Rate, "rate", 0, "replay at this many tweets per second instead of by timestamps (needs --speed 0)")
 	fs.StringVar(&c.Checkpoint, "checkpoint", "", "file keeping the position of the last acknowledged tweet; a restarted replay resumes after it")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "read and validate the input without producing anything")
+	fs.IntVar(&c.Generate, "generate", 0, "replay this many tweets from the sample-data generator instead of --input (with --loop: endlessly), e.g. for load tests with --rate")
 	fs.BoolVar(&c.Loop, "loop", false, "replay the input forever, with fresh tweet ids on each pass")
 	fs.BoolVar(&c.KeepTime, "keep-time", false, "keep the tweets' original timestamps in a paced replay (default: stamp them with the moment they are sent)")
+}
+
+// ingestInputs drops the default feed when the generator is the source.
+func ingestInputs(c *ingest.Config, inputs listFlag) []string {
+	if c.Generate > 0 && len(inputs) == 1 && inputs[0] == defaultFeed {
+		return nil
+	}
+	return inputs
 }
 
 // etlFlags registers the loader's batching settings.
@@ -69,7 +78,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.Brokers, cfg.Inputs, cfg.Logger = brokers, inputs, logger.With("service", "ingest")
+	cfg.Brokers, cfg.Inputs, cfg.Logger = brokers, ingestInputs(&cfg, inputs), logger.With("service", "ingest")
 	return ingest.Run(ctx, cfg)
 }
 

@@ -91,7 +91,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	ecfg.Brokers, ecfg.Warehouse, ecfg.Logger = []string{brokerAddr}, whCfg, logger.With("service", "etl")
-	icfg.Brokers, icfg.Inputs, icfg.Logger = []string{brokerAddr}, inputs, logger.With("service", "ingest")
+	icfg.Brokers, icfg.Inputs, icfg.Logger = []string{brokerAddr}, ingestInputs(&icfg, inputs), logger.With("service", "ingest")
 	dcfg.Warehouse, dcfg.Logger = whCfg, logger.With("service", "dashboard")
 	e, err := etl.New(ecfg)
 	if err != nil {
