@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,6 +74,9 @@ type Config struct {
 	// Generate replays this many tweets from the sample-data generator (seeded, as the
 	// committed sample feed) instead of Inputs: a source for load tests at any Rate.
 	Generate int
+	// Progress, when set (a terminal), gets a progress line redrawn a few times a second:
+	// tweets, bytes, rate and ETA. Without it, progress goes to the Logger every 5 seconds.
+	Progress io.Writer
 	// DryRun reads and validates the inputs without connecting to Kafka.
 	DryRun bool
 	// KeepTime keeps the tweets' original created_at in a paced replay. By default a paced
@@ -151,6 +155,9 @@ type Stats struct {
 	Produced uint64            // canonical records acknowledged by the broker
 	Rejected map[string]uint64 // rejected lines per reason
 	Passes   int               // completed passes over the inputs
+	// BytesRead are the input bytes read so far (compressed, as stored), of TotalBytes in
+	// one pass (the inputs' sizes; 0 for the generator).
+	BytesRead, TotalBytes int64
 }
 
 // Ingester replays files into the broker.
@@ -222,6 +229,15 @@ func (in *Ingester) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var total int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			total += st.Size()
+		}
+	}
+	in.mu.Lock()
+	in.stats.TotalBytes = total
+	in.mu.Unlock()
 	if resume.Done {
 		in.log.Info("the checkpoint says this replay is complete; remove it to replay again", "checkpoint", in.cfg.Checkpoint)
 		return nil
@@ -296,20 +312,98 @@ func (in *Ingester) Run(ctx context.Context) error {
 	return err
 }
 
-// progress logs counters every few seconds until ctx is done.
+// progress reports counters until ctx is done: a redrawn line on Config.Progress, or a log
+// line every 5 seconds.
 func (in *Ingester) progress(ctx context.Context, start time.Time) {
-	t := time.NewTicker(5 * time.Second)
+	every := 5 * time.Second
+	if in.cfg.Progress != nil {
+		every = 250 * time.Millisecond
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			if in.cfg.Progress != nil {
+				fmt.Fprintf(in.cfg.Progress, "\r%s\n", in.progressLine(start))
+			}
 			return
 		case <-t.C:
+			if in.cfg.Progress != nil {
+				fmt.Fprintf(in.cfg.Progress, "\r%s", in.progressLine(start))
+				continue
+			}
 			s := in.Stats()
 			in.log.Info("ingest progress", "lines", s.Lines, "valid", s.Valid, "produced", s.Produced, "rejected", s.Rejected,
-				"tweets_per_s", float64(s.Valid)/time.Since(start).Seconds())
+				"bytes_read", s.BytesRead, "bytes_total", s.TotalBytes, "tweets_per_s", float64(s.Valid)/time.Since(start).Seconds(),
+				"eta", in.eta(s, start).String())
 		}
 	}
+}
+
+// done estimates the fraction of the current pass that is sent: the tweets sent against
+// the pass's tweet count, which is extrapolated from the lines and bytes read so far (the
+// reader runs ahead of the broker, so bytes read alone would overstate it). -1 when
+// unknown (the generator, loops past their first pass).
+func (in *Ingester) done(s Stats) float64 {
+	if s.TotalBytes == 0 || s.BytesRead == 0 || s.Passes > 0 || s.Lines == 0 {
+		return -1
+	}
+	total := float64(s.Lines) * float64(s.TotalBytes) / float64(s.BytesRead)
+	return min(float64(in.sent(s))/total, 1)
+}
+
+// sent is what counts as progress: tweets acknowledged, or validated in a dry run.
+func (in *Ingester) sent(s Stats) uint64 {
+	if in.cfg.DryRun {
+		return s.Valid
+	}
+	return s.Produced
+}
+
+// eta estimates the time left in the current pass; 0 when unknown.
+func (in *Ingester) eta(s Stats, start time.Time) time.Duration {
+	frac := in.done(s)
+	if frac <= 0 || frac >= 1 {
+		return 0
+	}
+	return time.Duration(float64(time.Since(start)) * (1 - frac) / frac).Round(100 * time.Millisecond)
+}
+
+// progressLine is the one-line summary a terminal shows: a bar of the pass sent, bytes
+// read, tweets, rate, rejections and ETA.
+func (in *Ingester) progressLine(start time.Time) string {
+	s := in.Stats()
+	var rejected uint64
+	for _, n := range s.Rejected {
+		rejected += n
+	}
+	sent := in.sent(s)
+	rate := float64(sent) / time.Since(start).Seconds()
+	bar := ""
+	if frac := in.done(s); frac >= 0 {
+		const width = 24
+		filled := int(frac * width)
+		bar = fmt.Sprintf("[%s%s] %3.0f%%  read %s/%s  ", strings.Repeat("#", filled), strings.Repeat(".", width-filled), frac*100,
+			humanBytes(s.BytesRead), humanBytes(s.TotalBytes))
+	}
+	eta := "--"
+	if d := in.eta(s, start); d > 0 {
+		eta = d.String()
+	}
+	return fmt.Sprintf("%s%d tweets  %.0f tweets/s  %d rejected  ETA %s   ", bar, sent, rate, rejected, eta)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // checkpointEvery is how often the producer writes the checkpoint file.
@@ -711,7 +805,7 @@ func (in *Ingester) readFile(ctx context.Context, name string, from int, fn func
 		return fmt.Errorf("ingest: %w", err)
 	}
 	defer f.Close()
-	r, closeR, err := decompress(bufio.NewReaderSize(f, 1<<20))
+	r, closeR, err := decompress(bufio.NewReaderSize(&countingReader{r: f, in: in}, 1<<20))
 	if err != nil {
 		return fmt.Errorf("ingest: %s: %w", name, err)
 	}
@@ -862,4 +956,18 @@ func (in *Ingester) readGenerated(ctx context.Context, from int, fn func(lineNo 
 			return err
 		}
 	}
+}
+
+// countingReader adds the bytes read to the ingester's BytesRead.
+type countingReader struct {
+	r  io.Reader
+	in *Ingester
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.in.mu.Lock()
+	c.in.stats.BytesRead += int64(n)
+	c.in.mu.Unlock()
+	return n, err
 }

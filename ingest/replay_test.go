@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -222,5 +223,34 @@ func TestGeneratorSource(t *testing.T) {
 	}
 	if _, err := New(Config{Generate: 10, Inputs: []string{"x"}}); err == nil {
 		t.Fatal("the generator and input files together were accepted")
+	}
+}
+
+// TestMetricsAndProgress: the Prometheus handler and the progress line report the counters.
+func TestMetricsAndProgress(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "feed.jsonl")
+	if err := os.WriteFile(path, append(generatedLines(t, 9, 40), "{broken\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	in, err := New(Config{Inputs: []string{path}, DryRun: true, Progress: &progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	in.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{"starling_ingest_lines_total 41", "starling_ingest_valid_total 40",
+		`starling_ingest_rejected_total{reason="invalid json"} 1`, "starling_ingest_passes_total 1"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, rec.Body.String())
+		}
+	}
+	if line := progress.String(); !strings.Contains(line, "40 tweets") || !strings.Contains(line, "1 rejected") {
+		t.Errorf("final progress line %q", line)
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl"
@@ -52,6 +55,12 @@ func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
 	fs.BoolVar(&c.KeepTime, "keep-time", false, "keep the tweets' original timestamps in a paced replay (default: stamp them with the moment they are sent)")
 }
 
+// isTerminal reports whether f is a character device (a terminal, not a file or pipe).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
 // ingestInputs drops the default feed when the generator is the source.
 func ingestInputs(c *ingest.Config, inputs listFlag) []string {
 	if c.Generate > 0 && len(inputs) == 1 && inputs[0] == defaultFeed {
@@ -74,12 +83,31 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var lf logFlags
 	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	ingestFlags(fs, &cfg, &inputs)
+	metricsAddr := fs.String("metrics-addr", ":9309", "HTTP address serving the ingester's Prometheus metrics at /metrics (empty: off)")
+	noProgress := fs.Bool("no-progress", false, "log progress every 5 seconds even on a terminal, instead of a progress bar")
 	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	cfg.Brokers, cfg.Inputs, cfg.Logger = brokers, ingestInputs(&cfg, inputs), logger.With("service", "ingest")
-	return ingest.Run(ctx, cfg)
+	if f, ok := stderr.(*os.File); ok && !*noProgress && isTerminal(f) {
+		cfg.Progress = stderr
+	}
+	in, err := ingest.New(cfg)
+	if err != nil {
+		return err
+	}
+	if *metricsAddr == "" {
+		return in.Run(ctx)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	runCtx, stopMetrics := context.WithCancel(gctx)
+	g.Go(func() error { return serveMetrics(runCtx, *metricsAddr, in.MetricsHandler(), cfg.Logger) })
+	g.Go(func() error {
+		defer stopMetrics() // a finished replay ends the process
+		return in.Run(gctx)
+	})
+	return g.Wait()
 }
 
 func runETL(ctx context.Context, args []string, _, stderr io.Writer) error {
