@@ -71,6 +71,9 @@ type Config struct {
 	// resending the inputs; records around a crash may be sent twice (the warehouse
 	// deduplicates). Empty: no checkpoint.
 	Checkpoint string
+	// Stream, when set, reads Twitter's v1.1 streaming API instead of files, until the
+	// context ends. Speed does not apply; Rate, Loop and Checkpoint cannot be used with it.
+	Stream *StreamConfig
 	// Generate replays this many tweets from the sample-data generator (seeded, as the
 	// committed sample feed) instead of Inputs: a source for load tests at any Rate.
 	Generate int
@@ -120,6 +123,15 @@ func (c Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
+	if c.Stream != nil {
+		if len(c.Inputs) > 0 || c.Generate > 0 {
+			return errors.New("ingest: read the live stream, input files or the generator, not several")
+		}
+		if c.Rate > 0 || c.Loop || c.Checkpoint != "" {
+			return errors.New("ingest: rate, loop and checkpoint do not apply to the live stream")
+		}
+		return c.Stream.validate()
+	}
 	if c.Generate < 0 {
 		return fmt.Errorf("ingest: generate must not be negative, not %d", c.Generate)
 	}
@@ -155,6 +167,8 @@ type Stats struct {
 	Produced uint64            // canonical records acknowledged by the broker
 	Rejected map[string]uint64 // rejected lines per reason
 	Passes   int               // completed passes over the inputs
+	// Reconnects counts the live stream's reconnections.
+	Reconnects int
 	// BytesRead are the input bytes read so far (compressed, as stored), of TotalBytes in
 	// one pass (the inputs' sizes; 0 for the generator).
 	BytesRead, TotalBytes int64
@@ -175,6 +189,9 @@ func New(cfg Config) (*Ingester, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if cfg.Stream != nil {
+		cfg.Speed = 0 // a live stream arrives at its own pace
+	}
 	return &Ingester{cfg: cfg, log: cfg.Logger, stats: Stats{Rejected: map[string]uint64{}}}, nil
 }
 
@@ -219,7 +236,9 @@ type item struct {
 // is acknowledged, or when ctx is done.
 func (in *Ingester) Run(ctx context.Context) error {
 	files := []string{generatorSource}
-	if in.cfg.Generate == 0 {
+	if in.cfg.Stream != nil {
+		files = []string{streamSource}
+	} else if in.cfg.Generate == 0 {
 		var err error
 		if files, err = expand(in.cfg.Inputs); err != nil {
 			return err
@@ -636,23 +655,36 @@ func (in *Ingester) readChunks(ctx context.Context, files []string, resume posit
 				}
 			}
 			newChunk := func() *chunk {
-				return &chunk{pass: pass, file: name, buf: make([]byte, 0, chunkBytes), done: make(chan struct{})}
+				return &chunk{pass: pass, file: name, buf: make([]byte, 0, 64<<10), done: make(chan struct{})}
 			}
 			c := newChunk()
-			err := in.readFile(ctx, name, from, func(lineNo int, line []byte) error {
+			flush := func() error {
+				if len(c.lines) == 0 {
+					return nil
+				}
+				if err := send(c); err != nil {
+					return err
+				}
+				c = newChunk()
+				return nil
+			}
+			line := func(lineNo int, line []byte) error {
 				start := len(c.buf)
 				c.buf = append(c.buf, line...)
 				c.lines = append(c.lines, chunkLine{no: lineNo, start: start, end: len(c.buf)})
 				if len(c.lines) >= chunkLines || len(c.buf) >= chunkBytes {
-					if err := send(c); err != nil {
-						return err
-					}
-					c = newChunk()
+					return flush()
 				}
 				return nil
-			})
-			if err == nil && len(c.lines) > 0 {
-				err = send(c)
+			}
+			var err error
+			if name == streamSource {
+				err = in.readStream(ctx, line, flush)
+			} else {
+				err = in.readFile(ctx, name, from, line)
+			}
+			if err == nil {
+				err = flush()
 			}
 			if err != nil {
 				return err

@@ -55,6 +55,35 @@ func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
 	fs.BoolVar(&c.KeepTime, "keep-time", false, "keep the tweets' original timestamps in a paced replay (default: stamp them with the moment they are sent)")
 }
 
+// streamFlags select Twitter's live stream as the ingester's source.
+type streamFlags struct {
+	endpoint, baseURL        string
+	track, follow, languages listFlag
+}
+
+func (f *streamFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.endpoint, "stream", "", "read Twitter's v1.1 live stream instead of files: filter or sample (credentials from TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN, TWITTER_ACCESS_SECRET, or TWITTER_BEARER_TOKEN)")
+	fs.Var(&f.track, "track", "filter stream: comma-separated keywords or hashtags")
+	fs.Var(&f.follow, "follow", "filter stream: comma-separated user ids")
+	fs.Var(&f.languages, "languages", "stream: comma-separated language codes (e.g. en,es)")
+	fs.StringVar(&f.baseURL, "stream-url", "", "send stream requests to this base URL instead of https://stream.twitter.com (a compatible proxy)")
+}
+
+// config returns the stream source, or nil when --stream is not given.
+func (f *streamFlags) config() *ingest.StreamConfig {
+	if f.endpoint == "" {
+		return nil
+	}
+	return &ingest.StreamConfig{
+		Endpoint: f.endpoint, Track: f.track, Follow: f.follow, Languages: f.languages, BaseURL: f.baseURL,
+		Credentials: ingest.Credentials{
+			ConsumerKey: os.Getenv("TWITTER_CONSUMER_KEY"), ConsumerSecret: os.Getenv("TWITTER_CONSUMER_SECRET"),
+			AccessToken: os.Getenv("TWITTER_ACCESS_TOKEN"), AccessSecret: os.Getenv("TWITTER_ACCESS_SECRET"),
+			BearerToken: os.Getenv("TWITTER_BEARER_TOKEN"),
+		},
+	}
+}
+
 // isTerminal reports whether f is a character device (a terminal, not a file or pipe).
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
@@ -83,6 +112,8 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var lf logFlags
 	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	ingestFlags(fs, &cfg, &inputs)
+	var sf streamFlags
+	sf.register(fs)
 	metricsAddr := fs.String("metrics-addr", ":9309", "HTTP address serving the ingester's Prometheus metrics at /metrics (empty: off)")
 	noProgress := fs.Bool("no-progress", false, "log progress every 5 seconds even on a terminal, instead of a progress bar")
 	logger, err := lf.parse(fs, args, stderr)
@@ -90,6 +121,9 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	cfg.Brokers, cfg.Inputs, cfg.Logger = brokers, ingestInputs(&cfg, inputs), logger.With("service", "ingest")
+	if cfg.Stream = sf.config(); cfg.Stream != nil && len(inputs) == 1 && inputs[0] == defaultFeed {
+		cfg.Inputs = nil
+	}
 	if f, ok := stderr.(*os.File); ok && !*noProgress && isTerminal(f) {
 		cfg.Progress = stderr
 	}
