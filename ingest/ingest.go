@@ -619,8 +619,9 @@ func (in *Ingester) read(ctx context.Context, files []string, resume position, o
 	})
 	for range workers {
 		g.Go(func() error {
+			var fast fastV11
 			for c := range work {
-				in.parseChunk(gctx, c, dlq)
+				in.parseChunk(gctx, &fast, c, dlq)
 				close(c.done)
 			}
 			return nil
@@ -701,12 +702,17 @@ func (in *Ingester) readChunks(ctx context.Context, files []string, resume posit
 
 // parseChunk turns a chunk's lines into canonical records; rejected lines are dead-lettered
 // here, so a bad line never holds up the good ones.
-func (in *Ingester) parseChunk(ctx context.Context, c *chunk, dlq *kafka.Writer) {
+func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq *kafka.Writer) {
 	restamp := in.cfg.Speed > 0
 	var valid uint64
+	enc := make([]byte, 0, len(c.buf))
 	for _, l := range c.lines {
 		line := c.buf[l.start:l.end]
-		rec, err := ParseLine(line)
+		rec, ok := fast.parse(line)
+		var err error
+		if !ok {
+			rec, err = ParseLine(line)
+		}
 		if err != nil {
 			if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
 				return
@@ -725,14 +731,19 @@ func (in *Ingester) parseChunk(ctx context.Context, c *chunk, dlq *kafka.Writer)
 			c.pos = append(c.pos, pos)
 			continue
 		}
-		value, err := tweet.Encode(rec)
+		// Keys and values of the chunk share one buffer. When it grows, the records already
+		// encoded keep pointing into the previous array, which nothing writes again.
+		start := len(enc)
+		enc, err = tweet.AppendEncode(enc, &rec)
 		if err != nil {
 			if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
 				return
 			}
 			continue
 		}
-		c.items = append(c.items, item{msg: kafka.Message{Key: []byte(rec.ID), Value: value}, pos: pos})
+		enc = append(enc, rec.ID...)
+		value, key := enc[start:len(enc)-len(rec.ID)], enc[len(enc)-len(rec.ID):]
+		c.items = append(c.items, item{msg: kafka.Message{Key: key, Value: value}, pos: pos})
 	}
 	in.mu.Lock()
 	in.stats.Valid += valid

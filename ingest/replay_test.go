@@ -22,7 +22,7 @@ import (
 )
 
 // generatedLines returns n generated v1.1 tweets, one a line.
-func generatedLines(t *testing.T, seed uint64, n int) []byte {
+func generatedLines(t testing.TB, seed uint64, n int) []byte {
 	t.Helper()
 	g := generator.New(generator.Config{Seed: seed, Count: n})
 	var buf bytes.Buffer
