@@ -21,6 +21,10 @@ func (e *ETL) transform(m kafka.Message) (warehouse.TweetRow, error) {
 	if err != nil {
 		return warehouse.TweetRow{}, err
 	}
+	if rec.IsTombstone() {
+		// Kept whole in the dead-letter topic until the warehouse applies tombstones.
+		return warehouse.TweetRow{}, fmt.Errorf("tombstone of %s: deletions are not applied to the warehouse yet", rec.Key())
+	}
 	id, err := strconv.ParseUint(rec.ID, 10, 64)
 	if err != nil || id == 0 {
 		return warehouse.TweetRow{}, fmt.Errorf("%w: tweet id %q is not a positive 64-bit number", tweet.ErrInvalid, rec.ID)

@@ -205,6 +205,10 @@ func decodeTweet(v *fastjson.Value, t *twitter.Tweet, depth int) bool {
 			id, good = 6, str(v, &t.Lang)
 		case "quoted_status_id_str":
 			id, good = 7, str(v, &t.QuotedStatusIDStr)
+		case "in_reply_to_status_id_str":
+			id, good = 13, str(v, &t.InReplyToStatusIDStr)
+		case "in_reply_to_status_id":
+			id, good = 14, integer(v, &t.InReplyToStatusID)
 		case "user":
 			id = 8
 			var present bool

@@ -162,11 +162,13 @@ func (c Config) Validate() error {
 
 // Stats counts what a run did.
 type Stats struct {
-	Lines    uint64            // lines read (blank lines and lines before a checkpoint excluded)
-	Valid    uint64            // lines that gave a canonical record
-	Produced uint64            // canonical records acknowledged by the broker
-	Rejected map[string]uint64 // rejected lines per reason
-	Passes   int               // completed passes over the inputs
+	Lines uint64 // lines read (blank lines and lines before a checkpoint excluded)
+	Valid uint64 // tweets read (a page of Twitter API v2 results holds several)
+	// Tombstones counts deletion and compliance events turned into tombstone records.
+	Tombstones uint64
+	Produced   uint64            // canonical records acknowledged by the broker
+	Rejected   map[string]uint64 // rejected lines per reason
+	Passes     int               // completed passes over the inputs
 	// Reconnects counts the live stream's reconnections.
 	Reconnects int
 	// BytesRead are the input bytes read so far (compressed, as stored), of TotalBytes in
@@ -216,12 +218,17 @@ func (in *Ingester) Stats() Stats {
 	return s
 }
 
-// position is where a record came from: the pass over the inputs, the file and the line.
-// The checkpoint file holds the position of the last acknowledged record.
+// position is where a record came from: the pass over the inputs, the file and the line,
+// and for lines that hold several records (Twitter API v2 pages) which one. The checkpoint
+// file holds the position of the last acknowledged record.
 type position struct {
 	Pass int    `json:"pass"`
 	File string `json:"file"`
 	Line int    `json:"line"`
+	// Item is the record's index among its line's records, and More is set when the line
+	// has records after it: a replay resuming there re-reads the line and skips Item+1.
+	Item int  `json:"item,omitempty"`
+	More bool `json:"more,omitempty"`
 	// Done marks a replay without Loop that produced all of its inputs.
 	Done bool `json:"done,omitempty"`
 }
@@ -586,8 +593,12 @@ func (in *Ingester) wait(ctx context.Context, p *pacer, rec *tweet.Record) error
 type chunk struct {
 	pass  int
 	file  string
-	buf   []byte // the lines' bytes, back to back
-	lines []chunkLine
+	hints Hints
+	// skipItems records of line skipLine were sent before the checkpoint the replay
+	// resumes from.
+	skipLine, skipItems int
+	buf                 []byte // the lines' bytes, back to back
+	lines               []chunkLine
 	// Filled by the worker: encoded records, or (in a replay paced by Speed, which restamps
 	// tweets as they are sent) the records to encode when they are emitted.
 	items []item
@@ -646,17 +657,22 @@ func (in *Ingester) readChunks(ctx context.Context, files []string, resume posit
 	}
 	for pass := resume.Pass; ; pass++ {
 		for fi, name := range files {
-			from := 0
+			from, skipLine, skipItems := 0, 0, 0
 			if pass == resume.Pass && resumeFile >= 0 {
 				if fi < resumeFile {
 					continue
 				}
 				if fi == resumeFile {
 					from = resume.Line
+					if resume.More { // re-read the line, past the records already sent
+						from, skipLine, skipItems = resume.Line-1, resume.Line, resume.Item+1
+					}
 				}
 			}
+			hints := Hints{UserCompliance: strings.Contains(strings.ToLower(filepath.Base(name)), "user")}
 			newChunk := func() *chunk {
-				return &chunk{pass: pass, file: name, buf: make([]byte, 0, 64<<10), done: make(chan struct{})}
+				return &chunk{pass: pass, file: name, hints: hints, skipLine: skipLine, skipItems: skipItems,
+					buf: make([]byte, 0, 64<<10), done: make(chan struct{})}
 			}
 			c := newChunk()
 			flush := func() error {
@@ -704,50 +720,82 @@ func (in *Ingester) readChunks(ctx context.Context, files []string, resume posit
 // here, so a bad line never holds up the good ones.
 func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq *kafka.Writer) {
 	restamp := in.cfg.Speed > 0
-	var valid uint64
+	var valid, tombstones uint64
 	enc := make([]byte, 0, len(c.buf))
+	var one [1]tweet.Record
+	hints := c.hints
+	hints.Now = in.cfg.Clock.Now()
 	for _, l := range c.lines {
 		line := c.buf[l.start:l.end]
-		rec, ok := fast.parse(line)
+		var recs []tweet.Record
 		var err error
-		if !ok {
-			rec, err = ParseLine(line)
+		if rec, ok := fast.parse(line); ok {
+			one[0] = rec
+			recs = one[:]
+		} else {
+			recs, err = hints.Parse(line)
 		}
 		if err != nil {
+			// A page may hold usable tweets beside the rejected ones: those go on.
 			if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
 				return
 			}
-			continue
 		}
-		valid++
-		if c.pass > 0 {
-			rec.ID = shiftID(rec.ID, c.pass)
-			rec.RetweetOf = shiftID(rec.RetweetOf, c.pass)
-			rec.QuoteOf = shiftID(rec.QuoteOf, c.pass)
-		}
-		pos := position{Pass: c.pass, File: c.file, Line: l.no}
-		if restamp {
-			c.recs = append(c.recs, rec)
-			c.pos = append(c.pos, pos)
-			continue
-		}
-		// Keys and values of the chunk share one buffer. When it grows, the records already
-		// encoded keep pointing into the previous array, which nothing writes again.
-		start := len(enc)
-		enc, err = tweet.AppendEncode(enc, &rec)
-		if err != nil {
-			if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
-				return
+		for i := range recs {
+			if l.no == c.skipLine && i < c.skipItems {
+				continue // sent before the checkpoint
 			}
-			continue
+			rec := &recs[i]
+			if rec.IsTombstone() {
+				tombstones++
+			} else {
+				valid++
+			}
+			if c.pass > 0 {
+				shiftIDs(rec, c.pass)
+			}
+			pos := position{Pass: c.pass, File: c.file, Line: l.no, Item: i, More: i < len(recs)-1}
+			if restamp { // encoded when sent; tombstones keep their place and their time
+				c.recs = append(c.recs, *rec)
+				c.pos = append(c.pos, pos)
+				continue
+			}
+			// Keys and values of the chunk share one buffer. When it grows, the records
+			// already encoded keep pointing into the previous array, which nothing writes
+			// again.
+			start := len(enc)
+			enc, err = tweet.AppendEncode(enc, rec)
+			if err != nil {
+				if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
+					return
+				}
+				continue
+			}
+			key := rec.Key()
+			enc = append(enc, key...)
+			value, k := enc[start:len(enc)-len(key)], enc[len(enc)-len(key):]
+			c.items = append(c.items, item{msg: kafka.Message{Key: k, Value: value}, pos: pos})
 		}
-		enc = append(enc, rec.ID...)
-		value, key := enc[start:len(enc)-len(rec.ID)], enc[len(enc)-len(rec.ID):]
-		c.items = append(c.items, item{msg: kafka.Message{Key: key, Value: value}, pos: pos})
 	}
 	in.mu.Lock()
 	in.stats.Valid += valid
+	in.stats.Tombstones += tombstones
 	in.mu.Unlock()
+}
+
+// shiftIDs gives a record of a later loop pass fresh tweet ids (user ids stay).
+func shiftIDs(rec *tweet.Record, pass int) {
+	rec.ID = shiftID(rec.ID, pass)
+	rec.RetweetOf = shiftID(rec.RetweetOf, pass)
+	rec.QuoteOf = shiftID(rec.QuoteOf, pass)
+	rec.ReplyTo = shiftID(rec.ReplyTo, pass)
+	if len(rec.EditHistory) > 0 {
+		hist := make([]string, len(rec.EditHistory))
+		for i, id := range rec.EditHistory {
+			hist[i] = shiftID(id, pass)
+		}
+		rec.EditHistory = hist
+	}
 }
 
 // emit hands the parsed chunks' records to the producer in read order, paced.
@@ -776,14 +824,18 @@ func (in *Ingester) emit(ctx context.Context, order <-chan *chunk, out chan<- it
 		}
 		for i := range c.recs {
 			rec := &c.recs[i]
-			if err := in.wait(ctx, &p, rec); err != nil {
+			paced := rec
+			if rec.IsTombstone() {
+				paced = nil // a tombstone keeps its own time and paces like any line
+			}
+			if err := in.wait(ctx, &p, paced); err != nil {
 				return err
 			}
 			value, err := tweet.Encode(*rec)
 			if err != nil {
-				return fmt.Errorf("ingest: encode tweet %s: %w", rec.ID, err)
+				return fmt.Errorf("ingest: encode record %s: %w", rec.Key(), err)
 			}
-			if err := send(item{msg: kafka.Message{Key: []byte(rec.ID), Value: value}, pos: c.pos[i]}); err != nil {
+			if err := send(item{msg: kafka.Message{Key: []byte(rec.Key()), Value: value}, pos: c.pos[i]}); err != nil {
 				return err
 			}
 		}

@@ -165,20 +165,22 @@ func canonicalize(archive, out string) (rawBytes int64, n uint64, canonBytes int
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		rec, err := ingest.ParseLine(line)
+		recs, err := ingest.ParseLine(line)
 		if err != nil {
 			return 0, 0, 0, fmt.Errorf("archive line %d: %w", n+1, err)
 		}
-		value, err := tweet.Encode(rec)
-		if err != nil {
-			return 0, 0, 0, err
+		for _, rec := range recs {
+			value, err := tweet.Encode(rec)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			bw.WriteString(rec.Key())
+			bw.WriteByte('\t')
+			bw.Write(value)
+			bw.WriteByte('\n')
+			canonBytes += int64(len(rec.Key()) + len(value) + 2)
+			n++
 		}
-		bw.WriteString(rec.ID)
-		bw.WriteByte('\t')
-		bw.Write(value)
-		bw.WriteByte('\n')
-		canonBytes += int64(len(rec.ID) + len(value) + 2)
-		n++
 	}
 	if err := sc.Err(); err != nil {
 		return 0, 0, 0, err

@@ -43,10 +43,11 @@ func TestPipelineEndToEnd(t *testing.T) {
 	want := map[string]bool{}
 	wantCounts := map[string]uint64{} // "minute|hashtag" → tweets
 	for n := 0; n < 3000 && sc.Scan(); n++ {
-		rec, err := ingest.ParseLine(sc.Bytes())
-		if err != nil {
-			t.Fatalf("feed line %d: %v", n+1, err)
+		recs, err := ingest.ParseLine(sc.Bytes())
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("feed line %d: %d records, %v", n+1, len(recs), err)
 		}
+		rec := recs[0]
 		want[rec.ID] = true
 		seen := map[string]bool{}
 		for _, h := range rec.Hashtags {

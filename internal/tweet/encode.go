@@ -56,8 +56,21 @@ func AppendEncode(dst []byte, r *Record) ([]byte, error) {
 		dst = append(dst, `,"quote_of":`...)
 		dst = appendJSONString(dst, r.QuoteOf)
 	}
+	if r.ReplyTo != "" {
+		dst = append(dst, `,"reply_to":`...)
+		dst = appendJSONString(dst, r.ReplyTo)
+	}
+	dst = appendStrings(dst, `,"edit_history":`, r.EditHistory)
 	dst = append(dst, `,"source_format":`...)
 	dst = appendJSONString(dst, r.SourceFormat)
+	if r.Kind != "" {
+		dst = append(dst, `,"kind":`...)
+		dst = appendJSONString(dst, r.Kind)
+	}
+	if r.Reason != "" {
+		dst = append(dst, `,"reason":`...)
+		dst = appendJSONString(dst, r.Reason)
+	}
 	return append(dst, '}'), nil
 }
 
