@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dghubble/go-twitter/twitter"
 
@@ -157,8 +159,8 @@ func (h Hints) Parse(line []byte) ([]tweet.Record, error) {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
 		}
 	}
-	rec, err := fromV11(&t)
-	if err != nil {
+	var rec tweet.Record
+	if err := fromV11(&t, &rec); err != nil {
 		return nil, err
 	}
 	return []tweet.Record{rec}, nil
@@ -179,23 +181,27 @@ func apiErrorSummary(raw json.RawMessage) string {
 	return strings.Trim(msg, ": ")
 }
 
-// fromV11 maps a go-twitter tweet onto the canonical record.
-func fromV11(t *twitter.Tweet) (tweet.Record, error) {
+// fromV11 maps a go-twitter tweet onto the canonical record r, reusing the capacity of r's
+// slices (the fast path keeps one record for every line).
+func fromV11(t *twitter.Tweet, r *tweet.Record) error {
 	id := t.IDStr
 	if id == "" && t.ID > 0 {
 		id = strconv.FormatInt(t.ID, 10)
 	}
 	if id == "" {
-		return tweet.Record{}, ErrMissingID
+		return ErrMissingID
 	}
-	created, err := time.Parse(time.RubyDate, t.CreatedAt)
-	if err != nil {
-		return tweet.Record{}, fmt.Errorf("%w: %q", ErrBadTime, t.CreatedAt)
+	created, ok := rubyTime(t.CreatedAt)
+	if !ok {
+		var err error
+		if created, err = time.Parse(time.RubyDate, t.CreatedAt); err != nil {
+			return fmt.Errorf("%w: %q", ErrBadTime, t.CreatedAt)
+		}
 	}
 	if t.User == nil || t.User.IDStr == "" && t.User.ID <= 0 {
-		return tweet.Record{}, fmt.Errorf("%w: tweet %s", ErrMissingUser, id)
+		return fmt.Errorf("%w: tweet %s", ErrMissingUser, id)
 	}
-	r := tweet.Record{
+	*r = tweet.Record{
 		Schema:       tweet.SchemaVersion,
 		ID:           id,
 		CreatedAt:    created.UTC(),
@@ -203,6 +209,10 @@ func fromV11(t *twitter.Tweet) (tweet.Record, error) {
 		Lang:         t.Lang,
 		ReplyTo:      t.InReplyToStatusIDStr,
 		SourceFormat: tweet.FormatV11,
+		Hashtags:     r.Hashtags[:0],
+		Mentions:     r.Mentions[:0],
+		URLs:         r.URLs[:0],
+		Cashtags:     r.Cashtags[:0],
 	}
 	if r.ReplyTo == "" && t.InReplyToStatusID > 0 {
 		r.ReplyTo = strconv.FormatInt(t.InReplyToStatusID, 10)
@@ -242,8 +252,14 @@ func fromV11(t *twitter.Tweet) (tweet.Record, error) {
 	if t.RetweetedStatus != nil && t.RetweetedStatus.User != nil {
 		r.Mentions = withRetweeted(r.Mentions, t.RetweetedStatus.User.ScreenName)
 	}
-	r.Cashtags = cashtags(r.Text)
-	return r, r.Validate()
+	r.Cashtags = appendCashtags(r.Cashtags, r.Text)
+	// Empty lists are absent, however the source spelled them.
+	for _, l := range []*[]string{&r.Hashtags, &r.Mentions, &r.URLs, &r.Cashtags} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+	return r.Validate()
 }
 
 // withRetweeted puts a retweet's original author first among its mentions, as the text
@@ -334,18 +350,40 @@ func cmpOr(a, b string) string {
 // text (go-twitter's v1.1 entities do not carry symbols), so that the same tweet gives the
 // same record whatever format it came in.
 func cashtags(text string) []string {
-	var out []string
-	for _, f := range strings.Fields(text) {
-		if len(f) < 2 || f[0] != '$' {
+	return appendCashtags(nil, text)
+}
+
+// appendCashtags is cashtags appending to dst: the words (runs between Unicode spaces, as
+// strings.Fields cuts them) that start with '$'.
+func appendCashtags(dst []string, text string) []string {
+	start := len(dst)
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c != '$' || i > 0 && !isSpaceBefore(text, i) {
+			i++
 			continue
 		}
-		sym := strings.TrimRight(f[1:], ".,!?:;")
-		if sym == "" || len(sym) > 10 || !isSymbol(sym) || contains(out, sym) {
-			continue
+		j := i + 1
+		for j < len(text) {
+			r, size := utf8.DecodeRuneInString(text[j:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			j += size
 		}
-		out = append(out, sym)
+		sym := strings.TrimRight(text[i+1:j], ".,!?:;")
+		if sym != "" && len(sym) <= 10 && isSymbol(sym) && !contains(dst[start:], sym) {
+			dst = append(dst, sym)
+		}
+		i = j
 	}
-	return out
+	return dst
+}
+
+// isSpaceBefore reports whether the rune before byte i of s is a space.
+func isSpaceBefore(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return unicode.IsSpace(r)
 }
 
 func isSymbol(s string) bool {
