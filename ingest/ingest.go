@@ -284,7 +284,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 			Balancer:               &kafka.Hash{},
 			RequiredAcks:           kafka.RequireAll,
 			BatchSize:              in.cfg.BatchSize,
-			BatchTimeout:           5 * time.Millisecond,
+			BatchTimeout:           time.Millisecond,
 			Compression:            kafka.Lz4,
 			AllowAutoTopicCreation: true,
 		}
