@@ -45,7 +45,7 @@ func warehouseFlags(fs *flag.FlagSet, c *warehouse.Config, addrs *listFlag) {
 // ingestFlags registers the replay settings.
 func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
 	*inputs = listFlag{defaultFeed}
-	fs.Var(inputs, "input", "comma-separated tweet files, directories or globs (Twitter API JSON, one tweet a line; plain, gzip, bzip2 or zstd)")
+	fs.Var(inputs, "input", "comma-separated tweet files, directories or globs: Twitter API v1.1 or v2 JSON or activity streams, one record or response page a line, format detected per line; plain, gzip, bzip2 or zstd (batch-compliance files whose name contains \"user\" are account events)")
 	fs.Float64Var(&c.Speed, "speed", 1, "replay pace against the tweets' own timestamps (60 = a feed minute per second); 0 = as fast as possible")
 	fs.Float64Var(&c.Rate, "rate", 0, "replay at this many tweets per second instead of by timestamps (needs --speed 0)")
 	fs.StringVar(&c.Checkpoint, "checkpoint", "", "file keeping the position of the last acknowledged tweet; a restarted replay resumes after it")
