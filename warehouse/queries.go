@@ -18,9 +18,9 @@ type Window struct {
 
 // Summary is the dashboard's headline figures.
 type Summary struct {
-	Tweets         uint64    `json:"tweets"`          // all tweets in the warehouse
+	Tweets         int64     `json:"tweets"`          // all tweets in the warehouse
 	Latest         time.Time `json:"latest"`          // newest tweet's minute (zero when empty)
-	WindowTweets   uint64    `json:"window_tweets"`   // tweets in the window
+	WindowTweets   int64     `json:"window_tweets"`   // tweets in the window
 	WindowMinutes  int       `json:"window_minutes"`  // the window's length
 	AvgSentiment   float64   `json:"avg_sentiment"`   // mean compound score in the window
 	ActiveHashtags uint64    `json:"active_hashtags"` // distinct hashtags in the window
@@ -62,7 +62,7 @@ func (db *DB) Summary(ctx context.Context, minutes int) (Summary, error) {
 		s.AvgSentiment = sentSum / float64(s.WindowTweets)
 	}
 	if err := db.conn.QueryRow(ctx,
-		"SELECT uniqExact(hashtag) FROM hashtag_minute WHERE minute BETWEEN ? AND ?", w.From, w.To,
+		"SELECT count() FROM (SELECT hashtag FROM hashtag_minute WHERE minute BETWEEN ? AND ? GROUP BY hashtag HAVING sum(tweets) > 0)", w.From, w.To,
 	).Scan(&s.ActiveHashtags); err != nil {
 		return s, fmt.Errorf("warehouse: active hashtags: %w", err)
 	}
@@ -72,7 +72,7 @@ func (db *DB) Summary(ctx context.Context, minutes int) (Summary, error) {
 // TermCount is a hashtag or word with its tweet count and mean sentiment in a window.
 type TermCount struct {
 	Term      string  `json:"term"`
-	Tweets    uint64  `json:"tweets"`
+	Tweets    int64   `json:"tweets"`
 	Sentiment float64 `json:"sentiment"`
 }
 
@@ -95,7 +95,7 @@ func (db *DB) topTerms(ctx context.Context, table, column string, minutes, limit
 	}
 	q := fmt.Sprintf(`SELECT %[2]s, sum(tweets) AS n, sum(sentiment_sum) / sum(tweets)
 		FROM %[1]s WHERE minute BETWEEN ? AND ?
-		GROUP BY %[2]s ORDER BY n DESC, %[2]s LIMIT ?`, table, column)
+		GROUP BY %[2]s HAVING n > 0 ORDER BY n DESC, %[2]s LIMIT ?`, table, column)
 	rows, err := db.conn.Query(ctx, q, w.From, w.To, uint64(limit))
 	if err != nil {
 		return nil, w, fmt.Errorf("warehouse: top %s: %w", column, err)
@@ -114,8 +114,8 @@ func (db *DB) topTerms(ctx context.Context, table, column string, minutes, limit
 
 // Series is one hashtag's tweets per minute.
 type Series struct {
-	Hashtag string   `json:"hashtag"`
-	Points  []uint64 `json:"points"` // one per minute of the window, oldest first
+	Hashtag string  `json:"hashtag"`
+	Points  []int64 `json:"points"` // one per minute of the window, oldest first
 }
 
 // HashtagVolume returns tweets per minute for the top hashtags of the last minutes
@@ -131,7 +131,7 @@ func (db *DB) HashtagVolume(ctx context.Context, minutes, top int) ([]Series, Wi
 	for i, t := range tops {
 		names[i] = t.Term
 		index[t.Term] = i
-		out[i] = Series{Hashtag: t.Term, Points: make([]uint64, minutes)}
+		out[i] = Series{Hashtag: t.Term, Points: make([]int64, minutes)}
 	}
 	rows, err := db.conn.Query(ctx, `SELECT minute, hashtag, sum(tweets)
 		FROM hashtag_minute WHERE minute BETWEEN ? AND ? AND has(?, hashtag)
@@ -143,7 +143,7 @@ func (db *DB) HashtagVolume(ctx context.Context, minutes, top int) ([]Series, Wi
 	for rows.Next() {
 		var m time.Time
 		var h string
-		var n uint64
+		var n int64
 		if err := rows.Scan(&m, &h, &n); err != nil {
 			return nil, w, fmt.Errorf("warehouse: scan hashtag volume: %w", err)
 		}

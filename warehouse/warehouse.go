@@ -201,6 +201,11 @@ func splitStatements(sql string) []string {
 // DDL on one table name, so concurrent CREATE ... IF NOT EXISTS do not collide (the tests
 // run several Migrate calls on an empty database at once).
 func (db *DB) Migrate(ctx context.Context) error {
+	return db.migrateTo(ctx, ^uint32(0))
+}
+
+// migrateTo applies the migrations up to version last.
+func (db *DB) migrateTo(ctx context.Context, last uint32) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
@@ -215,7 +220,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return err
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.version] || m.version > last {
 			continue
 		}
 		for i, stmt := range m.statements {

@@ -14,10 +14,11 @@ import (
 	"github.com/starling-analytics/starling/warehouse/warehousetest"
 )
 
-// schemaTables are the tables and views migration 1 creates.
+// schemaTables are the tables and views the migrations create, in name order.
 var schemaTables = []string{
-	"hashtag_minute", "hashtag_minute_mv", "loaded_offsets", "loaded_offsets_mv", "schema_migrations",
-	"sentiment_minute", "sentiment_minute_mv", "tweets", "word_minute", "word_minute_mv",
+	"entities", "hashtag_minute", "hashtag_minute_deletions_mv", "hashtag_minute_v2_mv", "loaded_offsets", "loaded_offsets_mv",
+	"schema_migrations", "sentiment_minute", "sentiment_minute_deletions_mv", "sentiment_minute_v2_mv",
+	"tweet_deletions", "tweet_ids", "tweet_ids_mv", "tweets", "word_minute", "word_minute_deletions_mv", "word_minute_v2_mv",
 }
 
 func TestMigrateConcurrentlyOnEmptyDatabaseThenAgain(t *testing.T) {
@@ -71,8 +72,8 @@ func TestMigrateConcurrentlyOnEmptyDatabaseThenAgain(t *testing.T) {
 		t.Errorf("tables = %v, want %v", got, schemaTables)
 	}
 	applied, err := db.AppliedMigrations(ctx)
-	if err != nil || len(applied) != 1 || !applied[1] {
-		t.Fatalf("applied migrations = %v, %v; want exactly version 1", applied, err)
+	if err != nil || len(applied) != 2 || !applied[1] || !applied[2] {
+		t.Fatalf("applied migrations = %v, %v; want exactly versions 1 and 2", applied, err)
 	}
 }
 

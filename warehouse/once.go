@@ -1,0 +1,274 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// What makes loading effectively once, beside the loaded offsets: the ETL asks which tweet
+// ids the warehouse already holds (tweet_ids) or has withdrawn (tweet_deletions) before it
+// inserts a batch, and withdraws tweets by inserting DeletionRows, whose views subtract the
+// tweets from every aggregate.
+
+// IDState says what the warehouse knows of a tweet id.
+type IDState uint8
+
+// The states, as bits: an id may be both loaded and withdrawn.
+const (
+	// Loaded: the tweet was loaded (tweet_ids holds its id).
+	Loaded IDState = 1 << iota
+	// Withdrawn: a tombstone or a newer edit withdrew the tweet (tweet_deletions).
+	Withdrawn
+)
+
+// idChunk bounds the ids of one IN list: ClickHouse's default max_query_size is 256 KiB,
+// and a 64-bit id takes up to 21 bytes written out.
+const idChunk = 8000
+
+// inList writes ids as a SQL list. The ids are numbers the ETL parsed, never text from
+// outside, so writing them into the query is safe; it lets ClickHouse use the tables'
+// primary keys (id), which a bound array parameter (has(?, id)) would not.
+func inList(ids []uint64) string {
+	var b strings.Builder
+	b.Grow(len(ids) * 20)
+	b.WriteByte('(')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatUint(id, 10))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// chunks calls fn with ids in slices of at most idChunk.
+func chunks(ids []uint64, fn func([]uint64) error) error {
+	for len(ids) > 0 {
+		n := min(len(ids), idChunk)
+		if err := fn(ids[:n]); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// LookupIDs returns what the warehouse knows of each of ids; ids it has never seen are
+// absent from the map.
+func (db *DB) LookupIDs(ctx context.Context, ids []uint64) (map[uint64]IDState, error) {
+	out := make(map[uint64]IDState)
+	err := chunks(ids, func(ids []uint64) error {
+		list := inList(ids)
+		rows, err := db.conn.Query(ctx, "SELECT id, toUInt8(1) FROM tweet_ids WHERE id IN "+list+
+			" UNION ALL SELECT id, toUInt8(2) FROM tweet_deletions WHERE id IN "+list)
+		if err != nil {
+			return fmt.Errorf("warehouse: look up %d tweet ids: %w", len(ids), err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id uint64
+			var state uint8
+			if err := rows.Scan(&id, &state); err != nil {
+				return fmt.Errorf("warehouse: scan tweet ids: %w", err)
+			}
+			out[id] |= IDState(state)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// DeletionRow is one row of tweet_deletions: a withdrawn tweet. When Retracted, it carries
+// the loaded tweet's values (from LoadedTweets), which its views subtract from the
+// aggregates; otherwise only ID, UserID, Reason, DeletedAt and the Kafka origin matter.
+type DeletionRow struct {
+	ID             uint64
+	UserID         uint64
+	Reason         string
+	DeletedAt      time.Time
+	Retracted      bool
+	CreatedAt      time.Time
+	Lang           string
+	Hashtags       []string
+	Words          []string
+	Sentiment      float32
+	SentimentLabel int8
+	KafkaTopic     string
+	KafkaPartition int32
+	KafkaOffset    int64
+}
+
+// Retraction is the deletion row that withdraws a loaded tweet.
+func Retraction(t TweetRow, reason string, at time.Time) DeletionRow {
+	return DeletionRow{
+		ID: t.ID, UserID: t.UserID, Reason: reason, DeletedAt: at, Retracted: true,
+		CreatedAt: t.CreatedAt, Lang: t.Lang, Hashtags: t.Hashtags, Words: t.Words,
+		Sentiment: t.Sentiment, SentimentLabel: t.SentimentLabel,
+	}
+}
+
+const insertDeletions = `INSERT INTO tweet_deletions (id, user_id, reason, deleted_at, retracted, created_at, lang,
+	hashtags, words, sentiment, sentiment_label, kafka_topic, kafka_partition, kafka_offset)`
+
+// InsertDeletions writes rows in one INSERT; its views subtract the retracted tweets from
+// the aggregates in the same INSERT. The tweets rows themselves are removed by PurgeWithdrawn.
+func (db *DB) InsertDeletions(ctx context.Context, rows []DeletionRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows)
+	var (
+		id, userID           = make([]uint64, n), make([]uint64, n)
+		reason, lang, topic  = make([]string, n), make([]string, n), make([]string, n)
+		deletedAt, createdAt = make([]time.Time, n), make([]time.Time, n)
+		retracted            = make([]uint8, n)
+		hashtags, words      = make([][]string, n), make([][]string, n)
+		sentiment            = make([]float32, n)
+		label                = make([]int8, n)
+		partition            = make([]int32, n)
+		offset               = make([]int64, n)
+	)
+	for i := range rows {
+		r := &rows[i]
+		id[i], userID[i], reason[i], deletedAt[i], createdAt[i] = r.ID, r.UserID, r.Reason, clampDateTime(r.DeletedAt), clampDateTime(r.CreatedAt)
+		if r.Retracted {
+			retracted[i] = 1
+		}
+		lang[i], hashtags[i], words[i], sentiment[i], label[i] = r.Lang, nonNil(r.Hashtags), nonNil(r.Words), r.Sentiment, r.SentimentLabel
+		topic[i], partition[i], offset[i] = r.KafkaTopic, r.KafkaPartition, r.KafkaOffset
+	}
+	batch, err := db.conn.PrepareBatch(ctx, insertDeletions)
+	if err != nil {
+		return fmt.Errorf("warehouse: prepare deletions: %w", err)
+	}
+	for i, col := range []any{id, userID, reason, deletedAt, retracted, createdAt, lang, hashtags, words, sentiment, label, topic, partition, offset} {
+		if err := batch.Column(i).Append(col); err != nil {
+			batch.Abort()
+			return fmt.Errorf("warehouse: append deletion column %d: %w", i, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("warehouse: insert %d deletions: %w", n, err)
+	}
+	return nil
+}
+
+// clampDateTime keeps t inside the range a DateTime column holds.
+func clampDateTime(t time.Time) time.Time {
+	switch sec := t.Unix(); {
+	case sec < minDateTime:
+		return time.Unix(minDateTime, 0).UTC()
+	case sec > maxDateTime:
+		return time.Unix(maxDateTime, 0).UTC()
+	}
+	return t.UTC()
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}
+
+// tweetValueColumns are the columns LoadedTweets reads: what a retraction needs.
+const tweetValueColumns = "id, created_at, lang, user_id, hashtags, words, sentiment, sentiment_label"
+
+// LoadedTweets returns the rows of tweets with the given ids that the tweets table holds
+// (only the columns a retraction needs). A tweet stored twice comes back once.
+func (db *DB) LoadedTweets(ctx context.Context, ids []uint64) ([]TweetRow, error) {
+	var out []TweetRow
+	seen := map[uint64]bool{}
+	err := chunks(ids, func(ids []uint64) error {
+		list := inList(ids)
+		// tweet_ids knows each tweet's created_at, the tweets table's first key column:
+		// with it ClickHouse reads the few granules that hold the tweets, not the table.
+		q := "SELECT " + tweetValueColumns + " FROM tweets WHERE created_at IN (SELECT created_at FROM tweet_ids WHERE id IN " + list +
+			") AND id IN " + list
+		rows, err := db.conn.Query(ctx, q)
+		if err != nil {
+			return fmt.Errorf("warehouse: read %d tweets: %w", len(ids), err)
+		}
+		defer rows.Close()
+		return scanTweetValues(rows, seen, &out)
+	})
+	return out, err
+}
+
+// TweetsOfUser returns the loaded tweets of an account (the columns a retraction needs),
+// for a tombstone that withdraws all of them. It scans the table: accounts are withdrawn
+// rarely.
+func (db *DB) TweetsOfUser(ctx context.Context, userID uint64) ([]TweetRow, error) {
+	rows, err := db.conn.Query(ctx, "SELECT "+tweetValueColumns+" FROM tweets WHERE user_id = ?", userID)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: read tweets of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var out []TweetRow
+	err = scanTweetValues(rows, map[uint64]bool{}, &out)
+	return out, err
+}
+
+type scanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+func scanTweetValues(rows scanner, seen map[uint64]bool, out *[]TweetRow) error {
+	for rows.Next() {
+		var r TweetRow
+		if err := rows.Scan(&r.ID, &r.CreatedAt, &r.Lang, &r.UserID, &r.Hashtags, &r.Words, &r.Sentiment, &r.SentimentLabel); err != nil {
+			return fmt.Errorf("warehouse: scan tweets: %w", err)
+		}
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			*out = append(*out, r)
+		}
+	}
+	return rows.Err()
+}
+
+// PurgeWithdrawn deletes the rows of withdrawn tweets from tweets and entities. ClickHouse
+// applies the deletion in the background (a mutation), so the rows disappear shortly
+// after; the aggregates had them subtracted already, by InsertDeletions.
+func (db *DB) PurgeWithdrawn(ctx context.Context, ids []uint64) error {
+	return chunks(ids, func(ids []uint64) error {
+		list := inList(ids)
+		if err := db.conn.Exec(ctx, "ALTER TABLE tweets DELETE WHERE id IN "+list); err != nil {
+			return fmt.Errorf("warehouse: delete %d withdrawn tweets: %w", len(ids), err)
+		}
+		if err := db.conn.Exec(ctx, "ALTER TABLE entities DELETE WHERE tweet_id IN "+list); err != nil {
+			return fmt.Errorf("warehouse: delete the entities of %d withdrawn tweets: %w", len(ids), err)
+		}
+		return nil
+	})
+}
+
+// UnpurgedWithdrawn counts retracted tweets still stored in tweets: not yet purged (a
+// mutation is still running, or a process stopped between retracting and purging).
+func (db *DB) UnpurgedWithdrawn(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := db.conn.QueryRow(ctx, "SELECT count() FROM tweets WHERE id IN (SELECT id FROM tweet_deletions WHERE retracted = 1)").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("warehouse: count unpurged tweets: %w", err)
+	}
+	return n, nil
+}
+
+// PurgeAllWithdrawn deletes from tweets and entities every tweet tweet_deletions retracted,
+// for the ETL to run at start when UnpurgedWithdrawn finds some.
+func (db *DB) PurgeAllWithdrawn(ctx context.Context) error {
+	const withdrawn = "(SELECT id FROM tweet_deletions WHERE retracted = 1)"
+	if err := db.conn.Exec(ctx, "ALTER TABLE tweets DELETE WHERE id IN "+withdrawn); err != nil {
+		return fmt.Errorf("warehouse: purge withdrawn tweets: %w", err)
+	}
+	if err := db.conn.Exec(ctx, "ALTER TABLE entities DELETE WHERE tweet_id IN "+withdrawn); err != nil {
+		return fmt.Errorf("warehouse: purge the entities of withdrawn tweets: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package warehouse_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/starling-analytics/starling/warehouse"
+	"github.com/starling-analytics/starling/warehouse/warehousetest"
+)
+
+// queryString runs a query returning one String.
+func queryString(t *testing.T, db *warehouse.DB, q string) string {
+	t.Helper()
+	var s string
+	if err := db.Conn().QueryRow(context.Background(), q).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return s
+}
+
+// aggregates sums up the three per-minute tables, for comparisons.
+func aggregates(t *testing.T, db *warehouse.DB) string {
+	t.Helper()
+	return queryString(t, db, `SELECT concat(
+		(SELECT arrayStringConcat(groupArray(concat(hashtag, '=', toString(n), '/', toString(round(s, 2)))), ' ') FROM (SELECT hashtag, sum(tweets) AS n, sum(sentiment_sum) AS s FROM hashtag_minute GROUP BY hashtag HAVING n != 0 ORDER BY hashtag)),
+		' | ',
+		(SELECT arrayStringConcat(groupArray(concat(word, '=', toString(n))), ' ') FROM (SELECT word, sum(tweets) AS n FROM word_minute GROUP BY word HAVING n != 0 ORDER BY word)),
+		' | ',
+		(SELECT arrayStringConcat(groupArray(concat(toString(l), '=', toString(n))), ' ') FROM (SELECT sentiment_label AS l, sum(tweets) AS n FROM sentiment_minute GROUP BY l HAVING n != 0 ORDER BY l)))`)
+}
+
+func sampleRows(first uint64, n int, partition int32) []warehouse.TweetRow {
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rows := make([]warehouse.TweetRow, n)
+	for i := range rows {
+		id := first + uint64(i)
+		label := []int8{warehouse.LabelNegative, warehouse.LabelNeutral, warehouse.LabelPositive}[id%3]
+		rows[i] = warehouse.TweetRow{
+			ID: id, CreatedAt: base.Add(time.Duration(id) * 7 * time.Second), Text: fmt.Sprintf("tweet %d", id), Lang: "en",
+			UserID: 100 + id%4, Hashtags: []string{fmt.Sprintf("tag%d", id%3)}, Words: []string{"word", fmt.Sprintf("w%d", id%2)},
+			Sentiment: float32(label) / 2, SentimentLabel: label, KafkaTopic: "tweets", KafkaPartition: partition, KafkaOffset: int64(id),
+		}
+	}
+	return rows
+}
+
+// TestDeletionsRetractAndPurge withdraws loaded tweets: the aggregates lose them in the same
+// INSERT, LookupIDs reports them, and the purge removes their rows.
+func TestDeletionsRetractAndPurge(t *testing.T) {
+	t.Parallel()
+	db := warehousetest.Open(t)
+	ctx := context.Background()
+	rows := sampleRows(1, 30, 0)
+	if err := db.InsertTweets(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	// The same aggregates, from the 20 tweets that remain, loaded into a second database.
+	ref := warehousetest.Open(t)
+	var kept []warehouse.TweetRow
+	for _, r := range rows {
+		if r.ID > 10 {
+			kept = append(kept, r)
+		}
+	}
+	if err := ref.InsertTweets(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 999}
+	loaded, err := db.LoadedTweets(ctx, ids)
+	if err != nil || len(loaded) != 10 {
+		t.Fatalf("LoadedTweets = %d rows, %v; want the 10 loaded of the 11", len(loaded), err)
+	}
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	var dels []warehouse.DeletionRow
+	for _, r := range loaded {
+		dels = append(dels, warehouse.Retraction(r, "deleted", now))
+	}
+	dels = append(dels, warehouse.DeletionRow{ID: 999, Reason: "deleted", DeletedAt: now}) // never loaded
+	if err := db.InsertDeletions(ctx, dels); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aggregates(t, db), aggregates(t, ref); got != want {
+		t.Errorf("aggregates after the deletions:\n got %s\nwant %s", got, want)
+	}
+	states, err := db.LookupIDs(ctx, []uint64{1, 11, 999, 12345})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint64]warehouse.IDState{1: warehouse.Loaded | warehouse.Withdrawn, 11: warehouse.Loaded, 999: warehouse.Withdrawn}
+	if fmt.Sprint(states) != fmt.Sprint(want) {
+		t.Errorf("LookupIDs = %v, want %v", states, want)
+	}
+	if n, err := db.UnpurgedWithdrawn(ctx); err != nil || n != 10 {
+		t.Errorf("UnpurgedWithdrawn = %d, %v; want 10 before the purge", n, err)
+	}
+	if err := db.PurgeWithdrawn(ctx, ids); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond) // the mutation runs in the background
+	defer tick.Stop()
+	for {
+		n, err := db.UnpurgedWithdrawn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d withdrawn tweets still in tweets after the purge", n)
+		}
+		<-tick.C
+	}
+	if n := queryString(t, db, "SELECT toString(count()) FROM tweets"); n != "20" {
+		t.Errorf("tweets holds %s rows after the purge, want 20", n)
+	}
+	// The aggregates were settled by the deletions; the purge does not touch them again.
+	if got, want := aggregates(t, db), aggregates(t, ref); got != want {
+		t.Errorf("aggregates after the purge:\n got %s\nwant %s", got, want)
+	}
+	of, err := db.TweetsOfUser(ctx, 101)
+	if err != nil || len(of) != 5 {
+		t.Errorf("TweetsOfUser(101) = %d rows, %v; want the 5 left", len(of), err)
+	}
+}
+
+// TestLookupIDsInChunks asks for more ids than one IN list holds.
+func TestLookupIDsInChunks(t *testing.T) {
+	t.Parallel()
+	db := warehousetest.Open(t)
+	ctx := context.Background()
+	if err := db.InsertTweets(ctx, sampleRows(1, 20000, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]uint64, 0, 25000)
+	for id := uint64(1); id <= 25000; id++ {
+		ids = append(ids, id)
+	}
+	states, err := db.LookupIDs(ctx, ids)
+	if err != nil || len(states) != 20000 || states[20000] != warehouse.Loaded || states[20001] != 0 {
+		t.Fatalf("LookupIDs = %d known, %v; want the 20000 loaded", len(states), err)
+	}
+}
+
+// TestUpgradeFromVersion1 migrates a database holding tweets loaded under schema version 1:
+// tweet_ids learns them, and the aggregates keep counting right.
+func TestUpgradeFromVersion1(t *testing.T) {
+	t.Parallel()
+	cfg := warehousetest.Empty(t)
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := warehouse.MigrateTo(db, ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InsertTweets(ctx, sampleRows(1, 40, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil { // again: nothing to do
+		t.Fatal(err)
+	}
+	if err := db.InsertTweets(ctx, sampleRows(41, 20, 0)); err != nil {
+		t.Fatal(err)
+	}
+	states, err := db.LookupIDs(ctx, []uint64{1, 40, 41, 60, 61})
+	if err != nil || len(states) != 4 || states[61] != 0 {
+		t.Fatalf("LookupIDs after the upgrade = %v, %v; want 1, 40, 41 and 60", states, err)
+	}
+	ref := warehousetest.Open(t)
+	if err := ref.InsertTweets(ctx, sampleRows(1, 60, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aggregates(t, db), aggregates(t, ref); got != want {
+		t.Errorf("aggregates across the upgrade:\n got %s\nwant %s", got, want)
+	}
+}
