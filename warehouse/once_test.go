@@ -160,7 +160,19 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if err := warehouse.MigrateTo(db, ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.InsertTweets(ctx, sampleRows(1, 40, 0)); err != nil {
+	// Rows as an ETL of schema version 1 wrote them.
+	batch, err := db.Conn().PrepareBatch(ctx, `INSERT INTO tweets (id, created_at, text, lang, user_id, hashtags, words,
+		sentiment, sentiment_label, kafka_topic, kafka_partition, kafka_offset)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sampleRows(1, 40, 0) {
+		if err := batch.Append(r.ID, r.CreatedAt, r.Text, r.Lang, r.UserID, r.Hashtags, r.Words, r.Sentiment, r.SentimentLabel,
+			r.KafkaTopic, r.KafkaPartition, r.KafkaOffset); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Migrate(ctx); err != nil {

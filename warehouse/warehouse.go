@@ -13,6 +13,7 @@ package warehouse
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -224,7 +225,7 @@ func (db *DB) migrateTo(ctx context.Context, last uint32) error {
 			continue
 		}
 		for i, stmt := range m.statements {
-			if err := db.conn.Exec(ctx, stmt); err != nil {
+			if err := db.conn.Exec(ctx, stmt); err != nil && !alreadyDone(stmt, err) {
 				return fmt.Errorf("warehouse: migration %04d_%s statement %d: %w", m.version, m.name, i+1, err)
 			}
 		}
@@ -234,6 +235,18 @@ func (db *DB) migrateTo(ctx context.Context, last uint32) error {
 		db.cfg.Logger.Info("applied migration", "version", m.version, "name", m.name)
 	}
 	return nil
+}
+
+// codeDuplicateColumn is ClickHouse's ILLEGAL_COLUMN / "column already exists" error.
+const codeDuplicateColumn = 44
+
+// alreadyDone reports whether a failed statement failed because another Migrate, or an
+// earlier attempt of this one, did it: ADD COLUMN of a column that exists (ClickHouse 18.16
+// has no ADD COLUMN IF NOT EXISTS).
+func alreadyDone(stmt string, err error) bool {
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && ex.Code == codeDuplicateColumn &&
+		strings.Contains(strings.ToUpper(stmt), "ADD COLUMN") && strings.Contains(ex.Message, "already exists")
 }
 
 // recordMigration notes m as applied. It uses a batch: on ClickHouse 18.16 an INSERT must

@@ -37,13 +37,17 @@ type TweetRow struct {
 	Lang           string
 	UserID         uint64
 	UserScreenName string
+	UserName       string
 	UserFollowers  uint64
 	Hashtags       []string
 	Mentions       []string
 	URLs           []string
+	Cashtags       []string
 	Words          []string
 	RetweetOf      uint64
 	QuoteOf        uint64
+	ReplyTo        uint64
+	EditHistory    []uint64 // every version's id, oldest first, for an edited tweet
 	Sentiment      float32
 	SentimentLabel int8 // LabelNegative, LabelNeutral or LabelPositive
 	SourceFormat   string
@@ -64,9 +68,9 @@ func (r *TweetRow) Validate() error {
 	return nil
 }
 
-const insertTweets = `INSERT INTO tweets (id, created_at, text, lang, user_id, user_screen_name, user_followers,
-	hashtags, mentions, urls, words, retweet_of, quote_of, sentiment, sentiment_label, source_format,
-	kafka_topic, kafka_partition, kafka_offset)`
+const insertTweets = `INSERT INTO tweets (id, created_at, text, lang, user_id, user_screen_name, user_name, user_followers,
+	hashtags, mentions, urls, cashtags, words, retweet_of, quote_of, reply_to, edit_history, sentiment, sentiment_label,
+	source_format, kafka_topic, kafka_partition, kafka_offset)`
 
 // InsertTweets writes rows in one INSERT of one block. The materialized views run on that
 // block within the same INSERT, so the per-minute aggregates and the loaded offsets (the
@@ -107,26 +111,34 @@ func (db *DB) InsertTweets(ctx context.Context, rows []TweetRow) error {
 // tweetColumns turns rows into one slice per column, in insertTweets' column order.
 func tweetColumns(rows []TweetRow) []any {
 	n := len(rows)
+	u64 := func() []uint64 { return make([]uint64, n) }
+	str := func() []string { return make([]string, n) }
+	strs := func() [][]string { return make([][]string, n) }
 	var (
-		id, userID, followers, retweetOf, quoteOf = make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
-		createdAt                                 = make([]time.Time, n)
-		text, lang, screenName, format, topic     = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		hashtags, mentions, urls, words           = make([][]string, n), make([][]string, n), make([][]string, n), make([][]string, n)
-		sentiment                                 = make([]float32, n)
-		label                                     = make([]int8, n)
-		partition                                 = make([]int32, n)
-		offset                                    = make([]int64, n)
+		id, userID, followers, retweetOf, quoteOf, replyTo = u64(), u64(), u64(), u64(), u64(), u64()
+		createdAt                                          = make([]time.Time, n)
+		text, lang, screenName, name, format, topic        = str(), str(), str(), str(), str(), str()
+		hashtags, mentions, urls, cashtags, words          = strs(), strs(), strs(), strs(), strs()
+		edits                                              = make([][]uint64, n)
+		sentiment                                          = make([]float32, n)
+		label                                              = make([]int8, n)
+		partition                                          = make([]int32, n)
+		offset                                             = make([]int64, n)
 	)
 	for i := range rows {
 		r := &rows[i]
 		id[i], createdAt[i], text[i], lang[i] = r.ID, r.CreatedAt.UTC(), r.Text, r.Lang
-		userID[i], screenName[i], followers[i] = r.UserID, r.UserScreenName, r.UserFollowers
-		hashtags[i], mentions[i], urls[i], words[i] = r.Hashtags, r.Mentions, r.URLs, r.Words
-		retweetOf[i], quoteOf[i], sentiment[i], label[i] = r.RetweetOf, r.QuoteOf, r.Sentiment, r.SentimentLabel
+		userID[i], screenName[i], name[i], followers[i] = r.UserID, r.UserScreenName, r.UserName, r.UserFollowers
+		hashtags[i], mentions[i], urls[i], cashtags[i], words[i] = nonNil(r.Hashtags), nonNil(r.Mentions), nonNil(r.URLs), nonNil(r.Cashtags), nonNil(r.Words)
+		retweetOf[i], quoteOf[i], replyTo[i], edits[i] = r.RetweetOf, r.QuoteOf, r.ReplyTo, r.EditHistory
+		if edits[i] == nil {
+			edits[i] = []uint64{}
+		}
+		sentiment[i], label[i] = r.Sentiment, r.SentimentLabel
 		format[i], topic[i], partition[i], offset[i] = r.SourceFormat, r.KafkaTopic, r.KafkaPartition, r.KafkaOffset
 	}
-	return []any{id, createdAt, text, lang, userID, screenName, followers, hashtags, mentions, urls, words,
-		retweetOf, quoteOf, sentiment, label, format, topic, partition, offset}
+	return []any{id, createdAt, text, lang, userID, screenName, name, followers, hashtags, mentions, urls, cashtags, words,
+		retweetOf, quoteOf, replyTo, edits, sentiment, label, format, topic, partition, offset}
 }
 
 // RecordOffsets stores loaded offsets explicitly (partition → last offset handled), for

@@ -28,6 +28,13 @@ SELECT toStartOfMinute(created_at) AS minute, sentiment_label, lang, toInt64(cou
 FROM tweets
 GROUP BY minute, sentiment_label, lang;
 
+-- The canonical record's other fields. 18.16 has no ADD COLUMN IF NOT EXISTS: Migrate takes
+-- "column already exists" from these statements as done, so concurrent runs stay safe.
+ALTER TABLE tweets ADD COLUMN user_name String AFTER user_screen_name;
+ALTER TABLE tweets ADD COLUMN cashtags Array(String) AFTER urls;
+ALTER TABLE tweets ADD COLUMN reply_to UInt64 AFTER quote_of;
+ALTER TABLE tweets ADD COLUMN edit_history Array(UInt64) AFTER reply_to;
+
 -- Every tweet id ever loaded, ordered by id, for the ETL's duplicate check: a tweet
 -- produced twice (around an ingester restart, or an archive replayed again) is loaded once.
 CREATE TABLE IF NOT EXISTS tweet_ids (
