@@ -128,6 +128,8 @@ const (
 type Stats struct {
 	Consumed     uint64 // records read from the topic (re-reads after a rebalance count again)
 	Loaded       uint64 // tweets inserted into the warehouse
+	Duplicates   uint64 // tweets not inserted because the warehouse holds them, or a newer edit
+	Withdrawn    uint64 // tweets withdrawn by tombstones and edits
 	DeadLettered uint64 // records written to the dead-letter topic
 	Batches      uint64 // batches flushed (inserted and/or offsets recorded)
 	InsertErrors uint64 // failed writes to the warehouse or the dead-letter topic (each retried)
@@ -138,9 +140,11 @@ type ETL struct {
 	cfg      Config
 	log      *slog.Logger
 	analyzer *sentiment.Analyzer
+	metrics  *etlMetrics
 	dialer   *kafka.Dialer // set by Run, used by the partition readers
+	purger   *purger       // set by Run
 
-	consumed, loaded, dead, batches, insertErrors atomic.Uint64
+	consumed, loaded, duplicates, withdrawn, dead, batches, insertErrors atomic.Uint64
 }
 
 // New checks cfg and prepares an ETL (it loads the sentiment lexicon).
@@ -149,7 +153,7 @@ func New(cfg Config) (*ETL, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &ETL{cfg: cfg, log: cfg.Logger, analyzer: sentiment.New()}, nil
+	return &ETL{cfg: cfg, log: cfg.Logger, analyzer: sentiment.New(), metrics: newETLMetrics(cfg.GroupID)}, nil
 }
 
 // Run is New followed by (*ETL).Run.
@@ -166,6 +170,8 @@ func (e *ETL) Stats() Stats {
 	return Stats{
 		Consumed:     e.consumed.Load(),
 		Loaded:       e.loaded.Load(),
+		Duplicates:   e.duplicates.Load(),
+		Withdrawn:    e.withdrawn.Load(),
 		DeadLettered: e.dead.Load(),
 		Batches:      e.batches.Load(),
 		InsertErrors: e.insertErrors.Load(),
@@ -184,6 +190,13 @@ func (e *ETL) Run(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
+	e.purger = newPurger(db, e.log)
+	// The purger outlives ctx: it stops after the partitions' last flushes (the group
+	// closes first, below), and purges what they withdrew.
+	purgeCtx, stopPurge := context.WithCancel(context.WithoutCancel(ctx))
+	purgeDone := make(chan struct{})
+	go func() { defer close(purgeDone); e.purger.run(purgeCtx) }()
+	defer func() { stopPurge(); <-purgeDone }()
 
 	transport, err := e.cfg.Kafka.Transport()
 	if err != nil {
@@ -205,6 +218,16 @@ func (e *ETL) Run(ctx context.Context) error {
 		ErrorLogger:            e.kafkaLogger(slog.LevelWarn, "dlq-writer"),
 	}
 	defer dlq.Close()
+	requeue := &kafka.Writer{
+		Addr:         kafka.TCP(e.cfg.Brokers...),
+		Transport:    transport,
+		Topic:        e.cfg.Topic,
+		Balancer:     samePartition{}, // a tombstone lands in its tweet's partition
+		RequiredAcks: kafka.RequireAll,
+		BatchTimeout: time.Millisecond,
+		ErrorLogger:  e.kafkaLogger(slog.LevelWarn, "tombstone-writer"),
+	}
+	defer requeue.Close()
 
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                e.cfg.GroupID,
@@ -244,11 +267,27 @@ func (e *ETL) Run(ctx context.Context) error {
 		ids := make([]int, 0, len(assigned))
 		for _, a := range assigned {
 			ids = append(ids, a.ID)
-			p := &partitionLoader{etl: e, db: db, dlq: dlq, gen: gen, partition: a.ID, committed: a.Offset}
+			p := &partitionLoader{etl: e, db: db, dlq: dlq, requeue: requeue, gen: gen, partition: a.ID, committed: a.Offset}
 			gen.Start(p.run)
 		}
 		e.log.Info("partitions assigned", "generation", gen.ID, "member", gen.MemberID, "partitions", ids)
 	}
+}
+
+// samePartition sends a message to the partition its Partition field names. kafka-go's
+// Writer ignores the field (and documents it as read-only); it hands the message to the
+// balancer as it is, so this balancer can read it. fanOut sets it to the partition a
+// tweet was loaded from.
+type samePartition struct{}
+
+// Balance returns msg.Partition when the topic has it, else the first partition.
+func (samePartition) Balance(msg kafka.Message, partitions ...int) int {
+	for _, p := range partitions {
+		if p == msg.Partition {
+			return p
+		}
+	}
+	return partitions[0]
 }
 
 // openWarehouse connects to ClickHouse, retrying with back-off until it answers or ctx ends.

@@ -3,6 +3,7 @@ package etl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -19,13 +20,15 @@ type partitionLoader struct {
 	etl       *ETL
 	db        *warehouse.DB
 	dlq       *kafka.Writer
+	requeue   *kafka.Writer // the tweet topic, for fanOut
 	gen       *kafka.Generation
 	partition int
 	committed int64 // the group's committed offset at assignment, or kafka.FirstOffset
 
-	// The pending batch: rows to insert and records to dead-letter, covering the offsets
-	// up to last. Records are added in offset order, so rows are too.
+	// The pending batch: tweets, tombstones and records to dead-letter, covering the
+	// offsets up to last. Records are added in offset order, so rows and tombs are too.
 	rows        []warehouse.TweetRow
+	tombs       []tombstone
 	dead        []kafka.Message
 	pending     int   // records in the batch, loaded or dead-lettered
 	last        int64 // offset of the batch's last record
@@ -69,6 +72,8 @@ func (p *partitionLoader) run(genCtx context.Context) {
 	p.rows = make([]warehouse.TweetRow, 0, min(e.cfg.BatchSize, 1<<16))
 	defer p.flushOnClose(ctx)
 
+	lag := e.metrics.lag.WithLabelValues(e.cfg.Topic, strconv.Itoa(p.partition))
+	defer e.metrics.lag.DeleteLabelValues(e.cfg.Topic, strconv.Itoa(p.partition)) // another member reports it now
 	var fetchBackoff backoff
 	for {
 		fetchCtx := ctx
@@ -79,6 +84,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 		switch {
 		case err == nil:
 			fetchBackoff.reset()
+			lag.Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
 			p.add(ctx, m)
 			if p.pending >= e.cfg.BatchSize && !p.flush(ctx) {
 				return
@@ -128,18 +134,22 @@ func (p *partitionLoader) startOffset(ctx context.Context) (int64, bool) {
 func (p *partitionLoader) add(ctx context.Context, m kafka.Message) {
 	e := p.etl
 	e.consumed.Add(1)
+	e.metrics.consumed.Inc()
 	if p.pending == 0 {
 		p.flushAt, p.cancelFlush = context.WithTimeout(ctx, e.cfg.FlushInterval)
 	}
 	p.pending++
 	p.last = m.Offset
-	row, err := e.transform(m)
-	if err != nil {
+	row, tomb, err := e.transform(m)
+	switch {
+	case err != nil:
 		e.log.Warn("dead-lettering record", "partition", m.Partition, "offset", m.Offset, "reason", err)
 		p.dead = append(p.dead, deadLetter(m, err))
-		return
+	case tomb != nil:
+		p.tombs = append(p.tombs, *tomb)
+	default:
+		p.rows = append(p.rows, row)
 	}
-	p.rows = append(p.rows, row)
 }
 
 // deadLetter is the DLQ record for m: its key, value and headers unchanged, plus the reason
@@ -157,15 +167,19 @@ func deadLetter(m kafka.Message, reason error) kafka.Message {
 }
 
 // flush completes the pending batch: dead letters first (so that nothing is marked done
-// before it is safe somewhere), then the rows in one INSERT, then the offset of trailing
-// dead letters, then the group commit. Warehouse and DLQ writes are retried with back-off
-// until waitCtx ends; nothing is committed before the rows are in. false means waitCtx
-// ended first and the batch was abandoned (the next owner reads it again).
+// before it is safe somewhere), then the plan (what the warehouse already holds decides
+// which tweets are new and which to withdraw), the deletions, the new tweets in one INSERT,
+// the offset of a batch that ends without a new tweet, and the group commit. Warehouse and
+// DLQ writes are retried with back-off until waitCtx ends, and the plan is made again after
+// a failed write, so a write that landed after all is not repeated; nothing is committed
+// before the batch is in. false means waitCtx ended first and the batch was abandoned (the
+// next owner reads it again).
 func (p *partitionLoader) flush(waitCtx context.Context) bool {
 	if p.pending == 0 {
 		return true
 	}
 	e := p.etl
+	started := time.Now()
 	if len(p.dead) > 0 {
 		if !p.retry(waitCtx, "dead-letter write", func(ctx context.Context) error {
 			return p.dlq.WriteMessages(ctx, p.dead...)
@@ -173,29 +187,57 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 			return false
 		}
 		e.dead.Add(uint64(len(p.dead)))
+		e.metrics.deadLettered.Add(float64(len(p.dead)))
 		// Written: a retried flush of this batch (flushOnClose) must not write them again.
 		clear(p.dead)
 		p.dead = p.dead[:0]
 	}
-	loadedTo := int64(-1)
-	if len(p.rows) > 0 {
-		lastRow := p.rows[len(p.rows)-1].KafkaOffset
-		if !p.retry(waitCtx, "insert", func(ctx context.Context) error {
-			return p.db.InsertTweets(ctx, p.rows)
-		}, func(ctx context.Context) bool {
-			// A failed INSERT may have been stored after all (the reply was lost, or a
-			// view failed after the rows were written): inserting again would double them.
-			loaded, err := p.db.LoadedOffsets(ctx, p.etl.cfg.Topic)
-			return err == nil && loaded[int32(p.partition)] >= lastRow
-		}) {
+	if !p.retry(waitCtx, "account tombstones", p.fanOut, nil) {
+		return false
+	}
+	var plan *batchPlan
+	if len(p.rows)+len(p.tombs) > 0 {
+		// Each attempt plans anew: what an earlier attempt wrote, the warehouse now holds,
+		// and the new plan leaves it out.
+		var deletions int
+		var purge []uint64
+		if !p.retry(waitCtx, "load", func(ctx context.Context) error {
+			var err error
+			if plan, err = p.plan(ctx, p.rows, p.tombs); err != nil {
+				return err
+			}
+			if len(plan.deletions) > 0 {
+				if err := p.db.InsertDeletions(ctx, plan.deletions); err != nil {
+					return err
+				}
+				deletions += len(plan.deletions)
+				purge = append(purge, plan.purge...)
+			}
+			if len(plan.rows) > 0 {
+				return p.db.InsertTweets(ctx, plan.rows)
+			}
+			return nil
+		}, nil) {
 			return false
 		}
-		e.loaded.Add(uint64(len(p.rows)))
-		loadedTo = lastRow
+		e.loaded.Add(uint64(len(plan.rows)))
+		now := time.Now()
+		for i := range plan.rows {
+			e.metrics.freshness.Observe(now.Sub(plan.rows[i].CreatedAt).Seconds())
+		}
+		e.duplicates.Add(uint64(plan.duplicates + plan.superseded))
+		e.withdrawn.Add(uint64(deletions))
+		e.metrics.loaded.Add(float64(len(plan.rows)))
+		e.metrics.skipped.WithLabelValues("duplicate").Add(float64(plan.duplicates))
+		e.metrics.skipped.WithLabelValues("superseded").Add(float64(plan.superseded))
+		e.metrics.skipped.WithLabelValues("withdrawn").Add(float64(plan.withdrawn))
+		e.metrics.deletions.Add(float64(deletions))
+		e.purger.add(purge)
 	}
-	if p.last > loadedTo {
-		// The batch ended with dead letters: record that they are done, so that a restart
-		// does not dead-letter them again.
+	if plan == nil || len(plan.rows) == 0 || plan.rows[len(plan.rows)-1].KafkaOffset < p.last {
+		// The batch ended with records that inserted no tweet (dead letters, tombstones,
+		// duplicates): record that they are done, so that a restart does not read them
+		// again.
 		offsets := map[int32]int64{int32(p.partition): p.last}
 		if !p.retry(waitCtx, "record offsets", func(ctx context.Context) error {
 			return p.db.RecordOffsets(ctx, e.cfg.Topic, offsets)
@@ -204,6 +246,8 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 		}
 	}
 	e.batches.Add(1)
+	e.metrics.batchRecords.Observe(float64(p.pending))
+	e.metrics.batchSeconds.Observe(time.Since(started).Seconds())
 	if err := p.gen.CommitOffsets(map[string]map[int]int64{e.cfg.Topic: {p.partition: p.last + 1}}); err != nil {
 		// The warehouse holds the batch and its offset, so resuming stays exact; the
 		// group's offset lags until the next commit.
@@ -211,6 +255,41 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 	}
 	p.reset()
 	return true
+}
+
+// fanOut produces, for each tombstone of an account in the batch, a tombstone of each of
+// the account's loaded tweets created until the event, keyed by the tweet's id and written
+// to the partition the tweet was loaded from (see plan).
+// Done again after a crash, it produces them again, and they are found applied.
+func (p *partitionLoader) fanOut(ctx context.Context) error {
+	var out []kafka.Message
+	for _, t := range p.tombs {
+		if t.id != 0 {
+			continue
+		}
+		loaded, err := p.db.TweetsOfUser(ctx, t.userID, t.at)
+		if err != nil {
+			return err
+		}
+		for _, r := range loaded {
+			rec := tweet.Record{Schema: tweet.SchemaVersion, Kind: tweet.KindDelete, ID: strconv.FormatUint(r.ID, 10),
+				User: tweet.User{ID: strconv.FormatUint(t.userID, 10)}, CreatedAt: t.at, Reason: t.reason, SourceFormat: tweet.FormatStarling}
+			value, err := tweet.Encode(rec)
+			if err != nil {
+				return err
+			}
+			// To the partition the tweet came from, whatever partitioner its producer used.
+			out = append(out, kafka.Message{Key: []byte(rec.Key()), Value: value, Partition: int(r.KafkaPartition)})
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	if err := p.requeue.WriteMessages(ctx, out...); err != nil {
+		return fmt.Errorf("produce %d tombstones of an account's tweets: %w", len(out), err)
+	}
+	p.etl.log.Info("account tombstone fanned out", "partition", p.partition, "tweets", len(out))
+	return nil
 }
 
 // retry runs op until it succeeds, backing off between attempts, until waitCtx ends. Each
@@ -234,7 +313,8 @@ func (p *partitionLoader) retry(waitCtx context.Context, what string, op func(co
 			return true
 		}
 		e.insertErrors.Add(1)
-		e.log.Warn(what+" failed; retrying", "partition", p.partition, "rows", len(p.rows), "dead_letters", len(p.dead), "err", err)
+		e.metrics.writeErrors.WithLabelValues(what).Inc()
+		e.log.Warn(what+" failed; retrying", "partition", p.partition, "rows", len(p.rows), "tombstones", len(p.tombs), "dead_letters", len(p.dead), "err", err)
 		if !b.wait(waitCtx) {
 			return false
 		}
@@ -269,6 +349,7 @@ func (p *partitionLoader) flushOnClose(ctx context.Context) {
 func (p *partitionLoader) reset() {
 	clear(p.rows) // drop references to the rows' strings
 	p.rows = p.rows[:0]
+	p.tombs = p.tombs[:0]
 	p.dead = p.dead[:0]
 	p.pending = 0
 	if p.cancelFlush != nil {

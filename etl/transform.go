@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -12,50 +13,77 @@ import (
 	"github.com/starling-analytics/starling/warehouse"
 )
 
+// tombstone is a decoded tombstone record: tweet id withdrawn, or with id 0 every tweet of
+// userID, for reason, at the given time.
+type tombstone struct {
+	id, userID uint64
+	reason     string
+	at         time.Time
+	offset     int64
+}
+
 // transform decodes one Kafka record into a warehouse row: sentiment scored, hashtags and
 // mentions lower-cased and de-duplicated (so that a tweet counts once per hashtag in the
-// aggregates), word-cloud words extracted, Kafka origin attached. An error means the record
-// can never be loaded and belongs in the dead-letter topic.
-func (e *ETL) transform(m kafka.Message) (warehouse.TweetRow, error) {
+// aggregates), word-cloud words extracted, Kafka origin attached; or, for a tombstone record,
+// into a tombstone (tomb non-nil). An error means the record can never be loaded and belongs
+// in the dead-letter topic.
+func (e *ETL) transform(m kafka.Message) (row warehouse.TweetRow, tomb *tombstone, err error) {
 	rec, err := tweet.Decode(m.Value)
 	if err != nil {
-		return warehouse.TweetRow{}, err
-	}
-	if rec.IsTombstone() {
-		// Kept whole in the dead-letter topic until the warehouse applies tombstones.
-		return warehouse.TweetRow{}, fmt.Errorf("tombstone of %s: deletions are not applied to the warehouse yet", rec.Key())
-	}
-	id, err := strconv.ParseUint(rec.ID, 10, 64)
-	if err != nil || id == 0 {
-		return warehouse.TweetRow{}, fmt.Errorf("%w: tweet id %q is not a positive 64-bit number", tweet.ErrInvalid, rec.ID)
+		return warehouse.TweetRow{}, nil, err
 	}
 	userID, err := optionalID(rec.User.ID)
 	if err != nil {
-		return warehouse.TweetRow{}, fmt.Errorf("%w: user id: %v", tweet.ErrInvalid, err)
+		return warehouse.TweetRow{}, nil, fmt.Errorf("%w: user id: %v", tweet.ErrInvalid, err)
 	}
-	retweetOf, err := optionalID(rec.RetweetOf)
-	if err != nil {
-		return warehouse.TweetRow{}, fmt.Errorf("%w: retweet_of: %v", tweet.ErrInvalid, err)
+	if rec.IsTombstone() {
+		id, err := optionalID(rec.ID)
+		if err != nil {
+			return warehouse.TweetRow{}, nil, fmt.Errorf("%w: tombstone id: %v", tweet.ErrInvalid, err)
+		}
+		if id == 0 && userID == 0 {
+			return warehouse.TweetRow{}, nil, fmt.Errorf("%w: tombstone names neither a tweet nor a user", tweet.ErrInvalid)
+		}
+		return warehouse.TweetRow{}, &tombstone{id: id, userID: userID, reason: rec.Reason, at: rec.CreatedAt.UTC(), offset: m.Offset}, nil
 	}
-	quoteOf, err := optionalID(rec.QuoteOf)
-	if err != nil {
-		return warehouse.TweetRow{}, fmt.Errorf("%w: quote_of: %v", tweet.ErrInvalid, err)
+	id, err := strconv.ParseUint(rec.ID, 10, 64)
+	if err != nil || id == 0 {
+		return warehouse.TweetRow{}, nil, fmt.Errorf("%w: tweet id %q is not a positive 64-bit number", tweet.ErrInvalid, rec.ID)
+	}
+	var refs [3]uint64
+	for i, ref := range []struct{ name, id string }{{"retweet_of", rec.RetweetOf}, {"quote_of", rec.QuoteOf}, {"reply_to", rec.ReplyTo}} {
+		if refs[i], err = optionalID(ref.id); err != nil {
+			return warehouse.TweetRow{}, nil, fmt.Errorf("%w: %s: %v", tweet.ErrInvalid, ref.name, err)
+		}
+	}
+	var history []uint64
+	if len(rec.EditHistory) > 0 {
+		history = make([]uint64, len(rec.EditHistory))
+		for i, s := range rec.EditHistory {
+			if history[i], err = strconv.ParseUint(s, 10, 64); err != nil || history[i] == 0 {
+				return warehouse.TweetRow{}, nil, fmt.Errorf("%w: edit history id %q", tweet.ErrInvalid, s)
+			}
+		}
 	}
 	compound, label := e.analyzer.Score(rec.Text)
-	row := warehouse.TweetRow{
+	row = warehouse.TweetRow{
 		ID:             id,
 		CreatedAt:      rec.CreatedAt.UTC(),
 		Text:           rec.Text,
 		Lang:           rec.Lang,
 		UserID:         userID,
 		UserScreenName: rec.User.ScreenName,
+		UserName:       rec.User.Name,
 		UserFollowers:  uint64(max(rec.User.Followers, 0)),
 		Hashtags:       lowerUnique(rec.Hashtags),
 		Mentions:       lowerUnique(rec.Mentions),
 		URLs:           rec.URLs,
+		Cashtags:       upperUnique(rec.Cashtags),
 		Words:          sentiment.Words(rec.Text),
-		RetweetOf:      retweetOf,
-		QuoteOf:        quoteOf,
+		RetweetOf:      refs[0],
+		QuoteOf:        refs[1],
+		ReplyTo:        refs[2],
+		EditHistory:    history,
 		Sentiment:      float32(compound),
 		SentimentLabel: int8(label),
 		SourceFormat:   rec.SourceFormat,
@@ -64,9 +92,9 @@ func (e *ETL) transform(m kafka.Message) (warehouse.TweetRow, error) {
 		KafkaOffset:    m.Offset,
 	}
 	if err := row.Validate(); err != nil {
-		return warehouse.TweetRow{}, err
+		return warehouse.TweetRow{}, nil, err
 	}
-	return row, nil
+	return row, nil, nil
 }
 
 // optionalID parses a decimal id that may be absent ("" = 0).
@@ -83,6 +111,21 @@ func lowerUnique(in []string) []string {
 	out := make([]string, 0, len(in))
 	for _, s := range in {
 		s = strings.ToLower(strings.TrimSpace(s))
+		if s != "" && !contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// upperUnique upper-cases cashtags ($tsla is $TSLA) and drops repeats.
+func upperUnique(in []string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		s = strings.ToUpper(strings.TrimSpace(s))
 		if s != "" && !contains(out, s) {
 			out = append(out, s)
 		}

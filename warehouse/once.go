@@ -175,8 +175,9 @@ func nonNil(ss []string) []string {
 	return ss
 }
 
-// tweetValueColumns are the columns LoadedTweets reads: what a retraction needs.
-const tweetValueColumns = "id, created_at, lang, user_id, hashtags, words, sentiment, sentiment_label"
+// tweetValueColumns are the columns LoadedTweets reads: what a retraction needs, and the
+// partition the tweet was loaded from.
+const tweetValueColumns = "id, created_at, lang, user_id, hashtags, words, sentiment, sentiment_label, kafka_partition"
 
 // LoadedTweets returns the rows of tweets with the given ids that the tweets table holds
 // (only the columns a retraction needs). A tweet stored twice comes back once.
@@ -199,11 +200,11 @@ func (db *DB) LoadedTweets(ctx context.Context, ids []uint64) ([]TweetRow, error
 	return out, err
 }
 
-// TweetsOfUser returns the loaded tweets of an account (the columns a retraction needs),
-// for a tombstone that withdraws all of them. It scans the table: accounts are withdrawn
-// rarely.
-func (db *DB) TweetsOfUser(ctx context.Context, userID uint64) ([]TweetRow, error) {
-	rows, err := db.conn.Query(ctx, "SELECT "+tweetValueColumns+" FROM tweets WHERE user_id = ?", userID)
+// TweetsOfUser returns the loaded tweets of an account created up to until (the columns
+// a retraction needs), for a tombstone that withdraws them. It scans the table: accounts
+// are withdrawn rarely.
+func (db *DB) TweetsOfUser(ctx context.Context, userID uint64, until time.Time) ([]TweetRow, error) {
+	rows, err := db.conn.Query(ctx, "SELECT "+tweetValueColumns+" FROM tweets WHERE user_id = ? AND created_at <= ?", userID, clampDateTime(until))
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: read tweets of user %d: %w", userID, err)
 	}
@@ -222,7 +223,7 @@ type scanner interface {
 func scanTweetValues(rows scanner, seen map[uint64]bool, out *[]TweetRow) error {
 	for rows.Next() {
 		var r TweetRow
-		if err := rows.Scan(&r.ID, &r.CreatedAt, &r.Lang, &r.UserID, &r.Hashtags, &r.Words, &r.Sentiment, &r.SentimentLabel); err != nil {
+		if err := rows.Scan(&r.ID, &r.CreatedAt, &r.Lang, &r.UserID, &r.Hashtags, &r.Words, &r.Sentiment, &r.SentimentLabel, &r.KafkaPartition); err != nil {
 			return fmt.Errorf("warehouse: scan tweets: %w", err)
 		}
 		if !seen[r.ID] {

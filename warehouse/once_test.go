@@ -122,9 +122,12 @@ func TestDeletionsRetractAndPurge(t *testing.T) {
 	if got, want := aggregates(t, db), aggregates(t, ref); got != want {
 		t.Errorf("aggregates after the purge:\n got %s\nwant %s", got, want)
 	}
-	of, err := db.TweetsOfUser(ctx, 101)
+	of, err := db.TweetsOfUser(ctx, 101, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil || len(of) != 5 {
 		t.Errorf("TweetsOfUser(101) = %d rows, %v; want the 5 left", len(of), err)
+	}
+	if of, err := db.TweetsOfUser(ctx, 101, rows[20].CreatedAt); err != nil || len(of) != 3 {
+		t.Errorf("TweetsOfUser(101) until tweet 21 = %d rows, %v; want 13, 17 and 21", len(of), err)
 	}
 }
 

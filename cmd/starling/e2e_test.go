@@ -121,7 +121,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	// An INSERT writes the tweets table before its materialized views, so the last batch's
 	// rows can be visible a moment before its aggregates: wait until they settle.
 	hashtagCounts := func() map[string]uint64 {
-		rows, err := db.Conn().Query(context.Background(), "SELECT minute, hashtag, sum(tweets) FROM hashtag_minute GROUP BY minute, hashtag")
+		rows, err := db.Conn().Query(context.Background(), "SELECT minute, hashtag, toUInt64(sum(tweets)) FROM hashtag_minute GROUP BY minute, hashtag")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,6 +43,9 @@ const (
 	FormatV2        = "twitter-v2"
 	FormatActivity  = "activity-streams" // Gnip's activity streams rendering of v1.1 tweets
 	FormatGenerator = "generator"
+	// FormatStarling marks records Starling made itself: the tombstones of an account's
+	// tweets the ETL derives from a tombstone of the account.
+	FormatStarling = "starling"
 )
 
 // Kinds of record, in Record.Kind.
