@@ -1,0 +1,244 @@
+package entities
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/jdkato/prose/v2"
+)
+
+// span is a run of tokens that prose's classifier labels one entity.
+type span struct {
+	first, last int    // token indices, inclusive
+	label       string // prose's label without the IOB prefix: PERSON, GPE, …
+}
+
+// spans groups labelled tokens into entities the way prose's own chunker does, so that
+// Extract finds what prose.Document.Entities finds, but with token positions (to cut the
+// text from the tweet and to know which word starts a sentence) and with one fix: prose
+// drops an entity that ends the text ("I love New York"), which a tweet does often.
+//
+// The classifier labels tokens one by one and is noisy ("Barack/B-GPE Obama/B-PERSON"), and
+// the chunker smooths that: any labelled token extends the entity it follows, a token with
+// the same part-of-speech tag as the previous one (or a number after a labelled token)
+// extends it too, and the continuation label of the entity's last label ends it after
+// that token. An entity of exactly two tokens one of which begins a PERSON is a person
+// (the model finds names hardest); otherwise the first token's label is the entity's.
+func spans(tokens []prose.Token) []span {
+	var out []span
+	open := false
+	cont := "" // the I- label that would end the open entity
+	var cur span
+	closeSpan := func(last int) {
+		cur.last = last
+		cur.label = spanLabel(tokens[cur.first : last+1])
+		out = append(out, cur)
+		open, cont = false, ""
+	}
+	for i, tok := range tokens {
+		extend := tok.Label != "O" && tok.Label != cont ||
+			open && (tok.Tag == tokens[i-1].Tag || tok.Tag == "CD" && tokens[i-1].Label != "O")
+		switch {
+		case extend:
+			if !open {
+				open, cur = true, span{first: i}
+			}
+			cont = strings.Replace(tok.Label, "B", "I", 1)
+		case open && tok.Label == "O":
+			closeSpan(i - 1)
+		case open: // tok.Label == cont
+			closeSpan(i)
+		}
+	}
+	if open {
+		closeSpan(len(tokens) - 1)
+	}
+	return out
+}
+
+// spanLabel returns the label of the entity made of tokens; see spans.
+func spanLabel(tokens []prose.Token) string {
+	if len(tokens) == 2 && (tokens[0].Label == "B-PERSON" || tokens[1].Label == "B-PERSON") {
+		return "PERSON"
+	}
+	_, label, _ := strings.Cut(tokens[0].Label, "-")
+	return label
+}
+
+// chunk returns the entities in tokens, prose's tokens of text, after dropping the words
+// the model mistakes for names on tweets (see trimSpan).
+func (x *Extractor) chunk(text string, tokens []prose.Token) []Entity {
+	found := spans(tokens)
+	if len(found) == 0 {
+		return nil
+	}
+	offsets := tokenOffsets(text, tokens)
+	var out []Entity
+	for _, s := range found {
+		kind, ok := kinds[s.label]
+		if !ok {
+			continue
+		}
+		first, last, ok := x.trimSpan(tokens, s.first, s.last)
+		if !ok {
+			continue
+		}
+		var name string
+		if start, end := offsets[first], offsets[last]; start >= 0 && end >= 0 {
+			name = text[start : end+len(tokens[last].Text)]
+		} else {
+			name = joinTokens(tokens[first : last+1])
+		}
+		name = trimPunct(name)
+		if countLetters(name) < 2 {
+			continue
+		}
+		out = append(out, Entity{Text: name, Kind: kind})
+	}
+	return out
+}
+
+// tokenOffsets returns the byte offset of each token in text, or -1 for a token prose
+// rewrote so that it is no longer a substring (clean replaces what prose's tokenizer would).
+func tokenOffsets(text string, tokens []prose.Token) []int {
+	offsets := make([]int, len(tokens))
+	pos := 0
+	for i, tok := range tokens {
+		j := strings.Index(text[pos:], tok.Text)
+		if j < 0 {
+			offsets[i] = -1
+			continue
+		}
+		offsets[i] = pos + j
+		pos += j + len(tok.Text)
+	}
+	return offsets
+}
+
+// joinTokens joins tokens with spaces, as prose does for its entities.
+func joinTokens(tokens []prose.Token) string {
+	texts := make([]string, len(tokens))
+	for i, t := range tokens {
+		texts[i] = t.Text
+	}
+	return strings.Join(texts, " ")
+}
+
+// trimSpan narrows the entity of tokens first..last to the tokens that can be part of a
+// name, and reports false if none is left. From its edges it drops punctuation, the stem
+// of a contraction ("Ca" of "Can't", prose splits "n't" off), possessive and contraction
+// endings, Twitter slang and interjections (notNames) and dates (dateWords), which prose
+// tags as names when they are capitalised or next to one.
+//
+// A capitalised word that starts a sentence says nothing by its capital. An entity there
+// made of common words only is no name ("Great day in London", "Sorry I can't …", "Great
+// song": half the single-word entities that start a sentence in TweetEval's tweets were
+// such words); at the head of a longer entity a word that begins no name, such as a verb,
+// is dropped ("Look Steelers fans").
+func (x *Extractor) trimSpan(tokens []prose.Token, first, last int) (int, int, bool) {
+	n := last - first
+	for first <= last && notNamePart(tokens, first) {
+		first++
+	}
+	for last >= first && notNamePart(tokens, last) {
+		last--
+	}
+	if first > last || last-first < n && x.allCommon(tokens[first:last+1]) {
+		return 0, 0, false // nothing left, or only a common word: "Black" of "Black Friday"
+	}
+	if sentenceStart(tokens, first) {
+		lower := strings.ToLower(tokens[first].Text)
+		switch {
+		case x.allCommon(tokens[first : last+1]):
+			return 0, 0, false // "Great song", "Holy cow"
+		case first < last && x.lex.isFunctionWord(lower):
+			first++
+		}
+	}
+	return first, last, true
+}
+
+// allCommon reports whether every token is a common word.
+func (x *Extractor) allCommon(tokens []prose.Token) bool {
+	for _, t := range tokens {
+		if !x.lex.isCommon(strings.ToLower(t.Text)) {
+			return false
+		}
+	}
+	return true
+}
+
+// notNamePart reports whether tokens[i] is no part of a name when it is at an edge of one.
+func notNamePart(tokens []prose.Token, i int) bool {
+	w := tokens[i].Text
+	lower := strings.ToLower(w)
+	switch {
+	case !strings.ContainsFunc(w, isWordRune):
+		return true
+	case i+1 < len(tokens) && strings.EqualFold(tokens[i+1].Text, "n't"):
+		return true
+	case contractionEndings[lower], notNames[lower], dateWords[strings.TrimSuffix(lower, ".")]:
+		return true
+	}
+	return isLaughter(lower)
+}
+
+// isLaughter reports whether lower is written laughter: "ha", "hahaha", "hehe", "bwahaha".
+func isLaughter(lower string) bool {
+	lower = strings.TrimPrefix(lower, "bw")
+	var vowel byte
+	h := false
+	for i := 0; i < len(lower); i++ {
+		switch c := lower[i]; {
+		case c == 'h':
+			h = true
+		case (c == 'a' || c == 'e' || c == 'i') && (vowel == 0 || vowel == c):
+			vowel = c
+		default:
+			return false
+		}
+	}
+	return h && vowel != 0
+}
+
+// sentenceStart reports whether tokens[i] starts a sentence: nothing but punctuation
+// (opening quotes, brackets) stands between it and the start of the text or the end of a
+// sentence (prose splits ". ! ? :" off into tokens of their own). Tweets capitalise after
+// a colon or a dash as after a full stop ("Day: Great case study", "… - Good Times!").
+func sentenceStart(tokens []prose.Token, i int) bool {
+	for i--; i >= 0; i-- {
+		switch t := tokens[i].Text; t {
+		case ".", "!", "?", "...", "…", ":", "-", "–", "—", "|":
+			return true
+		}
+		if strings.ContainsFunc(tokens[i].Text, isWordRune) {
+			return false
+		}
+	}
+	return true
+}
+
+// trimPunct trims the punctuation and symbols around an entity's text ("UMBC :/", "(NASA"),
+// but keeps the full stop that ends an initialism ("U.S.", "B.I.G.").
+func trimPunct(s string) string {
+	trimmed := strings.TrimLeftFunc(s, isNotWordRune)
+	end := strings.TrimRightFunc(trimmed, isNotWordRune)
+	if len(end) < len(trimmed) && trimmed[len(end)] == '.' && strings.Contains(end, ".") {
+		end = trimmed[:len(end)+1]
+	}
+	return end
+}
+
+// isNotWordRune reports whether r is neither a letter nor a digit.
+func isNotWordRune(r rune) bool { return !isWordRune(r) }
+
+// countLetters returns the number of letters in s.
+func countLetters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
+}
