@@ -74,7 +74,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 		done <- runUp(ctx, []string{
 			"--speed", "0", "--loop=false", "--input", input,
 			"--broker-addr", "127.0.0.1:0", "--broker-data-dir", filepath.Join(dir, "broker"),
-			"--dashboard-addr", "127.0.0.1:0", "--broker-metrics-addr", "127.0.0.1:0",
+			"--dashboard-addr", "127.0.0.1:0", "--broker-metrics-addr", "127.0.0.1:0", "--etl-metrics-addr", "127.0.0.1:0",
 			"--clickhouse-addr", strings.Join(whCfg.Addr, ","), "--clickhouse-database", whCfg.Database,
 			"--log-level", "warn",
 		}, io.Discard, os.Stderr)

@@ -152,6 +152,7 @@ func runETL(ctx context.Context, args []string, _, stderr io.Writer) error {
 	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
 	etlFlags(fs, &cfg)
+	metricsAddr := fs.String("metrics-addr", ":9310", "HTTP address serving the ETL's Prometheus metrics at /metrics (empty: off)")
 	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
@@ -161,7 +162,16 @@ func runETL(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := migrate(ctx, cfg.Warehouse); err != nil {
 		return err
 	}
-	return etl.Run(ctx, cfg)
+	e, err := etl.New(cfg)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if *metricsAddr != "" {
+		g.Go(func() error { return serveMetrics(gctx, *metricsAddr, e.MetricsHandler(), cfg.Logger) })
+	}
+	g.Go(func() error { return e.Run(gctx) })
+	return g.Wait()
 }
 
 func runDashboard(ctx context.Context, args []string, _, stderr io.Writer) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net"
 	"os"
@@ -40,9 +41,13 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&ecfg.Warehouse.Password, "clickhouse-password", "", "ClickHouse password")
 	chDir := fs.String("clickhouse-dir", "data/clickhouse", "data folder of the local ClickHouse server")
 	metricsAddr := fs.String("broker-metrics-addr", ":9308", "HTTP address serving the broker's Prometheus metrics at /metrics (empty: off)")
-	// up replays the feed continuously at a minute of feed time per second by default.
+	etlMetricsAddr := fs.String("etl-metrics-addr", ":9310", "HTTP address serving the ETL's Prometheus metrics at /metrics (empty: off)")
+	// up replays the feed continuously at a minute of feed time per second by default, and
+	// a restarted up resumes the replay (the warehouse holds the tweets sent before: sent
+	// again, they would only be recognised as duplicates).
 	icfg.Speed, icfg.Loop = 60, true
 	fs.Lookup("speed").DefValue, fs.Lookup("loop").DefValue = "60", "true"
+	fs.Lookup("checkpoint").Usage += " (up: beside the broker's data folder, one per set of inputs, unless given)"
 	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
@@ -92,6 +97,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	ecfg.Brokers, ecfg.Warehouse, ecfg.Logger = []string{brokerAddr}, whCfg, logger.With("service", "etl")
 	icfg.Brokers, icfg.Inputs, icfg.Logger = []string{brokerAddr}, ingestInputs(&icfg, inputs), logger.With("service", "ingest")
+	if icfg.Checkpoint == "" {
+		icfg.Checkpoint = upCheckpoint(bcfg.DataDir, icfg)
+	}
 	dcfg.Warehouse, dcfg.Logger = whCfg, logger.With("service", "dashboard")
 	e, err := etl.New(ecfg)
 	if err != nil {
@@ -109,6 +117,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(gctx, *metricsAddr, b.MetricsHandler(), bcfg.Logger) })
 	}
+	if *etlMetricsAddr != "" {
+		g.Go(func() error { return serveMetrics(gctx, *etlMetricsAddr, e.MetricsHandler(), ecfg.Logger) })
+	}
 	g.Go(func() error { return e.Run(gctx) })
 	g.Go(func() error { return dashboard.Run(gctx, dcfg) })
 	g.Go(func() error { return in.Run(gctx) })
@@ -118,6 +129,15 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	err = g.Wait()
 	fmt.Fprintln(stdout, "Starling stopped.")
 	return err
+}
+
+// upCheckpoint is where up keeps the replay's checkpoint: beside the broker's data folder,
+// since it says what that broker was sent (a fresh broker folder starts the replay over),
+// and named after the inputs, so that other inputs start their own.
+func upCheckpoint(brokerDir string, c ingest.Config) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%q %d", c.Inputs, c.Generate)
+	return filepath.Join(filepath.Dir(filepath.Clean(brokerDir)), fmt.Sprintf("ingest-%016x.checkpoint", h.Sum64()))
 }
 
 // reportLoad logs the ETL's loading rate every ten seconds.
@@ -134,7 +154,8 @@ func reportLoad(ctx context.Context, log interface{ Info(string, ...any) }, e *e
 			return
 		case <-t.C:
 			s := e.Stats()
-			log.Info("pipeline", "loaded", s.Loaded, "loaded_per_s", float64(s.Loaded-last.Loaded)/10, "dead_lettered", s.DeadLettered, "insert_errors", s.InsertErrors)
+			log.Info("pipeline", "loaded", s.Loaded, "loaded_per_s", float64(s.Loaded-last.Loaded)/10, "duplicates", s.Duplicates,
+				"withdrawn", s.Withdrawn, "dead_lettered", s.DeadLettered, "insert_errors", s.InsertErrors)
 			last = s
 		}
 	}
