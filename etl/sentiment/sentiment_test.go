@@ -1,15 +1,10 @@
 package sentiment
 
 import (
-	"bufio"
 	"math"
 	"os"
-	"reflect"
-	"strconv"
 	"strings"
 	"testing"
-	"unicode"
-	"unicode/utf8"
 )
 
 func TestScoreSign(t *testing.T) {
@@ -22,25 +17,51 @@ func TestScoreSign(t *testing.T) {
 		{"good", Positive},
 		{"not good", Negative},
 		{"this is not good", Negative},
-		{"it isn't all that good", Negative},   // "n't" three words back
-		{"it isn't really good", Negative},     // negation before a booster
-		{"this is not bad", Positive},          // negated negative
-		{"no problem", Positive},               // "no" negates
-		{"no", Negative},                       // "no" alone is in the lexicon
-		{"The train leaves at 9 am.", Neutral}, // nothing in the lexicon
-		{"I love this so much", Positive},      //
-		{"This is terrible and sad", Negative}, //
-		{"the least fun", Negative},            // "least" negates
-		{"at least it was fun", Positive},      // but not in "at least"
-		{"without doubt good", Positive},       // "without doubt" does not negate
+		{"it isn't all that good", Negative},           // "n't" three words back
+		{"it isn't really good", Negative},             // negation before a booster
+		{"it isn’t good", Negative},                    // a typographic apostrophe
+		{"it isn\\u2019t good", Negative},              // an escaped one
+		{"this is not bad", Positive},                  // negated negative
+		{"wouldn't be such a bad idea", Positive},      // articles do not use up the reach
+		{"not. Good stuff", Positive},                  // negation ends with its clause
+		{"no problem", Positive},                       // "no" negates
+		{"no worries", Positive},                       //
+		{"no fun", Negative},                           //
+		{"no", Negative},                               // "no" alone is in the lexicon
+		{"no no no", Negative},                         // and does not negate itself
+		{"DON'T CARE DON'T CARE DON'T CARE", Negative}, // one negation per sentiment word
+		{"The train leaves at 9 am.", Neutral},         // nothing in the lexicon
+		{"I love this so much", Positive},              //
+		{"This is terrible and sad", Negative},         //
+		{"the least fun", Negative},                    // "least" negates
+		{"at least it was fun", Positive},              // but not in "at least"
+		{"without doubt good", Positive},               // "without doubt" does not negate
 		{"it was bad but the end was great", Positive},
 		{"it was great but the end was bad", Negative},
 		{"I love it :)", Positive},                  // emoticons
 		{"I hate it :(", Negative},                  //
 		{"that was fun :D", Positive},               //
+		{"great:)", Positive},                       // attached to a word
+		{"I can't wait :)", Positive},               // faces are not negated
+		{"Nope :-)", Positive},                      //
+		{"no idea lol", Positive},                   // nor is laughter
+		{"can't wait for the weekend", Positive},    // "can't wait" is eagerness
+		{"you are the shit", Positive},              // special cases
+		{"yeah right", Negative},                    //
+		{"holy shit", Neutral},                      // surprise
+		{"nothing but the best", Positive},          // "nothing but" neither negates nor contrasts
+		{"I &lt;3 it", Positive},                    // HTML-escaped, as in v1.1 text
+		{"sooo gooood", Positive},                   // elongation
+		{"noooo", Negative},                         //
+		{"hahahahaha", Positive},                    // laughter of any length
+		{"D: D:", Negative},                         // dismay
+		{"#LoveThis", Positive},                     // camel-cased hashtags
+		{"#NotHappy", Negative},                     //
+		{"#blessed", Positive},                      //
 		{"@happy is on the train", Neutral},         // mentions are not scored
 		{"see https://great.example/love", Neutral}, // nor URLs
-		{"#love", Positive},                         // hashtags are
+		{"finally home!", Positive},                 // '!' alone is enthusiasm
+		{"home?!", Neutral},                         // with '?', surprise
 		{"", Neutral},
 		{"   \t\n", Neutral},
 		{"!!!???", Neutral},
@@ -49,6 +70,39 @@ func TestScoreSign(t *testing.T) {
 		if compound, got := a.Score(c.text); got != c.want {
 			t.Errorf("Score(%q) = %.3f %v, want %v", c.text, compound, got, c.want)
 		}
+	}
+}
+
+func TestScoreEmoji(t *testing.T) {
+	t.Parallel()
+	a := New()
+	cases := []struct {
+		text string
+		want Label
+	}{
+		{"😂", Positive},        // face with tears of joy
+		{"😍", Positive},        // smiling face with heart-eyes
+		{"❤️", Positive},       // red heart
+		{"😭", Negative},        // loudly crying face
+		{"😠", Negative},        // angry face
+		{"😡", Neutral},         // "pouting face": the description says no more
+		{"💔", Negative},        // broken heart: a special case of the description
+		{"👍🏽", Neutral},        // thumbs up: no word of it is in the lexicon
+		{"👩🏽‍❤️‍👨🏻", Positive}, // a ZWJ sequence with skin tones: couple with heart
+		{"🚗", Neutral},
+		{"not 😂", Positive}, // emoji are not negated
+	}
+	for _, c := range cases {
+		if compound, got := a.Score(c.text); got != c.want {
+			t.Errorf("Score(%q) = %.3f %v, want %v", c.text, compound, got, c.want)
+		}
+	}
+	score := func(s string) float64 { c, _ := a.Score(s); return c }
+	if x, y := score("👍🏿"), score("👍"); x != y {
+		t.Errorf("a skin tone changes the score: %.3f vs %.3f", x, y)
+	}
+	if x, y := score("great 😂😂😂"), score("great 😂"); x <= y {
+		t.Errorf("three 😂 (%.3f) should weigh more than one (%.3f)", x, y)
 	}
 }
 
@@ -65,16 +119,20 @@ func TestScoreOrdering(t *testing.T) {
 		{"good!!!!", "good!!!"},
 		{"very good", "good"},
 		{"extremely good", "good"},
+		{"damn good", "good"}, // a swear word as a degree adverb
 		{"good", "kind of good"},
 		{"good", "slightly good"},
 		{"this is GOOD", "this is good"},           // capitals among lower case
 		{"this is VERY good", "this is very good"}, // a booster in capitals
 		{"never so good", "good"},
+		{"gooood", "good"}, // elongation is emphasis
 		{"good??", "good"},
 		{"bad", "very bad"}, // boosters intensify negatives too
+		{"bad", "pretty bad"},
 		{"not bad", "bad"},
 		{"the food was bad but the service was great", "the food was great but the service was bad"},
 		{"I love it :)", "I hate it :("},
+		{"good", "#good"}, // hashtag words count half
 	}
 	for _, c := range cases {
 		if h, l := score(c.higher), score(c.lower); h <= l {
@@ -89,29 +147,35 @@ func TestScoreOrdering(t *testing.T) {
 	if x, y := score("good!!!!"), score("good!!!!!!!"); x != y {
 		t.Errorf("Score(good!!!!) = %.3f, Score(good!!!!!!!) = %.3f; want equal", x, y)
 	}
+	// Variants of one face score the same.
+	for _, face := range []string{":))))", ":-)", "=)"} {
+		if x, y := score("ok "+face), score("ok :)"); x == 0 || math.Abs(x-y) > 0.2 {
+			t.Errorf("Score(ok %s) = %.3f, far from Score(ok :)) = %.3f", face, x, y)
+		}
+	}
 }
 
 func TestScoreKnownValues(t *testing.T) {
 	t.Parallel()
 	a := New()
 	// Worked by hand from the lexicon: good = 1.9, so compound = 1.9/sqrt(1.9²+15).
-	good := 1.9 / math.Sqrt(1.9*1.9+alpha)
+	norm := func(x float64) float64 { return x / math.Sqrt(x*x+alpha) }
 	cases := []struct {
 		text string
 		want float64
 	}{
-		{"good", good},
-		{"not good", -1.9 * 0.74 / math.Sqrt(1.9*0.74*1.9*0.74+alpha)},
-		{"very good", (1.9 + 0.293) / math.Sqrt((1.9+0.293)*(1.9+0.293)+alpha)},
-		{"good!", (1.9 + 0.292) / math.Sqrt((1.9+0.292)*(1.9+0.292)+alpha)},
+		{"good", norm(1.9)},
+		{"not good", norm(-1.9 * 0.74)},
+		{"very good", norm(1.9 + 0.293)},
+		{"good!", norm(1.9 + 0.292)},
+		{"#good", norm(1.9 * tagWeight)},
+		{"wow!", norm(0.292 + 2.8)},
+		{"home!", norm(0.292)},
 	}
 	for _, c := range cases {
 		if got, _ := a.Score(c.text); math.Abs(got-c.want) > 1e-9 {
 			t.Errorf("Score(%q) = %.6f, want %.6f", c.text, got, c.want)
 		}
-	}
-	if good < 0.4 || good > 0.5 {
-		t.Fatalf("lexicon value of \"good\" changed: compound %.3f", good)
 	}
 }
 
@@ -122,6 +186,8 @@ func TestScoreStaysInRange(t *testing.T) {
 		strings.Repeat("love ", 500) + strings.Repeat("!", 50),
 		strings.Repeat("HATE terrible awful ", 300),
 		strings.Repeat("not ", 100) + "good",
+		strings.Repeat("😂", 5000),
+		strings.Repeat("a", 1<<20),
 	} {
 		if c, _ := a.Score(text); c < -1 || c > 1 || math.IsNaN(c) {
 			t.Errorf("Score(%.20q...) = %v, outside [-1, 1]", text, c)
@@ -132,7 +198,7 @@ func TestScoreStaysInRange(t *testing.T) {
 func TestScoreIsSafeForConcurrentUse(t *testing.T) {
 	t.Parallel()
 	a := New()
-	texts := []string{"good", "not good at all", "I HATE mondays!!!", "the least fun", "love :)"}
+	texts := []string{"good", "not good at all", "I HATE mondays!!!", "the least fun", "love :)", "😂 #LoveThis"}
 	want := make([]float64, len(texts))
 	for i, s := range texts {
 		want[i], _ = a.Score(s)
@@ -157,6 +223,17 @@ func TestScoreIsSafeForConcurrentUse(t *testing.T) {
 	}
 }
 
+// TestScoreAllocatesNothing is not parallel: AllocsPerRun counts the whole process's
+// allocations.
+func TestScoreAllocatesNothing(t *testing.T) {
+	a := New()
+	text := "Sooo happy with my new phone!!! #LoveThis :) 😂 but the case is NOT great @shop https://t.co/x"
+	a.Score(text)
+	if n := testing.AllocsPerRun(200, func() { a.Score(text) }); n > 0 {
+		t.Errorf("Score allocates %v times per call once warm", n)
+	}
+}
+
 func TestLabelString(t *testing.T) {
 	t.Parallel()
 	if Negative.String() != "negative" || Neutral.String() != "neutral" || Positive.String() != "positive" {
@@ -169,192 +246,116 @@ func TestLabelString(t *testing.T) {
 	}
 }
 
-func TestWords(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		text string
-		want []string
-	}{
-		{"RT @bob: The NEW phone is great, great! #tech https://t.co/x 2024 a", []string{"new", "phone", "great"}},
-		{"Obama's speech… love/hate it’s over www.example.com $AAPL", []string{"obama", "speech", "love", "hate"}},
-		{"e-mail me: don't stop-- 3pm 10-0 x", []string{"e-mail", "stop", "3pm"}},
-		{"Café crème très bien, el niño y la niña", []string{"café", "crème", "bien", "niño", "niña"}},
-		{"Straße GROSS Über", []string{"straße", "gross", "über"}},
-		{"", nil},
-		{"@a #b http://c", nil},
-	}
-	for _, c := range cases {
-		if got := Words(c.text); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("Words(%q) = %q, want %q", c.text, got, c.want)
-		}
-	}
-	dst := AppendWords([]string{"keep"}, "keep going")
-	if !reflect.DeepEqual(dst, []string{"keep", "keep", "going"}) {
-		t.Errorf("AppendWords de-duplicates only what it appends: %q", dst)
-	}
-}
-
-func FuzzScore(f *testing.F) {
-	for _, s := range []string{"good", "not VERY good!!!", "no", "least", ":D <3", "kind of", "never so good", "a\xffb", "but"} {
-		f.Add(s)
-	}
-	a := New()
-	f.Fuzz(func(t *testing.T, text string) {
-		c, l := a.Score(text)
-		if math.IsNaN(c) || c < -1 || c > 1 || l != LabelOf(c) {
-			t.Fatalf("Score(%q) = %v, %v", text, c, l)
-		}
-	})
-}
-
-func FuzzWords(f *testing.F) {
-	for _, s := range []string{"RT @bob: The NEW phone", "don't-stop", "Obama's", "’s", "a\xffb c-'-d", "#x $y"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, text string) {
-		words := Words(text)
-		seen := map[string]bool{}
-		for _, w := range words {
-			if seen[w] || stopWords[w] || utf8.RuneCountInString(w) < 2 || strings.ToLower(w) != w || strings.IndexFunc(w, unicode.IsLetter) < 0 {
-				t.Fatalf("Words(%q) = %q: %q should not be there", text, words, w)
-			}
-			seen[w] = true
-		}
-	})
-}
-
-// labelled is one tweet of a development set with its gold label.
-type labelled struct {
-	text string
-	gold Label
-}
-
-// loadVader reads the VADER tweet set: id, mean human rating (-4..4), text. The gold label
-// applies the compound thresholds to rating/4, as the set's authors do.
-func loadVader(t testing.TB) []labelled {
-	t.Helper()
+// loadVader reads testdata's copy of the VADER tweet set.
+func loadVader(tb testing.TB) []Example {
+	tb.Helper()
 	f, err := os.Open("testdata/vader-4200-tweets.tsv")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
-	var out []labelled
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.SplitN(strings.TrimRight(sc.Text(), "\r"), "\t", 3)
-		if len(parts) < 3 {
-			continue
-		}
-		mean, err := strconv.ParseFloat(parts[1], 64)
-		if err != nil {
-			t.Fatalf("bad rating %q", parts[1])
-		}
-		out = append(out, labelled{parts[2], LabelOf(mean / 4)})
-	}
-	return out
-}
-
-// loadTweetEval reads the TweetEval sentiment validation split (labels 0, 1, 2).
-func loadTweetEval(t testing.TB) []labelled {
-	t.Helper()
-	texts, err := os.ReadFile("testdata/tweeteval-val-text.txt")
+	set, err := ReadVaderTweets(f)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	labels, err := os.ReadFile("testdata/tweeteval-val-labels.txt")
+	return set
+}
+
+// loadTweetEval reads testdata's copy of the TweetEval sentiment validation split.
+func loadTweetEval(tb testing.TB) []Example {
+	tb.Helper()
+	texts, err := os.Open("testdata/tweeteval-val-text.txt")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	tl := strings.Split(strings.TrimRight(string(texts), "\n"), "\n")
-	ll := strings.Split(strings.TrimRight(string(labels), "\n"), "\n")
-	if len(tl) != len(ll) {
-		t.Fatalf("%d texts, %d labels", len(tl), len(ll))
+	defer texts.Close()
+	labels, err := os.Open("testdata/tweeteval-val-labels.txt")
+	if err != nil {
+		tb.Fatal(err)
 	}
-	out := make([]labelled, len(tl))
-	for i := range tl {
-		n, err := strconv.Atoi(strings.TrimSpace(ll[i]))
-		if err != nil || n < 0 || n > 2 {
-			t.Fatalf("bad label %q", ll[i])
-		}
-		out[i] = labelled{tl[i], Label(n - 1)}
+	defer labels.Close()
+	set, err := ReadTweetEval(texts, labels)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return out
+	return set
 }
 
-// evaluate returns accuracy and macro-F1 over the three labels.
-func evaluate(a *Analyzer, set []labelled) (acc, macroF1 float64) {
-	var tp, fp, fn [3]int
-	correct := 0
-	for _, x := range set {
-		_, got := a.Score(x.text)
-		if got == x.gold {
-			correct++
-			tp[got+1]++
-		} else {
-			fp[got+1]++
-			fn[x.gold+1]++
-		}
-	}
-	for c := range 3 {
-		if p, r := float64(tp[c])/float64(tp[c]+fp[c]), float64(tp[c])/float64(tp[c]+fn[c]); p+r > 0 {
-			macroF1 += 2 * p * r / (p + r) / 3
-		}
-	}
-	return float64(correct) / float64(len(set)), macroF1
-}
+// The figures of the VADER reference implementation on the development sets
+// (testdata/README.md): the scorer must not fall below any of them.
+const (
+	refVaderAccuracy     = 0.909
+	refVaderMacroF1      = 0.746
+	refTweetEvalAccuracy = 0.569
+	refTweetEvalMacroF1  = 0.556
+)
 
-// TestAccuracyOnDevelopmentSets reports accuracy and macro-F1 on the two labelled sets in
-// testdata. The floors only catch a broken scorer; the figures are for the report.
-// Reference implementation: 0.909 / 0.746 on vader-4200, 0.569 / 0.556 on tweeteval-val.
+// TestAccuracyOnDevelopmentSets holds the scorer to the reference implementation's
+// figures on the two labelled sets in testdata, and logs its own. A change to the
+// rules that costs accuracy or macro-F1 on either set below the reference fails here;
+// one that gains should carry over to tweets in general, not only to these sets.
 func TestAccuracyOnDevelopmentSets(t *testing.T) {
 	t.Parallel()
 	a := New()
 	for _, c := range []struct {
-		name  string
-		set   []labelled
-		floor float64
+		name          string
+		set           []Example
+		accuracy, mf1 float64
 	}{
-		{"vader-4200-tweets", loadVader(t), 0.80},
-		{"tweeteval-val", loadTweetEval(t), 0.45},
+		{"vader-4200-tweets", loadVader(t), refVaderAccuracy, refVaderMacroF1},
+		{"tweeteval-val", loadTweetEval(t), refTweetEvalAccuracy, refTweetEvalMacroF1},
 	} {
-		acc, f1 := evaluate(a, c.set)
-		t.Logf("%s: %d tweets, accuracy %.3f, macro-F1 %.3f", c.name, len(c.set), acc, f1)
-		if len(c.set) < 2000 || acc < c.floor {
-			t.Errorf("%s: accuracy %.3f on %d tweets is below the sanity floor %.2f", c.name, acc, len(c.set), c.floor)
+		m := Evaluate(a, c.set)
+		t.Logf("%s: %d tweets, accuracy %.4f (reference %.3f), macro-F1 %.4f (reference %.3f)",
+			c.name, m.N, m.Accuracy, c.accuracy, m.MacroF1, c.mf1)
+		if m.N < 2000 {
+			t.Errorf("%s: only %d tweets read", c.name, m.N)
+		}
+		if m.Accuracy < c.accuracy || m.MacroF1 < c.mf1 {
+			t.Errorf("%s: accuracy %.4f, macro-F1 %.4f: below the reference implementation's %.3f, %.3f",
+				c.name, m.Accuracy, m.MacroF1, c.accuracy, c.mf1)
 		}
 	}
+}
+
+// meanLen is the mean length in bytes of the texts of set, for b.SetBytes.
+func meanLen(set []Example) int {
+	n := 0
+	for _, x := range set {
+		n += len(x.Text)
+	}
+	return n / len(set)
 }
 
 func BenchmarkScore(b *testing.B) {
 	a := New()
 	set := loadVader(b)
-	bytes := 0
-	for _, x := range set {
-		bytes += len(x.text)
-	}
-	b.SetBytes(int64(bytes / len(set)))
+	b.SetBytes(int64(meanLen(set)))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		a.Score(set[i%len(set)].text)
+		a.Score(set[i%len(set)].Text)
 		i++
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tweets/s")
 }
 
-func BenchmarkWords(b *testing.B) {
+func BenchmarkTokenize(b *testing.B) {
 	set := loadVader(b)
-	bytes := 0
-	for _, x := range set {
-		bytes += len(x.text)
-	}
-	b.SetBytes(int64(bytes / len(set)))
+	b.SetBytes(int64(meanLen(set)))
 	b.ReportAllocs()
-	var dst []string
+	var toks []Token
 	i := 0
 	for b.Loop() {
-		dst = AppendWords(dst[:0], set[i%len(set)].text)
+		toks = AppendTokens(toks[:0], set[i%len(set)].Text)
 		i++
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tweets/s")
+}
+
+func BenchmarkNew(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		buildTables()
+	}
 }

@@ -1,0 +1,70 @@
+package sentiment
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+func TestWords(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		text string
+		want []string
+	}{
+		{"RT @bob: The NEW phone is great, great! #tech https://t.co/x 2024 a", []string{"new", "phone", "great"}},
+		{"Obama's speech… love/hate it’s over www.example.com $AAPL", []string{"obama", "speech", "love", "hate"}},
+		{"e-mail me: don't stop-- 3pm 10-0 x", []string{"e-mail", "stop", "3pm"}},
+		{"Sooo gooood :) xD <3 😂 #blessed", []string{"good"}},
+		{"Café crème très bien, el niño y la niña", []string{"café", "crème", "bien", "niño", "niña"}},
+		{"Straße GROSS über Nacht", []string{"straße", "gross", "nacht"}},
+		{"o jogo foi muito bom, não é?", []string{"jogo", "bom"}},
+		{"la partita è stata bellissima per noi", []string{"partita", "stata", "bellissima"}},
+		{"c'est la vie, je ne sais pas", []string{"vie", "sais"}},
+		{"今日は東京タワーに行きました。すごい！", []string{"今日", "東京", "タワー"}},
+		{"Don\\u2019t stop believing", []string{"stop", "believing"}},
+		{"", nil},
+		{"@a #b http://c 12:30 :-) &amp;", nil},
+	}
+	for _, c := range cases {
+		if got := Words(c.text); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("Words(%q) = %q, want %q", c.text, got, c.want)
+		}
+	}
+	dst := AppendWords([]string{"keep"}, "keep walking")
+	if !reflect.DeepEqual(dst, []string{"keep", "keep", "walking"}) {
+		t.Errorf("AppendWords de-duplicates only what it appends: %q", dst)
+	}
+}
+
+func FuzzWords(f *testing.F) {
+	for _, s := range []string{"RT @bob: The NEW phone", "don't-stop", "Obama's", "’s", "a\xffb c-'-d", "#x $y", "sooo", "今日は", "Don\\u2019t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		words := Words(text)
+		seen := map[string]bool{}
+		for _, w := range words {
+			if seen[w] || stopWords[w] || utf8.RuneCountInString(w) < 2 || strings.ToLower(w) != w ||
+				strings.IndexFunc(w, unicode.IsLetter) < 0 || strings.ContainsAny(w, "#@ \t\n") {
+				t.Fatalf("Words(%q) = %q: %q should not be there", text, words, w)
+			}
+			seen[w] = true
+		}
+	})
+}
+
+func BenchmarkWords(b *testing.B) {
+	set := loadVader(b)
+	b.SetBytes(int64(meanLen(set)))
+	b.ReportAllocs()
+	var dst []string
+	i := 0
+	for b.Loop() {
+		dst = AppendWords(dst[:0], set[i%len(set)].Text)
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tweets/s")
+}
