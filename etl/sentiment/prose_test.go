@@ -1,12 +1,7 @@
-//go:build prose
-
 // The comparison with github.com/jdkato/prose/v2's tokenizer, which decided that the
-// scorer keeps its own (see AppendTokens). It is behind the "prose" build tag so that
-// the package's tests do not depend on prose; run it with
+// scorer keeps its own; AppendTokens says what it showed. Run it with
 //
-//	go test -tags prose -run Prose -bench Tokenize -benchmem ./etl/sentiment
-//
-// See AppendTokens for what it showed.
+//	go test -run Prose -bench Tokenize ./etl/sentiment
 package sentiment
 
 import (
@@ -30,8 +25,9 @@ func proseTokens(tb testing.TB, text string) []string {
 	return out
 }
 
-// TestProseTokenizerAccuracy scores the development sets once as written and once as
-// prose's tokens joined by spaces, so that only prose's boundaries reach the rules.
+// TestProseTokenizerAccuracy logs the figures on the development sets when the text is
+// scored as written and when it is scored as prose's tokens joined by spaces, so that
+// only prose's boundaries reach the rules.
 func TestProseTokenizerAccuracy(t *testing.T) {
 	a := New()
 	for _, c := range []struct {
