@@ -33,6 +33,8 @@ func commands() []command {
 		{"migrate", "apply the warehouse schema migrations and exit", runMigrate},
 		{"bench", "measure: `bench broker` runs the broker beside franz-go's kfake", runBench},
 		{"probe", "check that a service answers (for container healthchecks)", runProbe},
+		{"score", "score the sentiment of each line of stdin: label<TAB>compound", runScore},
+		{"eval-sentiment", "accuracy and macro-F1 of the sentiment engine on labelled tweets", runEvalSentiment},
 	}
 }
 

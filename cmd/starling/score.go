@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/starling-analytics/starling/etl/sentiment"
+)
+
+// The sentiment engine from the command line: `starling score` labels texts, `starling
+// eval-sentiment` (or `score --eval`) measures it against labelled tweets.
+
+// The development sets, relative to the repository root (see findRepoFile).
+const (
+	devVaderSet        = "etl/sentiment/testdata/vader-4200-tweets.tsv"
+	devTweetEvalTexts  = "etl/sentiment/testdata/tweeteval-val-text.txt"
+	devTweetEvalLabels = "etl/sentiment/testdata/tweeteval-val-labels.txt"
+)
+
+func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return scoreCommand(ctx, os.Stdin, args, stdout, stderr)
+}
+
+// scoreCommand is `starling score` reading stdin.
+func scoreCommand(ctx context.Context, stdin io.Reader, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("score", "Reads one text per line on stdin and writes one line per text to stdout: label<TAB>compound, the label positive, neutral or negative and the compound score in [-1, 1] with 4 decimals. Lines may be of any length and end in LF or CRLF; an empty line is scored as an empty text.", stderr)
+	eval := fs.Bool("eval", false, "instead of scoring stdin, print the figures on labelled sets, as eval-sentiment does")
+	sets := addEvalFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *eval {
+		return evalSentiment(sets, stdout)
+	}
+	return scoreLines(ctx, sentiment.New(), stdin, stdout)
+}
+
+// scoreLines writes label<TAB>compound for each line of r.
+func scoreLines(ctx context.Context, a *sentiment.Analyzer, r io.Reader, w io.Writer) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var long []byte // a line longer than br's buffer, put together
+	var out []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, chunk...)
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+		line := chunk
+		if len(long) > 0 {
+			line = append(long, chunk...)
+		}
+		if len(line) == 0 && err != nil {
+			break // the input ended with its last line end
+		}
+		line = trimLineEnd(line)
+		compound, label := a.Score(string(line))
+		out = appendScore(out[:0], label, compound)
+		if _, werr := bw.Write(out); werr != nil {
+			return werr
+		}
+		long = long[:0]
+		if err != nil {
+			break
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			bw.Flush()
+			return ctxErr
+		}
+	}
+	return bw.Flush()
+}
+
+// trimLineEnd removes a trailing "\n" or "\r\n".
+func trimLineEnd(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+	}
+	return line
+}
+
+// appendScore appends "label\tcompound\n", the compound with 4 decimals and never as
+// "-0.0000".
+func appendScore(b []byte, label sentiment.Label, compound float64) []byte {
+	b = append(b, label.String()...)
+	b = append(b, '\t')
+	n := len(b)
+	b = strconv.AppendFloat(b, compound, 'f', 4, 64)
+	if string(b[n:]) == "-0.0000" {
+		b = append(b[:n], "0.0000"...)
+	}
+	return append(b, '\n')
+}
+
+func runEvalSentiment(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval-sentiment", "Scores labelled tweet sets and prints accuracy, macro-F1 and per-class precision and recall. By default the two development sets of the repository; the flags point at other files in the same formats (an empty path leaves a set out).", stderr)
+	sets := addEvalFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return evalSentiment(sets, stdout)
+}
+
+// evalSets are the labelled files to evaluate on.
+type evalSets struct {
+	vader, tweetEvalTexts, tweetEvalLabels *string
+}
+
+func addEvalFlags(fs *flag.FlagSet) evalSets {
+	return evalSets{
+		vader:           fs.String("vader", devVaderSet, "tweets in VADER's format: id<TAB>mean rating -4..4<TAB>text per line"),
+		tweetEvalTexts:  fs.String("tweeteval-text", devTweetEvalTexts, "tweets in TweetEval's format: one text per line"),
+		tweetEvalLabels: fs.String("tweeteval-labels", devTweetEvalLabels, "the labels of --tweeteval-text, one per line: 0 negative, 1 neutral, 2 positive"),
+	}
+}
+
+// evalSentiment prints the figures of the sentiment engine on each set.
+func evalSentiment(sets evalSets, w io.Writer) error {
+	type named struct {
+		name string
+		set  []sentiment.Example
+	}
+	var all []named
+	if *sets.vader != "" {
+		set, err := readVaderFile(findRepoFile(*sets.vader))
+		if err != nil {
+			return err
+		}
+		all = append(all, named{filepath.Base(*sets.vader), set})
+	}
+	if *sets.tweetEvalTexts != "" && *sets.tweetEvalLabels != "" {
+		set, err := readTweetEvalFiles(findRepoFile(*sets.tweetEvalTexts), findRepoFile(*sets.tweetEvalLabels))
+		if err != nil {
+			return err
+		}
+		all = append(all, named{filepath.Base(*sets.tweetEvalTexts), set})
+	}
+	if len(all) == 0 {
+		return errors.New("no labelled set given")
+	}
+	a := sentiment.New()
+	const row = "%-28s %7s %9s %9s   %-15s   %-15s   %s\n"
+	fmt.Fprintf(w, row, "set", "tweets", "accuracy", "macro-F1", "negative P / R", "neutral P / R", "positive P / R")
+	for _, s := range all {
+		m := sentiment.Evaluate(a, s.set)
+		var pr [3]string
+		for c := range pr {
+			pr[c] = fmt.Sprintf("%.3f / %.3f", m.Precision[c], m.Recall[c])
+		}
+		fmt.Fprintf(w, row, s.name, strconv.Itoa(m.N), fmt.Sprintf("%.4f", m.Accuracy), fmt.Sprintf("%.4f", m.MacroF1), pr[0], pr[1], pr[2])
+	}
+	return nil
+}
+
+func readVaderFile(path string) ([]sentiment.Example, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	set, err := sentiment.ReadVaderTweets(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return set, nil
+}
+
+func readTweetEvalFiles(textsPath, labelsPath string) ([]sentiment.Example, error) {
+	texts, err := os.Open(textsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer texts.Close()
+	labels, err := os.Open(labelsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer labels.Close()
+	set, err := sentiment.ReadTweetEval(texts, labels)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", textsPath, err)
+	}
+	return set, nil
+}
+
+// findRepoFile resolves a relative path that does not exist from the working
+// directory against its parents in turn, so that the defaults that name files of the
+// repository work from any directory in it. Other paths are returned as they are.
+func findRepoFile(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	for {
+		candidate := filepath.Join(dir, path)
+		if _, err := os.Stat(candidate); err == nil {
+			return candidate
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return path
+		}
+		dir = parent
+	}
+}
