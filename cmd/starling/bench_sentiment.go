@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/starling-analytics/starling/etl/sentiment"
+)
+
+// `starling bench sentiment`: the Go sentiment engine beside vader-sentiment, the npm
+// port of the VADER reference implementation, on the same texts and one core each.
+
+// devSentimentBench is the node runner's directory, relative to the repository root.
+const devSentimentBench = "etl/sentiment/bench"
+
+// sentimentBenchResult is one engine's run.
+type sentimentBenchResult struct {
+	Engine         string  `json:"engine"`
+	Tweets         int     `json:"tweets"`
+	Seconds        float64 `json:"seconds"`
+	TweetsPerSec   float64 `json:"tweets_per_s_per_core"`
+	AllocsPerTweet float64 `json:"allocs_per_tweet,omitempty"`
+	Positive       int     `json:"positive"` // labels of one pass over the texts
+	Neutral        int     `json:"neutral"`
+	Negative       int     `json:"negative"`
+}
+
+func runBenchSentiment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench sentiment", "Scores the texts of the development sets, repeated for --duration, with the Go sentiment engine on one core and, in the same run, with the npm port of VADER (vader-sentiment) under node, and prints tweets/s per core of both and their ratio. The npm dependencies are installed with npm ci into --bench-dir when missing.", stderr)
+	duration := fs.Duration("duration", 3*time.Second, "how long each engine scores")
+	sets := addEvalFlags(fs)
+	benchDir := fs.String("bench-dir", devSentimentBench, "the directory of the node runner (vader.js, package.json, package-lock.json)")
+	node := fs.String("node", "node", "the node executable")
+	npm := fs.String("npm", "npm", "the npm executable, for npm ci when the dependencies are missing")
+	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	texts, err := benchTexts(sets)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d texts, %s per engine\n", len(texts), *duration)
+
+	results := []sentimentBenchResult{benchGoSentiment(ctx, texts, *duration)}
+	npmResult, npmErr := benchNpmSentiment(ctx, texts, *duration, findRepoFile(*benchDir), *node, *npm, stderr)
+	if npmErr == nil {
+		results = append(results, npmResult)
+	}
+
+	fmt.Fprintf(stdout, "%-24s %10s %9s %18s %12s   %s\n", "engine", "tweets", "seconds", "tweets/s per core", "allocs/tweet", "labels of one pass (+ / 0 / -)")
+	for _, r := range results {
+		allocs := "-"
+		if r.Engine == "go" {
+			allocs = strconv.FormatFloat(r.AllocsPerTweet, 'f', 3, 64)
+		}
+		fmt.Fprintf(stdout, "%-24s %10d %9.2f %18.0f %12s   %d / %d / %d\n", r.Engine, r.Tweets, r.Seconds, r.TweetsPerSec, allocs,
+			r.Positive, r.Neutral, r.Negative)
+	}
+	if len(results) == 2 {
+		fmt.Fprintf(stdout, "ratio: the Go engine scores %.1f times as many tweets per second per core\n", results[0].TweetsPerSec/results[1].TweetsPerSec)
+	}
+	if *jsonOut != "" {
+		data, _ := json.MarshalIndent(results, "", "  ")
+		if err := os.WriteFile(*jsonOut, data, 0o644); err != nil {
+			return err
+		}
+	}
+	return npmErr
+}
+
+// benchTexts returns the texts of the labelled sets, without their labels.
+func benchTexts(sets evalSets) ([]string, error) {
+	var texts []string
+	if *sets.vader != "" {
+		set, err := readVaderFile(findRepoFile(*sets.vader))
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range set {
+			texts = append(texts, x.Text)
+		}
+	}
+	if *sets.tweetEvalTexts != "" && *sets.tweetEvalLabels != "" {
+		set, err := readTweetEvalFiles(findRepoFile(*sets.tweetEvalTexts), findRepoFile(*sets.tweetEvalLabels))
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range set {
+			texts = append(texts, x.Text)
+		}
+	}
+	if len(texts) == 0 {
+		return nil, errors.New("no texts to score")
+	}
+	return texts, nil
+}
+
+// benchGoSentiment scores texts in passes for d on one core: GOMAXPROCS is 1 while it
+// runs, so that the garbage collector's work counts too.
+func benchGoSentiment(ctx context.Context, texts []string, d time.Duration) sentimentBenchResult {
+	r := sentimentBenchResult{Engine: "go"}
+	a := sentiment.New()
+	for _, t := range texts { // warm up, and count the labels
+		switch _, l := a.Score(t); l {
+		case sentiment.Positive:
+			r.Positive++
+		case sentiment.Negative:
+			r.Negative++
+		default:
+			r.Neutral++
+		}
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	start := time.Now()
+	for time.Since(start) < d && ctx.Err() == nil {
+		for _, t := range texts {
+			a.Score(t)
+		}
+		r.Tweets += len(texts)
+	}
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&ms1)
+	r.Seconds = elapsed.Seconds()
+	r.TweetsPerSec = float64(r.Tweets) / r.Seconds
+	r.AllocsPerTweet = float64(ms1.Mallocs-ms0.Mallocs) / float64(r.Tweets)
+	return r
+}
+
+// benchNpmSentiment runs the node runner over texts, installing its dependencies first
+// when they are missing.
+func benchNpmSentiment(ctx context.Context, texts []string, d time.Duration, dir, node, npm string, stderr io.Writer) (sentimentBenchResult, error) {
+	r := sentimentBenchResult{Engine: "npm vader-sentiment"}
+	nodePath, err := exec.LookPath(node)
+	if err != nil {
+		return r, fmt.Errorf("node is not installed (%v): the comparison with the npm port of VADER needs Node.js and npm; the Go figures are above", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vader.js")); err != nil {
+		return r, fmt.Errorf("the node runner: %w (point --bench-dir at %s of the repository)", err, devSentimentBench)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "vader-sentiment", "package.json")); err != nil {
+		npmPath, err := exec.LookPath(npm)
+		if err != nil {
+			return r, fmt.Errorf("npm is not installed (%v): it is needed once, to install vader-sentiment into %s", err, dir)
+		}
+		fmt.Fprintf(stderr, "installing the npm dependencies: npm ci --prefix %s\n", dir)
+		cmd := exec.CommandContext(ctx, npmPath, "ci", "--prefix", dir, "--no-audit", "--no-fund")
+		cmd.Stdout, cmd.Stderr = stderr, stderr
+		if err := cmd.Run(); err != nil {
+			return r, fmt.Errorf("npm ci --prefix %s: %w", dir, err)
+		}
+	}
+	f, err := os.CreateTemp("", "starling-bench-sentiment-*.txt")
+	if err != nil {
+		return r, err
+	}
+	defer os.Remove(f.Name())
+	// One text per line: the sets' texts hold no line ends.
+	if _, err := f.WriteString(strings.Join(texts, "\n") + "\n"); err != nil {
+		f.Close()
+		return r, err
+	}
+	if err := f.Close(); err != nil {
+		return r, err
+	}
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, nodePath, filepath.Join(dir, "vader.js"), f.Name(), strconv.FormatFloat(d.Seconds(), 'f', -1, 64))
+	cmd.Stdout, cmd.Stderr = &out, stderr
+	if err := cmd.Run(); err != nil {
+		return r, fmt.Errorf("node vader.js: %w", err)
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return r, fmt.Errorf("node vader.js printed %q: %w", out.String(), err)
+	}
+	r.Engine = "npm vader-sentiment"
+	if r.Seconds <= 0 || r.Tweets <= 0 {
+		return r, fmt.Errorf("node vader.js printed %q", out.String())
+	}
+	r.TweetsPerSec = float64(r.Tweets) / r.Seconds
+	return r, nil
+}
