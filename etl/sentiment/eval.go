@@ -25,7 +25,7 @@ type Example struct {
 // authors do.
 func ReadVaderTweets(r io.Reader) ([]Example, error) {
 	var out []Example
-	err := eachLine(r, func(n int, line string) error {
+	err := eachLine(r, false, func(n int, line string) error {
 		_, rest, ok := strings.Cut(line, "\t")
 		rating, text, ok2 := strings.Cut(rest, "\t")
 		if !ok || !ok2 {
@@ -45,14 +45,15 @@ func ReadVaderTweets(r io.Reader) ([]Example, error) {
 // a second file their labels one per line, 0 negative, 1 neutral, 2 positive.
 func ReadTweetEval(texts, labels io.Reader) ([]Example, error) {
 	var out []Example
-	if err := eachLine(texts, func(_ int, line string) error {
+	// An empty line is an empty text, so that texts and labels stay in step.
+	if err := eachLine(texts, true, func(_ int, line string) error {
 		out = append(out, Example{Text: line})
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("texts: %w", err)
 	}
 	k := 0
-	if err := eachLine(labels, func(n int, line string) error {
+	if err := eachLine(labels, false, func(n int, line string) error {
 		v, err := strconv.Atoi(strings.TrimSpace(line))
 		if err != nil || v < 0 || v > 2 {
 			return fmt.Errorf("line %d: label %q is not 0, 1 or 2", n, line)
@@ -73,16 +74,20 @@ func ReadTweetEval(texts, labels io.Reader) ([]Example, error) {
 }
 
 // eachLine calls fn with each line of r (numbered from 1) without its line end, however
-// long. Empty lines are skipped.
-func eachLine(r io.Reader, fn func(n int, line string) error) error {
+// long. Empty lines are skipped unless keepEmpty; the end of the last line is not a
+// line of its own.
+func eachLine(r io.Reader, keepEmpty bool, fn func(n int, line string) error) error {
 	br := bufio.NewReader(r)
 	for n := 1; ; n++ {
 		line, err := br.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return err
 		}
+		if err != nil && line == "" {
+			return nil
+		}
 		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line != "" {
+		if line != "" || keepEmpty {
 			if ferr := fn(n, line); ferr != nil {
 				return ferr
 			}

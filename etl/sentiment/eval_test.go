@@ -29,11 +29,11 @@ func TestReadVaderTweets(t *testing.T) {
 
 func TestReadTweetEval(t *testing.T) {
 	t.Parallel()
-	set, err := ReadTweetEval(strings.NewReader("bad\nok\ngood\n"), strings.NewReader("0\n1\n2\n"))
+	set, err := ReadTweetEval(strings.NewReader("bad\n\ngood\n"), strings.NewReader("0\n1\n2\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set) != 3 || set[0] != (Example{"bad", Negative}) || set[1].Gold != Neutral || set[2].Gold != Positive {
+	if len(set) != 3 || set[0] != (Example{"bad", Negative}) || set[1] != (Example{"", Neutral}) || set[2].Gold != Positive {
 		t.Errorf("ReadTweetEval = %+v", set)
 	}
 	for _, c := range []struct{ texts, labels string }{

@@ -247,9 +247,9 @@ func scriptOf(r rune) int {
 }
 
 // isJoinerAt reports whether rune r (n bytes) at text[i] joins the word parts on either
-// side: an apostrophe before a letter ("don't", "it’s", "rock'n'roll") or a hyphen,
-// period-free, between letters or digits ("e-mail", "10-0"); for numbers also '.', ','
-// and ':' between digits ("3.5", "1,000", "10:30") and '/' ("24/7").
+// side: an apostrophe before a letter ("don't", "it’s", "rock'n'roll"), a hyphen
+// before a letter or digit ("e-mail", "10-0"), and between digits '.', ',', ':' and
+// '/' ("3.5", "1,000", "10:30", "24/7").
 func isJoinerAt(text string, i int, r rune, n int) bool {
 	if i == 0 || i+n >= len(text) {
 		return false
