@@ -304,8 +304,10 @@ func fieldEnd(text string, i int) int {
 // ("example.com"). A URL runs to the next white space; trailing punctuation that
 // usually closes a sentence is left out.
 func scanURL(text string, i int) int {
+	// A scheme or a host name is at most maxHost bytes; looking no further keeps a long
+	// run such as "a.a.a.a…" from being rescanned at each of its words.
 	j := i
-	for j < len(text) && (isASCIIAlnum(text[j]) || text[j] == '-' || text[j] == '.' || text[j] == '+') {
+	for j < len(text) && j-i < maxHost && (isASCIIAlnum(text[j]) || text[j] == '-' || text[j] == '.' || text[j] == '+') {
 		j++
 	}
 	word := strings.TrimRight(text[i:j], ".")
@@ -323,6 +325,9 @@ func scanURL(text string, i int) int {
 	}
 	return end
 }
+
+// maxHost is the longest host name DNS allows.
+const maxHost = 253
 
 // isDomain reports whether s looks like a host name: dot-separated labels of letters,
 // digits and hyphens, the last of at least two letters.
