@@ -39,9 +39,10 @@ func (s *scratch) is(i int, w string) bool {
 }
 
 // tagWeight is the weight of the words of a hashtag. A hashtag names a topic more
-// often than it states an opinion (#SummerSlam, #TeaParty), so its words count half;
-// the tags that are opinions (#fail, #blessed) still move a tweet's score.
-const tagWeight = 0.5
+// often than it states an opinion (#SummerSlam, #TeaParty), so its words count a
+// quarter: enough to decide a tweet that says nothing else ("#fail", "#blessed"), too
+// little to outweigh what its words say.
+const tagWeight = 0.25
 
 // sum returns the sum of the valences of text's terms after the rules, before
 // punctuation emphasis; it leaves the counts of '!' and '?' in s.

@@ -132,7 +132,7 @@ func TestScoreOrdering(t *testing.T) {
 		{"not bad", "bad"},
 		{"the food was bad but the service was great", "the food was great but the service was bad"},
 		{"I love it :)", "I hate it :("},
-		{"good", "#good"}, // hashtag words count half
+		{"good", "#good"}, // hashtag words count a quarter
 	}
 	for _, c := range cases {
 		if h, l := score(c.higher), score(c.lower); h <= l {
