@@ -16,10 +16,10 @@
 // through elongation ("sooo gooood") and typographic apostrophes; emoji scored through
 // their descriptions, one token each; faces and laughter outside the reach of
 // negation, boosters and "but"; negation that stops at the end of a clause and at the
-// first sentiment word; hashtags split where camel-cased and counted a quarter; idioms of
-// Twitter ("can't wait", "hell yeah", "damn good"); and a '!' or a drawn-out word with
-// no sentiment word to intensify read as mild enthusiasm. Against the development sets
-// in testdata it beats the reference implementation's figures, which
+// first sentiment word; hashtags split where camel-cased and counted a quarter;
+// idioms of Twitter ("can't wait", "hell yeah", "damn good"); and a '!' or a drawn-out
+// word with no sentiment word to intensify read as mild enthusiasm. On the development
+// sets in testdata it beats the reference implementation's figures, which
 // TestAccuracyOnDevelopmentSets holds it to.
 //
 // The lexicons are VADER's own (MIT licence, lexicon/LICENSE-vader.txt), embedded in
