@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
 )
 
 // What makes loading effectively once, beside the loaded offsets: the ETL asks which tweet
@@ -24,13 +27,13 @@ const (
 	Withdrawn
 )
 
-// idChunk bounds the ids of one IN list: ClickHouse's default max_query_size is 256 KiB,
-// and a 64-bit id takes up to 21 bytes written out.
+// idChunk bounds the ids of one IN list of a mutation (which cannot read external tables):
+// ClickHouse's default max_query_size is 256 KiB and a 64-bit id takes up to 21 bytes
+// written out.
 const idChunk = 8000
 
-// inList writes ids as a SQL list. The ids are numbers the ETL parsed, never text from
-// outside, so writing them into the query is safe; it lets ClickHouse use the tables'
-// primary keys (id), which a bound array parameter (has(?, id)) would not.
+// inList writes ids as a SQL list, for mutations. The ids are numbers the ETL parsed,
+// never text from outside, so writing them into the statement is safe.
 func inList(ids []uint64) string {
 	var b strings.Builder
 	b.Grow(len(ids) * 20)
@@ -57,29 +60,46 @@ func chunks(ids []uint64, fn func([]uint64) error) error {
 	return nil
 }
 
+// idsTable sends ids to ClickHouse as an external table, _ids (id UInt64), that the query
+// can read like a table: a literal IN list of thousands of ids costs ClickHouse more to
+// parse than to look them up.
+func idsTable(ids []uint64) (*ext.Table, error) {
+	t, err := ext.NewTable("_ids", ext.Column("id", "UInt64"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.Block().Columns[0].Append(ids); err != nil {
+		return nil, fmt.Errorf("warehouse: external ids: %w", err)
+	}
+	return t, nil
+}
+
 // LookupIDs returns what the warehouse knows of each of ids; ids it has never seen are
 // absent from the map.
 func (db *DB) LookupIDs(ctx context.Context, ids []uint64) (map[uint64]IDState, error) {
 	out := make(map[uint64]IDState)
-	err := chunks(ids, func(ids []uint64) error {
-		list := inList(ids)
-		rows, err := db.conn.Query(ctx, "SELECT id, toUInt8(1) FROM tweet_ids WHERE id IN "+list+
-			" UNION ALL SELECT id, toUInt8(2) FROM tweet_deletions WHERE id IN "+list)
-		if err != nil {
-			return fmt.Errorf("warehouse: look up %d tweet ids: %w", len(ids), err)
+	if len(ids) == 0 {
+		return out, nil
+	}
+	t, err := idsTable(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)),
+		"SELECT id, toUInt8(1) FROM tweet_ids WHERE id IN _ids UNION ALL SELECT id, toUInt8(2) FROM tweet_deletions WHERE id IN _ids")
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: look up %d tweet ids: %w", len(ids), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uint64
+		var state uint8
+		if err := rows.Scan(&id, &state); err != nil {
+			return nil, fmt.Errorf("warehouse: scan tweet ids: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id uint64
-			var state uint8
-			if err := rows.Scan(&id, &state); err != nil {
-				return fmt.Errorf("warehouse: scan tweet ids: %w", err)
-			}
-			out[id] |= IDState(state)
-		}
-		return rows.Err()
-	})
-	return out, err
+		out[id] |= IDState(state)
+	}
+	return out, rows.Err()
 }
 
 // DeletionRow is one row of tweet_deletions: a withdrawn tweet. When Retracted, it carries
@@ -182,21 +202,23 @@ const tweetValueColumns = "id, created_at, lang, user_id, hashtags, words, senti
 // LoadedTweets returns the rows of tweets with the given ids that the tweets table holds
 // (only the columns a retraction needs). A tweet stored twice comes back once.
 func (db *DB) LoadedTweets(ctx context.Context, ids []uint64) ([]TweetRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	t, err := idsTable(ids)
+	if err != nil {
+		return nil, err
+	}
+	// tweet_ids knows each tweet's created_at, the tweets table's first key column: with it
+	// ClickHouse reads the few granules that hold the tweets, not the table.
+	rows, err := db.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)), "SELECT "+tweetValueColumns+
+		" FROM tweets WHERE created_at IN (SELECT created_at FROM tweet_ids WHERE id IN _ids) AND id IN _ids")
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: read %d tweets: %w", len(ids), err)
+	}
+	defer rows.Close()
 	var out []TweetRow
-	seen := map[uint64]bool{}
-	err := chunks(ids, func(ids []uint64) error {
-		list := inList(ids)
-		// tweet_ids knows each tweet's created_at, the tweets table's first key column:
-		// with it ClickHouse reads the few granules that hold the tweets, not the table.
-		q := "SELECT " + tweetValueColumns + " FROM tweets WHERE created_at IN (SELECT created_at FROM tweet_ids WHERE id IN " + list +
-			") AND id IN " + list
-		rows, err := db.conn.Query(ctx, q)
-		if err != nil {
-			return fmt.Errorf("warehouse: read %d tweets: %w", len(ids), err)
-		}
-		defer rows.Close()
-		return scanTweetValues(rows, seen, &out)
-	})
+	err = scanTweetValues(rows, map[uint64]bool{}, &out)
 	return out, err
 }
 

@@ -136,16 +136,25 @@ func TestLookupIDsInChunks(t *testing.T) {
 	t.Parallel()
 	db := warehousetest.Open(t)
 	ctx := context.Background()
-	if err := db.InsertTweets(ctx, sampleRows(1, 20000, 1)); err != nil {
+	const base = 1 << 62 // ids as long as Twitter's: the IN lists are at their longest
+	rows := sampleRows(1, 20000, 1)
+	for i := range rows {
+		rows[i].ID += base
+	}
+	if err := db.InsertTweets(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
 	ids := make([]uint64, 0, 25000)
 	for id := uint64(1); id <= 25000; id++ {
-		ids = append(ids, id)
+		ids = append(ids, base+id)
 	}
 	states, err := db.LookupIDs(ctx, ids)
-	if err != nil || len(states) != 20000 || states[20000] != warehouse.Loaded || states[20001] != 0 {
+	if err != nil || len(states) != 20000 || states[base+20000] != warehouse.Loaded || states[base+20001] != 0 {
 		t.Fatalf("LookupIDs = %d known, %v; want the 20000 loaded", len(states), err)
+	}
+	loaded, err := db.LoadedTweets(ctx, ids)
+	if err != nil || len(loaded) != 20000 {
+		t.Fatalf("LoadedTweets = %d rows, %v; want the 20000 loaded", len(loaded), err)
 	}
 }
 
