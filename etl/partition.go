@@ -21,6 +21,7 @@ type partitionLoader struct {
 	db        *warehouse.DB
 	dlq       *kafka.Writer
 	requeue   *kafka.Writer // the tweet topic, for fanOut
+	dec       tweet.Decoder
 	gen       *kafka.Generation
 	partition int
 	committed int64 // the group's committed offset at assignment, or kafka.FirstOffset
@@ -140,7 +141,7 @@ func (p *partitionLoader) add(ctx context.Context, m kafka.Message) {
 	}
 	p.pending++
 	p.last = m.Offset
-	row, tomb, err := e.transform(m)
+	row, tomb, err := e.transform(&p.dec, m)
 	switch {
 	case err != nil:
 		e.log.Warn("dead-lettering record", "partition", m.Partition, "offset", m.Offset, "reason", err)
@@ -214,7 +215,7 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 				purge = append(purge, plan.purge...)
 			}
 			if len(plan.rows) > 0 {
-				return p.db.InsertTweets(ctx, plan.rows)
+				return e.inserter.insert(ctx, plan.rows)
 			}
 			return nil
 		}, nil) {

@@ -27,8 +27,8 @@ type tombstone struct {
 // aggregates), word-cloud words extracted, Kafka origin attached; or, for a tombstone record,
 // into a tombstone (tomb non-nil). An error means the record can never be loaded and belongs
 // in the dead-letter topic.
-func (e *ETL) transform(m kafka.Message) (row warehouse.TweetRow, tomb *tombstone, err error) {
-	rec, err := tweet.Decode(m.Value)
+func (e *ETL) transform(dec *tweet.Decoder, m kafka.Message) (row warehouse.TweetRow, tomb *tombstone, err error) {
+	rec, err := dec.Decode(m.Value) // the row's strings share m.Value, which nothing changes
 	if err != nil {
 		return warehouse.TweetRow{}, nil, err
 	}

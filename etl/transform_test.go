@@ -34,7 +34,7 @@ func TestTransform(t *testing.T) {
 	t.Parallel()
 	e := newTestETL(t)
 	at := time.Date(2026, 5, 1, 10, 0, 30, 0, time.FixedZone("CEST", 2*3600))
-	row, _, err := e.transform(message(t, tweet.Record{
+	row, _, err := e.transform(&tweet.Decoder{}, message(t, tweet.Record{
 		ID: "1790000000000000001", CreatedAt: at, Lang: "en",
 		Text:     "RT @NASA: I LOVE this launch!!! #Space #space #SpaceX https://t.co/x",
 		User:     tweet.User{ID: "11348282", ScreenName: "NASA", Followers: 100},
@@ -80,7 +80,7 @@ func TestTransformRejectsWhatCannotBeLoaded(t *testing.T) {
 		"2200":       message(t, func() tweet.Record { r := ok; r.CreatedAt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC); return r }()),
 	}
 	for name, m := range cases {
-		_, _, err := e.transform(m)
+		_, _, err := e.transform(&tweet.Decoder{}, m)
 		if err == nil {
 			t.Errorf("%s: transform accepted it", name)
 			continue
@@ -89,7 +89,7 @@ func TestTransformRejectsWhatCannotBeLoaded(t *testing.T) {
 			t.Errorf("%s: error %v wraps neither tweet.ErrInvalid nor warehouse.ErrInvalidRow", name, err)
 		}
 	}
-	if _, _, err := e.transform(message(t, ok)); err != nil {
+	if _, _, err := e.transform(&tweet.Decoder{}, message(t, ok)); err != nil {
 		t.Errorf("minimal record: %v", err)
 	}
 }
@@ -134,7 +134,7 @@ func BenchmarkTransform(b *testing.B) {
 	b.SetBytes(int64(len(m.Value)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := e.transform(m); err != nil {
+		if _, _, err := e.transform(&tweet.Decoder{}, m); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -101,8 +101,8 @@ func ingestInputs(c *ingest.Config, inputs listFlag) []string {
 // etlFlags registers the loader's batching settings.
 func etlFlags(fs *flag.FlagSet, c *etl.Config) {
 	fs.StringVar(&c.GroupID, "group", "etl", "Kafka consumer group shared by ETL replicas")
-	fs.IntVar(&c.BatchSize, "batch-size", 5000, "flush a partition's batch at this many records")
-	fs.DurationVar(&c.FlushInterval, "flush-interval", 500*time.Millisecond, "flush a partition's batch this long after its first record")
+	fs.IntVar(&c.BatchSize, "batch-size", 20000, "flush a partition's batch at this many records")
+	fs.DurationVar(&c.FlushInterval, "flush-interval", 200*time.Millisecond, "flush a partition's batch this long after its first record")
 }
 
 func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {

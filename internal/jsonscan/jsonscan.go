@@ -23,6 +23,11 @@ import (
 // Strings it returns share memory with the text or with the scanner's buffer, which the
 // next Reset reuses: they are valid until then, and the text must not change meanwhile.
 type Scanner struct {
+	// Detached makes strings with escapes fresh allocations instead of views of the
+	// scanner's buffer, so that they stay valid after the next Reset (strings without
+	// escapes are views of the text either way).
+	Detached bool
+
 	b     []byte   // the text
 	i     int      // the scan position in b
 	arena []byte   // unescaped strings of the current text
@@ -241,8 +246,11 @@ func (s *Scanner) escaped(start, i int) (string, bool) {
 		switch {
 		case c == '"':
 			s.i = i + 1
-			s := s.arena[a0:]
-			return unsafe.String(unsafe.SliceData(s), len(s)), true
+			out := s.arena[a0:]
+			if s.Detached {
+				return string(out), true
+			}
+			return unsafe.String(unsafe.SliceData(out), len(out)), true
 		case c < 0x20:
 			return "", false
 		case c != '\\':

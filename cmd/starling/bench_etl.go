@@ -1,0 +1,430 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/starling-analytics/starling/etl"
+	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/internal/tweet"
+	"github.com/starling-analytics/starling/sample-data/generator"
+	"github.com/starling-analytics/starling/warehouse"
+	"github.com/starling-analytics/starling/warehouse/chlocal"
+)
+
+// etlBenchResult is one measured ETL run.
+type etlBenchResult struct {
+	Run           string        `json:"run"` // "throughput" or "freshness"
+	BatchSize     int           `json:"batch_size"`
+	FlushInterval time.Duration `json:"flush_interval_ns"`
+	Tweets        int           `json:"tweets"`
+	// Throughput runs: from the first loaded batch to the last (the consumer group's join
+	// excluded), and the whole run from the ETL's start.
+	TweetsPerS      float64 `json:"tweets_per_s,omitempty"`
+	Seconds         float64 `json:"seconds,omitempty"`
+	StartupSeconds  float64 `json:"startup_seconds,omitempty"`
+	WholeTweetsPerS float64 `json:"whole_run_tweets_per_s,omitempty"`
+	// Freshness runs: produced at Rate, from the produce call to the tweet being returned
+	// by a warehouse query.
+	Rate        int     `json:"rate_per_s,omitempty"`
+	Samples     int     `json:"samples,omitempty"`
+	FreshP50Ms  float64 `json:"freshness_p50_ms,omitempty"`
+	FreshP99Ms  float64 `json:"freshness_p99_ms,omitempty"`
+	FreshMaxMs  float64 `json:"freshness_max_ms,omitempty"`
+	PollEveryMs float64 `json:"poll_every_ms,omitempty"`
+}
+
+func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench etl", "Loads generated tweets from the built-in broker (in this process) into ClickHouse with the ETL: "+
+		"throughput for each batch size given, then freshness (produce → visible to a warehouse query) at a fixed rate.", stderr)
+	tweets := fs.Int("tweets", 1_000_000, "tweets produced for the throughput runs")
+	var batches listFlag = listFlag{"5000"}
+	fs.Var(&batches, "batch-sizes", "comma-separated ETL batch sizes, one throughput run each")
+	flushEvery := fs.Duration("flush-interval", 0, "ETL flush interval (default: the ETL's)")
+	rate := fs.Int("rate", 6000, "tweets/s of the freshness run (0 skips it)")
+	freshFor := fs.Duration("freshness-duration", 30*time.Second, "length of the freshness run")
+	var addrs listFlag
+	fs.Var(&addrs, "clickhouse-addr", "ClickHouse native-protocol address (default: a local server started from the clickhouse-server binary, in a temporary folder)")
+	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the throughput runs to this file (go tool pprof)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "starling-bench-etl-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if len(addrs) == 0 {
+		srv, err := chlocal.Start(ctx, chlocal.Config{Dir: tmp + "/clickhouse"})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		addrs = listFlag{srv.Addr()}
+	}
+	brokerAddr, stop, err := startBenchBroker(ctx, tmp+"/broker")
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Fprintf(stderr, "producing %d generated tweets\n", *tweets)
+	if err := produceGenerated(ctx, brokerAddr, *tweets); err != nil {
+		return err
+	}
+
+	var results []etlBenchResult
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	for i, b := range batches {
+		size, err := strconv.Atoi(b)
+		if err != nil || size < 1 {
+			return fmt.Errorf("--batch-sizes: %q is not a positive size", b)
+		}
+		whCfg := warehouse.Config{Addr: addrs, Database: fmt.Sprintf("bench_etl_%d_%d", os.Getpid(), i)}
+		r, err := benchETLThroughput(ctx, brokerAddr, whCfg, size, *flushEvery, *tweets)
+		if err != nil {
+			return fmt.Errorf("batch size %d: %w", size, err)
+		}
+		results = append(results, r)
+		fmt.Fprintf(stderr, "done: batch size %d: %.0f tweets/s\n", size, r.TweetsPerS)
+	}
+	pprof.StopCPUProfile()
+	if *rate > 0 {
+		size, _ := strconv.Atoi(batches[0])
+		whCfg := warehouse.Config{Addr: addrs, Database: fmt.Sprintf("bench_etl_%d_fresh", os.Getpid())}
+		r, err := benchETLFreshness(ctx, brokerAddr, whCfg, size, *flushEvery, *rate, *freshFor)
+		if err != nil {
+			return fmt.Errorf("freshness: %w", err)
+		}
+		results = append(results, r)
+	}
+
+	fmt.Fprintf(stdout, "%-11s %6s %9s %10s %12s %10s  %s\n", "run", "batch", "flush", "tweets", "tweets/s", "startup s", "freshness p50 / p99 / max ms")
+	for _, r := range results {
+		if r.Run == "throughput" {
+			fmt.Fprintf(stdout, "%-11s %6d %9s %10d %12.0f %10.2f  -\n", r.Run, r.BatchSize, r.FlushInterval, r.Tweets, r.TweetsPerS, r.StartupSeconds)
+		} else {
+			fmt.Fprintf(stdout, "%-11s %6d %9s %10d %12s %10s  %.0f / %.0f / %.0f at %d/s (%d samples, polled every %.0f ms)\n", r.Run, r.BatchSize,
+				r.FlushInterval, r.Tweets, "-", "-", r.FreshP50Ms, r.FreshP99Ms, r.FreshMaxMs, r.Rate, r.Samples, r.PollEveryMs)
+		}
+	}
+	if *jsonOut != "" {
+		data, _ := json.MarshalIndent(results, "", "  ")
+		return os.WriteFile(*jsonOut, data, 0o644)
+	}
+	return nil
+}
+
+// produceGenerated writes n generated tweets, as canonical records, to topic tweets.
+func produceGenerated(ctx context.Context, addr string, n int) error {
+	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: tweet.TopicTweets, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll,
+		BatchSize: 1000, BatchTimeout: time.Millisecond, Compression: kafka.Lz4}
+	defer w.Close()
+	g := generator.New(generator.Config{Seed: 42, Count: n})
+	msgs := make([]kafka.Message, 0, 5000)
+	flush := func() error {
+		if len(msgs) == 0 {
+			return nil
+		}
+		err := w.WriteMessages(ctx, msgs...)
+		msgs = msgs[:0]
+		return err
+	}
+	for {
+		line, ok := g.NextJSON()
+		if !ok {
+			return flush()
+		}
+		recs, err := ingest.ParseLine(line)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			v, err := tweet.Encode(r)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, kafka.Message{Key: []byte(r.Key()), Value: v})
+		}
+		if len(msgs) >= 5000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// startBenchETL migrates a fresh database and runs an ETL on it until the returned stop.
+func startBenchETL(ctx context.Context, brokerAddr string, whCfg warehouse.Config, group string, size int, flush time.Duration) (*warehouse.DB, func(), error) {
+	db, err := warehouse.Open(ctx, whCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	e, err := etl.New(etl.Config{Brokers: []string{brokerAddr}, Warehouse: whCfg, GroupID: group, BatchSize: size, FlushInterval: flush,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.Run(runCtx) }()
+	return db, func() {
+		cancel()
+		<-done
+		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+whCfg.Database)
+		db.Close()
+	}, nil
+}
+
+// loadedCount is how many records of the topic the warehouse has loaded (offsets are
+// dense here: every record is a tweet).
+func loadedCount(ctx context.Context, db *warehouse.DB) (int64, error) {
+	loaded, err := db.LoadedOffsets(ctx, tweet.TopicTweets)
+	var n int64
+	for _, o := range loaded {
+		n += o + 1
+	}
+	return n, err
+}
+
+func benchETLThroughput(ctx context.Context, brokerAddr string, whCfg warehouse.Config, size int, flush time.Duration, n int) (etlBenchResult, error) {
+	r := etlBenchResult{Run: "throughput", BatchSize: size, FlushInterval: flush, Tweets: n}
+	start := time.Now()
+	db, stop, err := startBenchETL(ctx, brokerAddr, whCfg, "bench-"+whCfg.Database, size, flush)
+	if err != nil {
+		return r, err
+	}
+	defer stop()
+	var first time.Time
+	var firstN int64
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-tick.C:
+		}
+		got, err := loadedCount(ctx, db)
+		if err != nil {
+			return r, err
+		}
+		if got > 0 && first.IsZero() {
+			first, firstN = time.Now(), got
+		}
+		if got >= int64(n) {
+			end := time.Now()
+			r.StartupSeconds = first.Sub(start).Seconds()
+			r.Seconds = end.Sub(first).Seconds()
+			r.TweetsPerS = float64(int64(n)-firstN) / r.Seconds
+			r.WholeTweetsPerS = float64(n) / end.Sub(start).Seconds()
+			return r, nil
+		}
+		if time.Since(start) > 30*time.Minute {
+			return r, fmt.Errorf("loaded %d of %d tweets in 30 minutes", got, n)
+		}
+	}
+}
+
+// benchETLFreshness produces live tweets at rate for d and measures, for a sample of them,
+// the time from the produce call to the first warehouse query that returns them.
+func benchETLFreshness(ctx context.Context, brokerAddr string, whCfg warehouse.Config, size int, flush time.Duration, rate int, d time.Duration) (etlBenchResult, error) {
+	const pollEvery = 10 * time.Millisecond
+	r := etlBenchResult{Run: "freshness", BatchSize: size, FlushInterval: flush, Rate: rate, PollEveryMs: float64(pollEvery) / 1e6}
+	// The throughput runs' records are in the topic already: this ETL's group starts at the
+	// end of it, after loading nothing of it (a new database and group would load it all).
+	group := "bench-fresh-" + whCfg.Database
+	if err := commitEnds(ctx, brokerAddr, group); err != nil {
+		return r, err
+	}
+	db, stop, err := startBenchETL(ctx, brokerAddr, whCfg, group, size, flush)
+	if err != nil {
+		return r, err
+	}
+	defer stop()
+	w := &kafka.Writer{Addr: kafka.TCP(brokerAddr), Topic: tweet.TopicTweets, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll,
+		BatchTimeout: time.Millisecond, Compression: kafka.Lz4}
+	defer w.Close()
+
+	var mu sync.Mutex
+	sent := map[uint64]time.Time{} // sampled ids not seen yet → when produced
+	var lat []time.Duration
+	nextID := uint64(time.Now().UnixMilli()-1288834974657) << 22
+	mk := func(at time.Time) (kafka.Message, uint64) {
+		nextID++
+		rec := tweet.Record{ID: strconv.FormatUint(nextID, 10), CreatedAt: at, Text: "freshness probe: loving this #benchmark", Lang: "en",
+			User: tweet.User{ID: "1", ScreenName: "bench"}, Hashtags: []string{"benchmark"}, SourceFormat: tweet.FormatGenerator}
+		v, _ := tweet.Encode(rec)
+		return kafka.Message{Key: []byte(rec.ID), Value: v}, nextID
+	}
+	// Warm up: wait until the group has its partitions and a first tweet is through.
+	m, id := mk(time.Now())
+	if err := w.WriteMessages(ctx, m); err != nil {
+		return r, err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n uint64
+		if err := db.Conn().QueryRow(ctx, "SELECT count() FROM tweets WHERE id = ?", id).Scan(&n); err == nil && n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return r, errors.New("the ETL did not load a first tweet within a minute")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	pollDone := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(pollEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-pollCtx.Done():
+				pollDone <- nil
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			ids := make([]string, 0, len(sent))
+			for id := range sent {
+				ids = append(ids, strconv.FormatUint(id, 10))
+			}
+			mu.Unlock()
+			if len(ids) == 0 {
+				continue
+			}
+			rows, err := db.Conn().Query(pollCtx, "SELECT id FROM tweets WHERE created_at >= now() - 600 AND id IN ("+strings.Join(ids, ",")+")")
+			if err != nil {
+				if pollCtx.Err() != nil {
+					pollDone <- nil
+				} else {
+					pollDone <- err
+				}
+				return
+			}
+			now := time.Now()
+			mu.Lock()
+			for rows.Next() {
+				var id uint64
+				if rows.Scan(&id) == nil {
+					if at, ok := sent[id]; ok {
+						lat = append(lat, now.Sub(at))
+						delete(sent, id)
+					}
+				}
+			}
+			mu.Unlock()
+			rows.Close()
+		}
+	}()
+
+	// Produce: every 10 ms the tweets due by then, one call; every 20th tweet is sampled.
+	start := time.Now()
+	var produced int
+	tick := time.NewTicker(10 * time.Millisecond)
+	for time.Since(start) < d {
+		<-tick.C
+		due := int(time.Since(start).Seconds()*float64(rate)) - produced
+		if due <= 0 {
+			continue
+		}
+		now := time.Now()
+		msgs := make([]kafka.Message, 0, due)
+		var sample []uint64
+		for range due {
+			m, id := mk(now)
+			msgs = append(msgs, m)
+			if produced%20 == 0 {
+				sample = append(sample, id)
+			}
+			produced++
+		}
+		mu.Lock()
+		for _, id := range sample {
+			sent[id] = now
+		}
+		mu.Unlock()
+		if err := w.WriteMessages(ctx, msgs...); err != nil {
+			tick.Stop()
+			stopPoll()
+			return r, err
+		}
+	}
+	tick.Stop()
+	// Let the last samples arrive.
+	for wait := time.Now().Add(30 * time.Second); time.Now().Before(wait); time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		left := len(sent)
+		mu.Unlock()
+		if left == 0 {
+			break
+		}
+	}
+	stopPoll()
+	if err := <-pollDone; err != nil {
+		return r, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sent) > 0 {
+		return r, fmt.Errorf("%d sampled tweets never became visible", len(sent))
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / 1e6 }
+	r.Tweets, r.Samples = produced, len(lat)
+	r.FreshP50Ms, r.FreshP99Ms, r.FreshMaxMs = pct(0.50), pct(0.99), pct(1)
+	return r, nil
+}
+
+// commitEnds commits, for a new group, the current end of every partition of the tweet
+// topic, so that the group starts there.
+func commitEnds(ctx context.Context, addr, group string) error {
+	c := &kafka.Client{Addr: kafka.TCP(addr)}
+	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{tweet.TopicTweets}})
+	if err != nil || len(meta.Topics) != 1 {
+		return fmt.Errorf("metadata: %v", err)
+	}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for _, p := range meta.Topics[0].Partitions {
+		req.Topics[tweet.TopicTweets] = append(req.Topics[tweet.TopicTweets], kafka.LastOffsetOf(p.ID))
+	}
+	offs, err := c.ListOffsets(ctx, req)
+	if err != nil {
+		return err
+	}
+	commit := &kafka.OffsetCommitRequest{GroupID: group, GenerationID: -1, Topics: map[string][]kafka.OffsetCommit{}}
+	for _, p := range offs.Topics[tweet.TopicTweets] {
+		commit.Topics[tweet.TopicTweets] = append(commit.Topics[tweet.TopicTweets], kafka.OffsetCommit{Partition: p.Partition, Offset: p.LastOffset})
+	}
+	_, err = c.OffsetCommit(ctx, commit)
+	return err
+}
