@@ -28,6 +28,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/starling-analytics/starling/etl/entities"
 	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/internal/tweet"
@@ -55,6 +56,16 @@ type Config struct {
 	// Default 20000: on 2 cores, 5000 loads about 45,000-65,000 tweets/s and 20000 about
 	// 65,000-85,000 (starling bench etl).
 	BatchSize int
+	// Entities runs the "entities" consumer group too, in the same process: it samples the
+	// tweets and stores the people, places and organisations they name (see entitygroup.go).
+	Entities bool
+	// EntitiesGroup is that group's id. Default "entities".
+	EntitiesGroup string
+	// EntitiesMaxLag is the lag, in records per partition, past which the entities group
+	// samples more sparsely. Default 5000.
+	EntitiesMaxLag int
+	// EntitiesCPU is the share of a core named-entity recognition may use. Default 0.25.
+	EntitiesCPU float64
 	// FlushInterval flushes a partition's batch this long after its first record, so
 	// that a slow stream still reaches the warehouse promptly. Default 200ms: at 6,000
 	// tweets/s a tweet is then queryable within 0.6 s at p99 (1 s with 500ms).
@@ -82,6 +93,15 @@ func (c Config) withDefaults() Config {
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 200 * time.Millisecond
 	}
+	if c.EntitiesGroup == "" {
+		c.EntitiesGroup = "entities"
+	}
+	if c.EntitiesMaxLag == 0 {
+		c.EntitiesMaxLag = 5000
+	}
+	if c.EntitiesCPU == 0 {
+		c.EntitiesCPU = 0.25
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -104,6 +124,12 @@ func (c Config) Validate() error {
 	}
 	if c.FlushInterval < time.Millisecond {
 		return fmt.Errorf("etl: flush interval %s is shorter than a millisecond", c.FlushInterval)
+	}
+	if c.Entities && c.EntitiesGroup == c.GroupID {
+		return errors.New("etl: the entities group must differ from the loading group")
+	}
+	if c.EntitiesMaxLag < 1 || c.EntitiesCPU <= 0 || c.EntitiesCPU > 64 {
+		return fmt.Errorf("etl: entities max lag %d and CPU share %g must be positive", c.EntitiesMaxLag, c.EntitiesCPU)
 	}
 	if c.Topic == c.DLQTopic {
 		return errors.New("etl: the dead-letter topic must differ from the input topic")
@@ -273,6 +299,23 @@ func (e *ETL) Run(ctx context.Context) error {
 	}
 	defer cg.Close() // ends the current generation and waits for its partition goroutines
 	e.log.Info("etl started", "group", e.cfg.GroupID, "topic", e.cfg.Topic, "brokers", e.cfg.Brokers)
+	if e.cfg.Entities {
+		x, err := entities.New()
+		if err != nil {
+			return fmt.Errorf("etl: entities: %w", err)
+		}
+		g := &entityGroup{e: e, db: db, x: x, cpu: newCPUBudget(e.cfg.EntitiesCPU)}
+		entCtx, stopEnt := context.WithCancel(ctx)
+		entDone := make(chan error, 1)
+		go func() { entDone <- g.run(entCtx) }()
+		defer func() {
+			stopEnt()
+			if err := <-entDone; err != nil {
+				e.log.Error("entities group stopped", "err", err)
+			}
+		}()
+		e.log.Info("entities group started", "group", e.cfg.EntitiesGroup, "cpu_share", e.cfg.EntitiesCPU)
+	}
 
 	for {
 		gen, err := cg.Next(ctx)

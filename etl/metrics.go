@@ -22,6 +22,13 @@ type etlMetrics struct {
 	batchSeconds prometheus.Histogram
 	lag          *prometheus.GaugeVec
 	freshness    prometheus.Histogram
+
+	// The entities group.
+	entityLag     *prometheus.GaugeVec
+	entityEvery   *prometheus.GaugeVec
+	entityTweets  prometheus.Counter
+	entities      prometheus.Counter
+	entitySeconds prometheus.Counter
 }
 
 func newETLMetrics(group string) *etlMetrics {
@@ -49,7 +56,18 @@ func newETLMetrics(group string) *etlMetrics {
 		freshness: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "starling_etl_freshness_seconds", ConstLabels: labels,
 			Help: "From a tweet's created_at to its insert into the warehouse (meaningful for live tweets).", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)}),
 	}
-	m.reg.MustRegister(m.consumed, m.loaded, m.deadLettered, m.deletions, m.skipped, m.writeErrors, m.batchRecords, m.batchSeconds, m.lag, m.freshness)
+	m.entityLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "starling_etl_entities_partition_lag_records", ConstLabels: labels,
+		Help: "Records of a partition the entities group has not read yet."}, []string{"topic", "partition"})
+	m.entityEvery = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "starling_etl_entities_sampled_every", ConstLabels: labels,
+		Help: "The entities group's sampling step: it reads one record in this many."}, []string{"topic", "partition"})
+	m.entityTweets = prometheus.NewCounter(prometheus.CounterOpts{Name: "starling_etl_entities_tweets_total", ConstLabels: labels,
+		Help: "Tweets the entities group ran named-entity recognition on."})
+	m.entities = prometheus.NewCounter(prometheus.CounterOpts{Name: "starling_etl_entities_total", ConstLabels: labels,
+		Help: "Entities written to the warehouse."})
+	m.entitySeconds = prometheus.NewCounter(prometheus.CounterOpts{Name: "starling_etl_entities_recognition_seconds_total", ConstLabels: labels,
+		Help: "Time spent in named-entity recognition."})
+	m.reg.MustRegister(m.consumed, m.loaded, m.deadLettered, m.deletions, m.skipped, m.writeErrors, m.batchRecords, m.batchSeconds, m.lag, m.freshness,
+		m.entityLag, m.entityEvery, m.entityTweets, m.entities, m.entitySeconds)
 	return m
 }
 

@@ -103,6 +103,8 @@ func etlFlags(fs *flag.FlagSet, c *etl.Config) {
 	fs.StringVar(&c.GroupID, "group", "etl", "Kafka consumer group shared by ETL replicas")
 	fs.IntVar(&c.BatchSize, "batch-size", 20000, "flush a partition's batch at this many records")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", 200*time.Millisecond, "flush a partition's batch this long after its first record")
+	fs.BoolVar(&c.Entities, "entities", true, "also run the \"entities\" consumer group: named-entity recognition on a sample of the English tweets")
+	fs.Float64Var(&c.EntitiesCPU, "entities-cpu", 0.25, "share of a core the entities group may use; it samples more sparsely to keep up")
 }
 
 func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {

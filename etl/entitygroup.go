@@ -1,0 +1,309 @@
+package etl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/starling-analytics/starling/etl/entities"
+	"github.com/starling-analytics/starling/internal/tweet"
+	"github.com/starling-analytics/starling/warehouse"
+)
+
+// The "entities" consumer group: a second reader of topic "tweets", beside the loader,
+// that stores the people, places and organisations tweets name (etl/entities, prose's
+// named-entity recogniser) in the warehouse's entities table.
+//
+// Recognition costs about a millisecond a tweet, a thousand times the rest of the ETL, so
+// the group samples: of each partition it reads every k-th record, and doubles k while the
+// partition's lag grows past EntitiesMaxLag, halving it again once the lag is small. Every
+// row says what k was (sampled_every), so counts can be scaled up. Recognition also gets a
+// CPU budget (EntitiesCPU) that it waits out when spent, so that it never takes the cores
+// the loading needs; a sample that shrinks is the price. Its progress is kept like the
+// loader's, in loaded_offsets under the topic name "entities:tweets", and in the group's
+// committed offsets: a restart resumes where it was.
+
+// entityProgress is the loaded_offsets topic name of the group's progress on topic.
+func entityProgress(topic string) string { return "entities:" + topic }
+
+// entityGroup runs the entities consumer group.
+type entityGroup struct {
+	e   *ETL
+	db  *warehouse.DB
+	x   *entities.Extractor
+	cpu *cpuBudget
+}
+
+// maxSampleEvery bounds the sampling step.
+const maxSampleEvery = 1 << 12
+
+// run consumes until ctx ends.
+func (g *entityGroup) run(ctx context.Context) error {
+	e := g.e
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                     e.cfg.EntitiesGroup,
+		Brokers:                e.cfg.Brokers,
+		Dialer:                 e.dialer,
+		Topics:                 []string{e.cfg.Topic},
+		StartOffset:            kafka.LastOffset, // a new group samples from now, not from the beginning
+		HeartbeatInterval:      heartbeatInterval,
+		SessionTimeout:         sessionTimeout,
+		RebalanceTimeout:       rebalanceTimeout,
+		JoinGroupBackoff:       time.Second,
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 2 * time.Second,
+		Logger:                 e.kafkaLogger(slog.LevelDebug, "entities-group"),
+		ErrorLogger:            e.kafkaLogger(slog.LevelWarn, "entities-group"),
+	})
+	if err != nil {
+		return fmt.Errorf("etl: entities group: %w", err)
+	}
+	defer cg.Close()
+	for {
+		gen, err := cg.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			e.log.Warn("entities group: no generation yet", "err", err)
+			continue
+		}
+		for _, a := range gen.Assignments[e.cfg.Topic] {
+			p := &entityLoader{g: g, gen: gen, partition: a.ID, committed: a.Offset, every: 1}
+			gen.Start(p.run)
+		}
+	}
+}
+
+// entityLoader samples one partition for one generation.
+type entityLoader struct {
+	g         *entityGroup
+	gen       *kafka.Generation
+	partition int
+	committed int64
+	every     int64 // the sampling step k
+	dec       tweet.Decoder
+	rows      []warehouse.EntityRow
+	last      int64 // offset of the last record read
+	behind    int64 // the partition's lag at the last record read
+	pending   bool  // records read since the last flush
+}
+
+// entityFlushEvery is how often a partition's entities are written and its progress kept.
+const entityFlushEvery = time.Second
+
+func (p *entityLoader) run(genCtx context.Context) {
+	e := p.g.e
+	ctx, cancel := context.WithCancel(genCtx)
+	defer cancel()
+	start, ok := p.startOffset(ctx)
+	if !ok {
+		return
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: e.cfg.Brokers, Dialer: e.dialer, Topic: e.cfg.Topic, Partition: p.partition,
+		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 250 * time.Millisecond, QueueCapacity: 1000,
+		ErrorLogger: e.kafkaLogger(slog.LevelInfo, "entities-reader"),
+	})
+	defer r.Close()
+	if err := r.SetOffset(start); err != nil {
+		e.log.Error("cannot position entities reader", "partition", p.partition, "offset", start, "err", err)
+		return
+	}
+	part := strconv.Itoa(p.partition)
+	lag := e.metrics.entityLag.WithLabelValues(e.cfg.Topic, part)
+	every := e.metrics.entityEvery.WithLabelValues(e.cfg.Topic, part)
+	defer e.metrics.entityLag.DeleteLabelValues(e.cfg.Topic, part)
+	defer e.metrics.entityEvery.DeleteLabelValues(e.cfg.Topic, part)
+	defer p.flush(context.WithoutCancel(ctx))
+	nextFlush := time.Now().Add(entityFlushEvery)
+	var fetchBackoff backoff
+	for {
+		fetchCtx, cancelFetch := context.WithDeadline(ctx, nextFlush)
+		m, err := r.FetchMessage(fetchCtx)
+		cancelFetch()
+		switch {
+		case err == nil:
+			fetchBackoff.reset()
+			p.behind = max(m.HighWaterMark-m.Offset-1, 0)
+			lag.Set(float64(p.behind))
+			p.add(ctx, m)
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, context.DeadlineExceeded):
+		default:
+			e.log.Warn("entities fetch failed; retrying", "partition", p.partition, "err", err)
+			if !fetchBackoff.wait(ctx) {
+				return
+			}
+		}
+		if time.Now().After(nextFlush) {
+			if !p.flush(ctx) {
+				return
+			}
+			p.adjust()
+			every.Set(float64(p.every))
+			nextFlush = time.Now().Add(entityFlushEvery)
+		}
+	}
+}
+
+// startOffset is after the group's committed offset or the recorded progress, whichever
+// is later; a partition with neither starts at its end (StartOffset).
+func (p *entityLoader) startOffset(ctx context.Context) (int64, bool) {
+	e := p.g.e
+	var b backoff
+	for {
+		loaded, err := p.g.db.LoadedOffsets(ctx, entityProgress(e.cfg.Topic))
+		if err == nil {
+			start := p.committed // kafka.LastOffset for a new group
+			if l, ok := loaded[int32(p.partition)]; ok && (start < 0 || l+1 > start) {
+				start = l + 1
+			}
+			return start, true
+		}
+		e.log.Warn("reading the entities group's progress failed; retrying", "partition", p.partition, "err", err)
+		if !b.wait(ctx) {
+			return 0, false
+		}
+	}
+}
+
+// adjust moves the sampling step with the lag, once a flush: it doubles while the
+// partition is further behind than EntitiesMaxLag, and halves once it is within a quarter
+// of it.
+func (p *entityLoader) adjust() {
+	limit := int64(p.g.e.cfg.EntitiesMaxLag)
+	switch {
+	case p.behind > limit && p.every < maxSampleEvery:
+		p.every *= 2
+	case p.behind < limit/4 && p.every > 1:
+		p.every /= 2
+	}
+}
+
+// add samples one record.
+func (p *entityLoader) add(ctx context.Context, m kafka.Message) {
+	e := p.g.e
+	p.last, p.pending = m.Offset, true
+	if m.Offset%p.every != 0 {
+		return
+	}
+	rec, err := p.dec.Decode(m.Value)
+	if err != nil || rec.IsTombstone() || (rec.Lang != "" && rec.Lang != "en") {
+		return // the loader reports bad records; other languages the model cannot read
+	}
+	id, err := strconv.ParseUint(rec.ID, 10, 64)
+	if err != nil {
+		return
+	}
+	if !p.g.cpu.wait(ctx) {
+		return
+	}
+	began := time.Now()
+	found := p.g.x.Extract(rec.Text, rec.Lang)
+	spent := time.Since(began)
+	p.g.cpu.spend(spent)
+	e.metrics.entitySeconds.Add(spent.Seconds())
+	e.metrics.entityTweets.Inc()
+	if len(found) == 0 {
+		return
+	}
+	compound, _ := e.analyzer.Score(rec.Text)
+	for _, f := range found {
+		p.rows = append(p.rows, warehouse.EntityRow{
+			TweetID: id, CreatedAt: rec.CreatedAt, Entity: f.Text, Kind: string(f.Kind), Lang: rec.Lang,
+			Sentiment: float32(compound), SampledEvery: uint32(p.every), KafkaPartition: int32(p.partition), KafkaOffset: m.Offset,
+		})
+	}
+}
+
+// flush writes the sampled entities, then the progress, then commits. false means ctx
+// ended first; what was not written is sampled again by the next owner.
+func (p *entityLoader) flush(ctx context.Context) bool {
+	if !p.pending {
+		return true
+	}
+	e := p.g.e
+	var b backoff
+	for {
+		err := p.g.db.InsertEntities(ctx, p.rows)
+		if err == nil {
+			err = p.g.db.RecordOffsets(ctx, entityProgress(e.cfg.Topic), map[int32]int64{int32(p.partition): p.last})
+		}
+		if err == nil {
+			break
+		}
+		e.metrics.writeErrors.WithLabelValues("entities").Inc()
+		e.log.Warn("writing entities failed; retrying", "partition", p.partition, "rows", len(p.rows), "err", err)
+		if !b.wait(ctx) {
+			return false
+		}
+	}
+	e.metrics.entities.Add(float64(len(p.rows)))
+	if err := p.gen.CommitOffsets(map[string]map[int]int64{e.cfg.Topic: {p.partition: p.last + 1}}); err != nil {
+		e.log.Warn("entities offset commit failed", "partition", p.partition, "err", err)
+	}
+	clear(p.rows)
+	p.rows, p.pending = p.rows[:0], false
+	return true
+}
+
+// cpuBudget lets named-entity recognition use at most share of a core: a token bucket of
+// CPU time, filled at share seconds per second up to a second's worth. A call waits while
+// the bucket is empty; a long call may take it below zero, and the next waits longer.
+type cpuBudget struct {
+	share float64 // cores
+
+	mu     sync.Mutex
+	tokens time.Duration // guarded by mu
+	at     time.Time     // guarded by mu: when tokens was last filled
+}
+
+func newCPUBudget(share float64) *cpuBudget {
+	return &cpuBudget{share: share, tokens: time.Duration(share * float64(time.Second)), at: time.Now()}
+}
+
+// fill adds the tokens earned since the last fill. Caller holds mu.
+func (c *cpuBudget) fill(now time.Time) {
+	burst := time.Duration(c.share * float64(time.Second))
+	c.tokens = min(c.tokens+time.Duration(c.share*float64(now.Sub(c.at))), burst)
+	c.at = now
+}
+
+// wait blocks until the bucket holds time; false means ctx ended first.
+func (c *cpuBudget) wait(ctx context.Context) bool {
+	for {
+		c.mu.Lock()
+		c.fill(time.Now())
+		delay := time.Duration(0)
+		if c.tokens <= 0 {
+			delay = time.Duration(float64(-c.tokens)/c.share) + time.Millisecond
+		}
+		c.mu.Unlock()
+		if delay == 0 {
+			return true
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+// spend takes d from the bucket.
+func (c *cpuBudget) spend(d time.Duration) {
+	c.mu.Lock()
+	c.fill(time.Now())
+	c.tokens -= d
+	c.mu.Unlock()
+}
