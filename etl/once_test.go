@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/starling-analytics/starling/broker/brokertest"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
@@ -263,5 +264,29 @@ func TestThreeReplicasJoinAndLeaveUnderProduction(t *testing.T) {
 	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
 	waitFor(t, 2*time.Minute, "everything loaded", func() bool { return allLoaded(t, db, ends) })
 	stopA2()
+	checkExactlyOnce(t, db, f)
+}
+
+// TestBuiltInBrokerRestartMidLoad loads from Starling's own broker, which restarts while
+// the ETL reads: the ETL reconnects by itself, and every tweet loads once.
+func TestBuiltInBrokerRestartMidLoad(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t, nil)
+	for _, topic := range []string{tweet.TopicTweets, tweet.TopicDLQ} {
+		if err := b.CreateTopic(topic, 3, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whCfg := warehousetest.Start(t)
+	db := openDB(t, whCfg)
+	f := newFeed()
+	produce(t, b.Addr, f.tweets(t, 1, 5000))
+	_, stop := runETL(t, etl.Config{Brokers: []string{b.Addr}, Warehouse: whCfg, BatchSize: 300, FlushInterval: 20 * time.Millisecond, Logger: testLogger()})
+	waitFor(t, time.Minute, "loading under way", func() bool { return count(t, db, "SELECT count() FROM tweets") > 500 })
+	b.Restart(t)
+	produce(t, b.Addr, f.tweets(t, 5001, 5000))
+	ends := endOffsets(t, b.Addr, tweet.TopicTweets, 3)
+	waitFor(t, 2*time.Minute, "everything loaded after the restart", func() bool { return allLoaded(t, db, ends) })
+	stop()
 	checkExactlyOnce(t, db, f)
 }
