@@ -66,7 +66,7 @@ func TestCookbookQueries(t *testing.T) {
 		row := warehouse.TweetRow{
 			ID: uint64(i + 1), CreatedAt: base.Add(time.Duration(i*15) * time.Second),
 			Text: "tweet text", Lang: []string{"en", "es"}[i%2], UserID: uint64(i % 13), UserScreenName: "user" + string(rune('a'+i%13)),
-			UserFollowers: uint64(i * 10), Hashtags: tags[i%4], Mentions: []string{"bob"}, Words: []string{"service", "down"},
+			UserFollowers: uint64(i * 10), Hashtags: tags[i%4], Mentions: []string{"bob"}, Words: []string{"service", "down"}, Cashtags: []string{"TSLA"},
 			Sentiment: s, SentimentLabel: label, KafkaTopic: "tweets", KafkaPartition: int32(i % 3), KafkaOffset: int64(i),
 		}
 		if i%7 == 0 {
@@ -75,6 +75,12 @@ func TestCookbookQueries(t *testing.T) {
 		rows = append(rows, row)
 	}
 	if err := db.InsertTweets(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InsertEntities(ctx, []warehouse.EntityRow{{TweetID: 3, CreatedAt: base, Entity: "Chicago", Kind: warehouse.KindPlace, Lang: "en", SampledEvery: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InsertDeletions(ctx, []warehouse.DeletionRow{warehouse.Retraction(rows[5], "deleted", base.Add(time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range queries {
