@@ -8,7 +8,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -65,7 +64,7 @@ func (e *ETL) transform(dec *tweet.Decoder, m kafka.Message) (row warehouse.Twee
 			}
 		}
 	}
-	compound, label := e.analyzer.Score(rec.Text)
+	compound, label, words := e.analyzer.Analyze(rec.Text, nil)
 	row = warehouse.TweetRow{
 		ID:             id,
 		CreatedAt:      rec.CreatedAt.UTC(),
@@ -79,7 +78,7 @@ func (e *ETL) transform(dec *tweet.Decoder, m kafka.Message) (row warehouse.Twee
 		Mentions:       lowerUnique(rec.Mentions),
 		URLs:           rec.URLs,
 		Cashtags:       upperUnique(rec.Cashtags),
-		Words:          sentiment.Words(rec.Text),
+		Words:          words,
 		RetweetOf:      refs[0],
 		QuoteOf:        refs[1],
 		ReplyTo:        refs[2],

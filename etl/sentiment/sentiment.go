@@ -91,11 +91,25 @@ type scratch struct {
 
 // Score returns the compound sentiment of text in [-1, 1] and its label.
 func (a *Analyzer) Score(text string) (compound float64, label Label) {
+	compound, label, _ = a.analyze(text, nil, false)
+	return compound, label
+}
+
+// Analyze is Score and AppendWords together, with one pass of the tokenizer: what the ETL
+// does with every tweet.
+func (a *Analyzer) Analyze(text string, words []string) (compound float64, label Label, out []string) {
+	return a.analyze(text, words, true)
+}
+
+func (a *Analyzer) analyze(text string, words []string, wantWords bool) (compound float64, label Label, out []string) {
 	s, _ := a.scratch.Get().(*scratch)
 	if s == nil {
 		s = new(scratch)
 	}
 	sum := a.sum(s, text)
+	if wantWords {
+		out = appendTokenWords(words, s.toks)
+	}
 	switch {
 	case sum != 0:
 		emph := punctuationEmphasis(s.exclaims, s.questions)
@@ -119,7 +133,7 @@ func (a *Analyzer) Score(text string) (compound float64, label Label) {
 	if len(s.buf) <= 1<<16 { // the buffers of a pathologically long text are not kept
 		a.scratch.Put(s)
 	}
-	return compound, LabelOf(compound)
+	return compound, LabelOf(compound), out
 }
 
 // punctuationEmphasis is the intensity '!' and '?' add to a text's sentiment.

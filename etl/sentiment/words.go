@@ -27,25 +27,41 @@ func AppendWords(dst []string, text string) []string {
 		kind, end := scan(text, i)
 		surface := text[i:end]
 		i = end
-		if kind != Word || utf8.RuneCountInString(surface) > maxWordRunes {
-			continue
-		}
-		b := appendNormalized(buf[:0], surface)
-		if bytesHasSuffix(b, "'s") {
-			b = b[:len(b)-2]
-		}
-		b = destretchWord(t, b)
-		if !keepWord(b) || containsBytes(dst[first:], b) {
-			continue
-		}
-		// The word as written is usually its normal form: no copy then.
-		if string(b) == surface {
-			dst = append(dst, surface)
-		} else {
-			dst = append(dst, string(b))
-		}
+		dst = appendWord(dst, first, t, &buf, kind, surface)
 	}
 	return dst
+}
+
+// appendTokenWords is AppendWords of an already tokenized text.
+func appendTokenWords(dst []string, toks []Token) []string {
+	first := len(dst)
+	var buf [64]byte
+	t := lexicon()
+	for _, tok := range toks {
+		dst = appendWord(dst, first, t, &buf, tok.Kind, tok.Text)
+	}
+	return dst
+}
+
+// appendWord appends the word-cloud word of one token, if it is one and dst[first:] does
+// not have it yet.
+func appendWord(dst []string, first int, t *tables, buf *[64]byte, kind Kind, surface string) []string {
+	if kind != Word || utf8.RuneCountInString(surface) > maxWordRunes {
+		return dst
+	}
+	b := appendNormalized(buf[:0], surface)
+	if bytesHasSuffix(b, "'s") {
+		b = b[:len(b)-2]
+	}
+	b = destretchWord(t, b)
+	if !keepWord(b) || containsBytes(dst[first:], b) {
+		return dst
+	}
+	// The word as written is usually its normal form: no copy then.
+	if string(b) == surface {
+		return append(dst, surface)
+	}
+	return append(dst, string(b))
 }
 
 // maxWordRunes drops the longest tokens, which in tweets are codes, keys and text in

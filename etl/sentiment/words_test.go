@@ -2,6 +2,7 @@ package sentiment
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -67,4 +68,22 @@ func BenchmarkWords(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tweets/s")
+}
+
+// TestAnalyzeIsScoreAndWords checks the one-pass Analyze against Score and Words on the
+// development sets' texts.
+func TestAnalyzeIsScoreAndWords(t *testing.T) {
+	t.Parallel()
+	a := New()
+	texts := []string{"", "I LOVE this!!! :) #GreatDay @bob https://x.co", "no no no", "東京で食べた寿司はおいしかった"}
+	for _, ex := range loadVader(t) {
+		texts = append(texts, ex.Text)
+	}
+	for _, text := range texts {
+		c, l, words := a.Analyze(text, nil)
+		c2, l2 := a.Score(text)
+		if c != c2 || l != l2 || !slices.Equal(words, Words(text)) {
+			t.Fatalf("Analyze(%q) = %v %v %q; Score and Words give %v %v %q", text, c, l, words, c2, l2, Words(text))
+		}
+	}
 }
