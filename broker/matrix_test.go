@@ -247,7 +247,13 @@ func TestCompressionMatrix(t *testing.T) {
 			want := matrixRecords(p.name)
 			t.Run(p.name+"/"+c.name, func(t *testing.T) {
 				p.produce(t, topic, c.name, want)
-				if got := storedCodecs(t, ctx, admin, topic); !slices.Equal(got, []int16{c.attr}) {
+				got := storedCodecs(t, ctx, admin, topic)
+				// librdkafka sends a batch uncompressed when compressing it would not make it
+				// smaller (a small last batch): from kcat, batches without a codec may join.
+				if p.name == "kcat" && c.attr != 0 && slices.Contains(got, c.attr) {
+					got = slices.DeleteFunc(got, func(a int16) bool { return a == 0 })
+				}
+				if !slices.Equal(got, []int16{c.attr}) {
 					t.Fatalf("stored batches carry codecs %v, want only %d (%s)", got, c.attr, c.name)
 				}
 				for _, cons := range consumers {
