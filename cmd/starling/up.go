@@ -112,8 +112,24 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	// The broker stops last, once its clients have stopped: the ETL's last flush and the
+	// ingester's last acknowledgements need it.
+	brokerCtx, stopBroker := context.WithCancel(context.WithoutCancel(ctx))
+	brokerDone := make(chan error, 1)
+	go func() { brokerDone <- b.Serve(brokerCtx, ln) }()
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return b.Serve(gctx, ln) })
+	g.Go(func() error {
+		select { // a broker that fails ends the pipeline
+		case err := <-brokerDone:
+			brokerDone <- err
+			if err == nil {
+				err = errors.New("the broker stopped")
+			}
+			return fmt.Errorf("broker: %w", err)
+		case <-gctx.Done():
+			return nil
+		}
+	})
 	if *metricsAddr != "" {
 		g.Go(func() error { return serveMetrics(gctx, *metricsAddr, b.MetricsHandler(), bcfg.Logger) })
 	}
@@ -127,6 +143,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Starling is up: dashboard http://localhost%s  broker %s  ClickHouse %v (database %s)\nPress Ctrl-C to stop.\n",
 		portOf(dcfg.Addr), brokerAddr, whCfg.Addr, whCfg.Database)
 	err = g.Wait()
+	stopBroker()
+	if berr := <-brokerDone; err == nil && berr != nil && !errors.Is(berr, context.Canceled) {
+		err = berr
+	}
 	fmt.Fprintln(stdout, "Starling stopped.")
 	return err
 }
