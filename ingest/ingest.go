@@ -88,6 +88,12 @@ type Config struct {
 	// Loop replays the inputs forever; each pass shifts tweet ids so that replays are new
 	// tweets, not duplicates.
 	Loop bool
+	// Stamp gives each tweet, as it is sent, the time of sending as created_at and a new
+	// snowflake id made from that time, so that anyone downstream can tell from the id
+	// alone when the tweet was produced (starling bench pipeline measures latency so).
+	// Retweet, quote and reply links and edit histories, which name the old ids, are
+	// dropped.
+	Stamp bool
 	// BatchSize is the most records per produce call. Default 1000.
 	BatchSize int
 	// Clock paces the replay; nil is the real clock.
@@ -183,6 +189,10 @@ type Ingester struct {
 
 	mu    sync.Mutex
 	stats Stats
+
+	// The last stamped id's millisecond and sequence (Config.Stamp); only emit uses them.
+	stampMS  int64
+	stampSeq int64
 }
 
 // New checks cfg and prepares an Ingester.
@@ -587,6 +597,28 @@ func (in *Ingester) wait(ctx context.Context, p *pacer, rec *tweet.Record) error
 	return nil
 }
 
+// twitterEpoch is the millisecond snowflake ids count from (2010-11-04T01:42:54.657Z).
+const twitterEpoch = 1288834974657
+
+// stamp gives rec the moment it is sent (Config.Stamp). Ids are snowflakes: milliseconds
+// since twitterEpoch above 22 bits of sequence, so they rise with time and never repeat
+// within a run.
+func (in *Ingester) stamp(rec *tweet.Record) {
+	now := in.cfg.Clock.Now().UTC().Truncate(time.Millisecond)
+	ms := now.UnixMilli()
+	if ms <= in.stampMS {
+		if in.stampSeq++; in.stampSeq >= 1<<22 {
+			in.stampMS, in.stampSeq = in.stampMS+1, 0
+		}
+		ms = in.stampMS
+	} else {
+		in.stampMS, in.stampSeq = ms, 0
+	}
+	rec.CreatedAt = now
+	rec.ID = strconv.FormatUint(uint64(ms-twitterEpoch)<<22|uint64(in.stampSeq), 10)
+	rec.RetweetOf, rec.QuoteOf, rec.ReplyTo, rec.EditHistory = "", "", "", nil
+}
+
 // chunk is a run of lines of one file: read in order, parsed by any worker, and emitted in
 // read order, so that parsing uses every core while the topic and the checkpoint see the
 // feed's order.
@@ -719,7 +751,7 @@ func (in *Ingester) readChunks(ctx context.Context, files []string, resume posit
 // parseChunk turns a chunk's lines into canonical records; rejected lines are dead-lettered
 // here, so a bad line never holds up the good ones.
 func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq *kafka.Writer) {
-	restamp := in.cfg.Speed > 0
+	restamp := in.cfg.Speed > 0 || in.cfg.Stamp
 	var valid, tombstones uint64
 	enc := make([]byte, 0, len(c.buf))
 	var one [1]tweet.Record
@@ -834,6 +866,9 @@ func (in *Ingester) emit(ctx context.Context, order <-chan *chunk, out chan<- it
 			}
 			if err := in.wait(ctx, &p, paced); err != nil {
 				return err
+			}
+			if in.cfg.Stamp && paced != nil {
+				in.stamp(rec)
 			}
 			value, err := tweet.Encode(*rec)
 			if err != nil {

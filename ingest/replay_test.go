@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -252,5 +253,46 @@ func TestMetricsAndProgress(t *testing.T) {
 	}
 	if line := progress.String(); !strings.Contains(line, "40 tweets") || !strings.Contains(line, "1 rejected") {
 		t.Errorf("final progress line %q", line)
+	}
+}
+
+// TestStampGivesSendTimeAndIDs replays generated tweets with Stamp on a fake clock: each
+// tweet carries the moment it was sent, and its id says the same.
+func TestStampGivesSendTimeAndIDs(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t, nil)
+	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := &fakeClock{now: start}
+	in, err := New(Config{Brokers: []string{b.Addr}, Generate: 300, Rate: 100, Stamp: true, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := in.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{b.Addr}, Topic: tweet.TopicTweets, GroupID: "check", StartOffset: kafka.FirstOffset,
+		MaxWait: 100 * time.Millisecond, CommitInterval: time.Second})
+	defer r.Close()
+	ids := map[string]bool{}
+	for len(ids) < 300 {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := tweet.Decode(m.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := strconv.ParseUint(rec.ID, 10, 64)
+		sent := time.UnixMilli(int64(id>>22) + 1288834974657).UTC()
+		if !sent.Equal(rec.CreatedAt) || rec.CreatedAt.Before(start) || rec.CreatedAt.After(start.Add(3*time.Second)) || rec.RetweetOf != "" || string(m.Key) != rec.ID {
+			t.Fatalf("record %s: created %v, id time %v, key %s", rec.ID, rec.CreatedAt, sent, m.Key)
+		}
+		if ids[rec.ID] {
+			t.Fatalf("id %s twice", rec.ID)
+		}
+		ids[rec.ID] = true
 	}
 }

@@ -53,6 +53,7 @@ func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
 	fs.IntVar(&c.Generate, "generate", 0, "replay this many tweets from the sample-data generator instead of --input (with --loop: endlessly), e.g. for load tests with --rate")
 	fs.BoolVar(&c.Loop, "loop", false, "replay the input forever, with fresh tweet ids on each pass")
 	fs.BoolVar(&c.KeepTime, "keep-time", false, "keep the tweets' original timestamps in a paced replay (default: stamp them with the moment they are sent)")
+	fs.BoolVar(&c.Stamp, "stamp", false, "give each tweet, as it is sent, that time and a new snowflake id made from it (for latency measurements)")
 }
 
 // streamFlags select Twitter's live stream as the ingester's source.
