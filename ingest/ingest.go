@@ -951,7 +951,7 @@ func (in *Ingester) readFile(ctx context.Context, name string, from int, fn func
 			return ctx.Err()
 		}
 		line, err := lr.ReadSlice('\n')
-		for errors.Is(err, bufio.ErrBufferFull) {
+		if errors.Is(err, bufio.ErrBufferFull) { // a line longer than the buffer: gather it, up to maxLine
 			long = append(long[:0], line...)
 			for errors.Is(err, bufio.ErrBufferFull) && len(long) <= maxLine {
 				line, err = lr.ReadSlice('\n')

@@ -296,3 +296,34 @@ func TestStampGivesSendTimeAndIDs(t *testing.T) {
 		ids[rec.ID] = true
 	}
 }
+
+// TestLineTooLongIsSkipped reads a file with a line longer than any tweet between two
+// others: it is counted as too long and skipped, and the lines after it are read.
+func TestLineTooLongIsSkipped(t *testing.T) {
+	t.Parallel()
+	lines := bytes.Split(bytes.TrimSpace(generatedLines(t, 3, 2)), []byte("\n"))
+	var feed bytes.Buffer
+	feed.Write(lines[0])
+	feed.WriteString("\n")
+	feed.WriteString(`{"id_str":"6","created_at":"Sat Mar 14 10:00:00 +0000 2026","text":"`)
+	feed.Write(bytes.Repeat([]byte("x"), maxLine+3<<20))
+	feed.WriteString("\"}\n")
+	feed.Write(lines[1])
+	feed.WriteString("\n")
+	path := filepath.Join(t.TempDir(), "long.jsonl")
+	if err := os.WriteFile(path, feed.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := New(Config{Inputs: []string{path}, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := in.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := in.Stats(); s.Valid != 2 || s.Rejected["line too long"] != 1 || ctx.Err() != nil {
+		t.Fatalf("stats %+v (%v); want the 2 tweets and 1 line too long", s, ctx.Err())
+	}
+}
