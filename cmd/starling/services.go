@@ -50,7 +50,7 @@ func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
 	fs.Float64Var(&c.Rate, "rate", 0, "replay at this many tweets per second instead of by timestamps (needs --speed 0)")
 	fs.StringVar(&c.Checkpoint, "checkpoint", "", "file keeping the position of the last acknowledged tweet; a restarted replay resumes after it")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "read and validate the input without producing anything")
-	fs.IntVar(&c.Generate, "generate", 0, "replay this many tweets from the sample-data generator instead of --input (with --loop: endlessly), e.g. for load tests with --rate")
+	fs.IntVar(&c.Generate, "generate", 0, "replay this many tweets from the sample-data generator instead of --input (with --loop: endlessly), e.g. for load tests with --rate; the generator holds 24 bytes a tweet of this count")
 	fs.BoolVar(&c.Loop, "loop", false, "replay the input forever, with fresh tweet ids on each pass")
 	fs.BoolVar(&c.KeepTime, "keep-time", false, "keep the tweets' original timestamps in a paced replay (default: stamp them with the moment they are sent)")
 	fs.BoolVar(&c.Stamp, "stamp", false, "give each tweet, as it is sent, that time and a new snowflake id made from it (for latency measurements)")

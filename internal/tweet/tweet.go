@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Topic names shared by every service.
@@ -158,8 +159,13 @@ func isDecimalID(s string) bool {
 	return err == nil && n > 0
 }
 
-// Decode parses and validates one canonical record.
+// Decode parses and validates one canonical record. A record that is not valid UTF-8 is
+// refused: the ingester never writes one (it replaces what it cannot decode), so such a
+// record comes from elsewhere, damaged.
 func Decode(b []byte) (Record, error) {
+	if !utf8.Valid(b) {
+		return Record{}, fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
+	}
 	var r Record
 	if err := json.Unmarshal(b, &r); err != nil {
 		return Record{}, fmt.Errorf("%w: %v", ErrInvalid, err)

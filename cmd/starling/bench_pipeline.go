@@ -1,0 +1,551 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/starling-analytics/starling/internal/tweet"
+	"github.com/starling-analytics/starling/warehouse"
+)
+
+// pipelineSample is one second of a pipeline run.
+type pipelineSample struct {
+	T          float64            `json:"t_s"`
+	Produced   float64            `json:"produced_per_s"`
+	Loaded     float64            `json:"loaded_per_s"`
+	Lag        int64              `json:"lag"` // produced but not yet loaded
+	LatencyP50 float64            `json:"latency_p50_ms"`
+	LatencyP99 float64            `json:"latency_p99_ms"`
+	CPU        map[string]float64 `json:"cpu_cores"` // per service
+	RSS        map[string]float64 `json:"rss_mib"`
+}
+
+// pipelineResult is a whole pipeline run.
+type pipelineResult struct {
+	Rate          int                `json:"target_rate_per_s"` // 0: flat out
+	Seconds       float64            `json:"seconds"`
+	Produced      int64              `json:"produced"`
+	Loaded        int64              `json:"loaded"`
+	ProducedPerS  float64            `json:"produced_per_s"`
+	SustainedPerS float64            `json:"sustained_loaded_per_s"`
+	LatencyP50    float64            `json:"latency_p50_ms"`
+	LatencyP99    float64            `json:"latency_p99_ms"`
+	LatencyMax    float64            `json:"latency_max_ms"`
+	Samples       int                `json:"latency_samples"`
+	CPU           map[string]float64 `json:"cpu_cores_mean"`
+	RSS           map[string]float64 `json:"rss_mib_max"`
+	Bottleneck    string             `json:"bottleneck"`
+	Series        []pipelineSample   `json:"series"`
+}
+
+func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench pipeline", "Runs the whole pipeline as separate processes on this machine (a local ClickHouse server, the built-in broker, "+
+		"the ETL and the ingester with the tweet generator), at a fixed rate or flat out, and reports sustained tweets/s, produce-to-queryable "+
+		"latency, CPU and memory per service and the bottleneck, as text, JSON and an HTML chart.", stderr)
+	rate := fs.Int("rate", 6000, "tweets/s to produce (0: as fast as the ingester can)")
+	duration := fs.Duration("duration", time.Minute, "how long to produce")
+	replicas := fs.Int("etl-replicas", 1, "ETL processes in the group")
+	partitions := fs.Int("partitions", 3, "partitions of the tweet topic")
+	jsonOut := fs.String("json", "", "write the results, with the per-second series, as JSON to this file")
+	chartOut := fs.String("chart", "", "write an HTML chart of the run to this file")
+	keep := fs.String("dir", "", "keep the run's data and logs in this folder (default: a temporary one, removed)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir := *keep
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "starling-bench-pipeline-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	res, err := benchPipeline(ctx, exe, nil, dir, *rate, *duration, *replicas, *partitions, stderr)
+	if err != nil {
+		return err
+	}
+	printPipeline(stdout, res)
+	if *jsonOut != "" {
+		data, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(*jsonOut, data, 0o644); err != nil {
+			return err
+		}
+	}
+	if *chartOut != "" {
+		if err := os.WriteFile(*chartOut, []byte(pipelineChart(res)), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchPipeline runs the stack and measures it.
+func benchPipeline(ctx context.Context, exe string, env []string, dir string, rate int, duration time.Duration, replicas, partitions int, progress io.Writer) (*pipelineResult, error) {
+	s, err := newStack(dir, exe, env)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if err := s.StartClickHouse(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := s.StartBroker("--broker-partitions", strconv.Itoa(partitions)); err != nil {
+		return nil, err
+	}
+	db, err := openWarehouseMigrated(ctx, s.Warehouse)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	services := map[string]*proc{"broker": s.Broker()}
+	for i := range replicas {
+		name := "etl"
+		if replicas > 1 {
+			name = fmt.Sprintf("etl-%d", i)
+		}
+		p, err := s.StartETL(name, "--entities=false")
+		if err != nil {
+			return nil, err
+		}
+		services[name] = p
+	}
+	if err := waitGroupStable(ctx, s.BrokerAddr, "etl", replicas); err != nil {
+		return nil, err
+	}
+	ingestArgs := []string{"--generate", "1000000", "--loop", "--stamp", "--speed", "0"}
+	if rate > 0 {
+		ingestArgs = append(ingestArgs, "--rate", strconv.Itoa(rate))
+	}
+	fmt.Fprintf(progress, "producing for %s at %s\n", duration, map[bool]string{true: strconv.Itoa(rate) + " tweets/s", false: "full speed"}[rate > 0])
+	in, err := s.StartIngest("ingest", ingestArgs...)
+	if err != nil {
+		return nil, err
+	}
+	services["ingest"] = in
+
+	lat := &latencies{}
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	pollDone := make(chan error, 1)
+	go func() { pollDone <- pollLatency(pollCtx, db, lat) }()
+
+	res := &pipelineResult{Rate: rate, CPU: map[string]float64{}, RSS: map[string]float64{}}
+	start := time.Now()
+	lastCPU := map[string]time.Duration{}
+	cpuTotal := map[string]time.Duration{}
+	var lastProduced, lastLoaded int64
+	pids := func() map[string]int {
+		out := map[string]int{"clickhouse": s.ClickHousePID()}
+		for name, p := range services {
+			out[name] = p.PID()
+		}
+		return out
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	stopped := false
+	var drainedAt time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			stopPoll()
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		now := time.Since(start)
+		if !stopped && now >= duration {
+			in.Stop(10 * time.Second) // a clean stop: its last records are acknowledged
+			stopped = true
+		}
+		produced, err := topicEnd(ctx, s.BrokerAddr)
+		if err != nil {
+			produced = lastProduced
+		}
+		var loaded uint64
+		if err := db.Conn().QueryRow(ctx, "SELECT count() FROM tweets").Scan(&loaded); err != nil {
+			continue
+		}
+		smp := pipelineSample{T: now.Seconds(), Produced: float64(produced - lastProduced), Loaded: float64(int64(loaded) - lastLoaded),
+			Lag: produced - int64(loaded), CPU: map[string]float64{}, RSS: map[string]float64{}}
+		smp.LatencyP50, smp.LatencyP99 = lat.window()
+		for name, pid := range pids() {
+			if stopped && name == "ingest" {
+				continue
+			}
+			cpu, rss, err := procUsage(pid)
+			if err != nil {
+				continue
+			}
+			if prev, ok := lastCPU[name]; ok {
+				smp.CPU[name] = (cpu - prev).Seconds()
+				cpuTotal[name] += cpu - prev
+			}
+			lastCPU[name] = cpu
+			smp.RSS[name] = float64(rss) / (1 << 20)
+			res.RSS[name] = max(res.RSS[name], smp.RSS[name])
+		}
+		res.Series = append(res.Series, smp)
+		lastProduced, lastLoaded = produced, int64(loaded)
+		res.Produced, res.Loaded = produced, int64(loaded)
+		fmt.Fprintf(progress, "%5.0fs  produced %7.0f/s  loaded %7.0f/s  lag %8d  latency p50 %6.0f p99 %6.0f ms\n",
+			smp.T, smp.Produced, smp.Loaded, smp.Lag, smp.LatencyP50, smp.LatencyP99)
+		if stopped {
+			if smp.Lag <= 0 {
+				if drainedAt.IsZero() {
+					drainedAt = time.Now()
+				}
+				break
+			}
+			if now > duration+2*time.Minute {
+				break // report what there is
+			}
+		}
+	}
+	stopPoll()
+	if err := <-pollDone; err != nil && !errors.Is(err, context.Canceled) {
+		return nil, err
+	}
+	res.Seconds = duration.Seconds()
+	res.LatencyP50, res.LatencyP99, res.LatencyMax, res.Samples = lat.total()
+	// Sustained rates: per second over the run, after the first five seconds (processes
+	// starting, the group joining).
+	var n int
+	for _, smp := range res.Series {
+		if smp.T > 5 && smp.T <= duration.Seconds() {
+			res.ProducedPerS += smp.Produced
+			res.SustainedPerS += smp.Loaded
+			n++
+		}
+	}
+	if n > 0 {
+		res.ProducedPerS /= float64(n)
+		res.SustainedPerS /= float64(n)
+	}
+	elapsed := time.Since(start).Seconds()
+	for name, c := range cpuTotal {
+		span := elapsed
+		if name == "ingest" {
+			span = duration.Seconds()
+		}
+		res.CPU[name] = c.Seconds() / span
+	}
+	res.Bottleneck = bottleneck(res, duration)
+	return res, nil
+}
+
+// bottleneck names what limits a run.
+func bottleneck(r *pipelineResult, duration time.Duration) string {
+	var lagStart, lagEnd int64
+	for _, smp := range r.Series {
+		switch {
+		case smp.T <= 10:
+			lagStart = smp.Lag
+		case smp.T <= duration.Seconds():
+			lagEnd = smp.Lag
+		}
+	}
+	var total float64
+	for _, c := range r.CPU {
+		total += c
+	}
+	busiest, most := "", 0.0
+	for name, c := range r.CPU {
+		if c > most {
+			busiest, most = name, c
+		}
+	}
+	cores := float64(numCPU())
+	saturated := ""
+	if total > 0.85*cores {
+		saturated = fmt.Sprintf("; the machine's %d cores are saturated (%.2f cores in use, %s the most: %.2f)", int(cores), total, busiest, most)
+	}
+	growing := lagEnd > lagStart+int64(max(float64(r.Rate), r.SustainedPerS)*2)
+	switch {
+	case r.Rate > 0 && r.ProducedPerS < 0.95*float64(r.Rate):
+		return fmt.Sprintf("the ingester: it produced %.0f of %d tweets/s (%.2f cores)%s", r.ProducedPerS, r.Rate, r.CPU["ingest"], saturated)
+	case growing:
+		etl := 0.0
+		for name, c := range r.CPU {
+			if strings.HasPrefix(name, "etl") {
+				etl += c
+			}
+		}
+		who := "the ETL"
+		if r.CPU["clickhouse"] > etl {
+			who = "ClickHouse"
+		}
+		return fmt.Sprintf("loading: the lag grew from %d to %d; %s is the busier of the two (ETL %.2f cores, ClickHouse %.2f)%s",
+			lagStart, lagEnd, who, etl, r.CPU["clickhouse"], saturated)
+	case r.Rate == 0:
+		return fmt.Sprintf("the ingester and the loading keep pace with each other at %.0f tweets/s%s", r.SustainedPerS, saturated)
+	}
+	return "none at this rate: every stage keeps up" + saturated
+}
+
+func numCPU() int { return runtime.NumCPU() }
+
+// latencies collects produce-to-queryable latencies.
+type latencies struct {
+	mu     sync.Mutex
+	all    []float64 // ms, guarded by mu
+	recent []float64 // since the last window call
+}
+
+func (l *latencies) add(ms float64) {
+	l.mu.Lock()
+	l.all = append(l.all, ms)
+	l.recent = append(l.recent, ms)
+	l.mu.Unlock()
+}
+
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	return sorted[int(p*float64(len(sorted)-1))]
+}
+
+// window returns the p50 and p99 of the latencies seen since the last call.
+func (l *latencies) window() (p50, p99 float64) {
+	l.mu.Lock()
+	r := l.recent
+	l.recent = nil
+	l.mu.Unlock()
+	slices.Sort(r)
+	return percentile(r, 0.5), percentile(r, 0.99)
+}
+
+// total returns the run's p50, p99, max and sample count.
+func (l *latencies) total() (p50, p99, mx float64, n int) {
+	l.mu.Lock()
+	all := slices.Clone(l.all)
+	l.mu.Unlock()
+	slices.Sort(all)
+	if len(all) == 0 {
+		return math.NaN(), math.NaN(), math.NaN(), 0
+	}
+	return percentile(all, 0.5), percentile(all, 0.99), all[len(all)-1], len(all)
+}
+
+// pollLatency finds newly loaded tweets of a sample (one in 16, by a hash of the id) every
+// 25 ms; a stamped tweet's id says when it was produced (ingest --stamp), so the latency
+// is the time of the query that first returns it less the time in its id.
+func pollLatency(ctx context.Context, db *warehouse.DB, lat *latencies) error {
+	seen := map[uint64]time.Time{}
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		rows, err := db.Conn().Query(ctx, "SELECT id FROM tweets WHERE loaded_at >= now() - 5 AND intHash64(id) % 16 = 0")
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		now := time.Now()
+		for rows.Next() {
+			var id uint64
+			if rows.Scan(&id) != nil {
+				continue
+			}
+			if _, ok := seen[id]; ok {
+				continue
+			}
+			seen[id] = now
+			produced := time.UnixMilli(int64(id>>22) + 1288834974657)
+			lat.add(float64(now.Sub(produced)) / 1e6)
+		}
+		rows.Close()
+		for id, at := range seen { // ids leave the 5 s window: forget them later
+			if now.Sub(at) > 15*time.Second {
+				delete(seen, id)
+			}
+		}
+	}
+}
+
+// topicEnd is the number of records produced to topic tweets: the sum of its partitions'
+// end offsets.
+func topicEnd(ctx context.Context, addr string) (int64, error) {
+	c := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 5 * time.Second}
+	meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{tweet.TopicTweets}})
+	if err != nil || len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
+		return 0, fmt.Errorf("metadata of %s: %v", tweet.TopicTweets, err)
+	}
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for _, p := range meta.Topics[0].Partitions {
+		req.Topics[tweet.TopicTweets] = append(req.Topics[tweet.TopicTweets], kafka.LastOffsetOf(p.ID))
+	}
+	resp, err := c.ListOffsets(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, p := range resp.Topics[tweet.TopicTweets] {
+		if p.Error != nil {
+			return 0, p.Error
+		}
+		n += p.LastOffset
+	}
+	return n, nil
+}
+
+// openWarehouseMigrated opens the warehouse once it answers, and migrates it.
+func openWarehouseMigrated(ctx context.Context, cfg warehouse.Config) (*warehouse.DB, error) {
+	if err := migrate(ctx, cfg); err != nil {
+		return nil, err
+	}
+	return warehouse.Open(ctx, cfg)
+}
+
+// waitGroupStable waits until the consumer group has members and is stable.
+func waitGroupStable(ctx context.Context, addr, group string, members int) error {
+	c := &kafka.Client{Addr: kafka.TCP(addr)}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := c.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+		if err == nil && len(resp.Groups) == 1 && resp.Groups[0].GroupState == "Stable" && len(resp.Groups[0].Members) == members {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("consumer group %s has not got its %d members after two minutes", group, members)
+}
+
+func printPipeline(w io.Writer, r *pipelineResult) {
+	target := "flat out"
+	if r.Rate > 0 {
+		target = fmt.Sprintf("%d tweets/s", r.Rate)
+	}
+	fmt.Fprintf(w, "\npipeline, %s for %.0f s\n", target, r.Seconds)
+	fmt.Fprintf(w, "  produced        %10d  (%.0f tweets/s)\n", r.Produced, r.ProducedPerS)
+	fmt.Fprintf(w, "  loaded          %10d  (sustained %.0f tweets/s)\n", r.Loaded, r.SustainedPerS)
+	fmt.Fprintf(w, "  latency         p50 %.0f ms  p99 %.0f ms  max %.0f ms  (%d samples, produce → returned by a warehouse query)\n",
+		r.LatencyP50, r.LatencyP99, r.LatencyMax, r.Samples)
+	names := make([]string, 0, len(r.CPU))
+	for name := range r.CPU {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-14s  CPU %.2f cores (mean)  memory %.0f MiB (peak RSS)\n", name, r.CPU[name], r.RSS[name])
+	}
+	fmt.Fprintf(w, "  bottleneck      %s\n", r.Bottleneck)
+}
+
+// pipelineChart draws the run as an HTML page of SVG line charts: throughput, latency,
+// CPU per service.
+func pipelineChart(r *pipelineResult) string {
+	type line struct {
+		name  string
+		color string
+		ys    []float64
+	}
+	xs := make([]float64, len(r.Series))
+	for i, s := range r.Series {
+		xs[i] = s.T
+	}
+	pick := func(f func(pipelineSample) float64) []float64 {
+		out := make([]float64, len(r.Series))
+		for i, s := range r.Series {
+			out[i] = f(s)
+		}
+		return out
+	}
+	colors := []string{"#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2"}
+	var services []string
+	for name := range r.CPU {
+		services = append(services, name)
+	}
+	slices.Sort(services)
+	var cpu []line
+	for i, name := range services {
+		cpu = append(cpu, line{name, colors[i%len(colors)], pick(func(s pipelineSample) float64 { return s.CPU[name] })})
+	}
+	chart := func(title, unit string, lines []line) string {
+		const w, h, left, bottom = 900.0, 260.0, 60.0, 30.0
+		ymax := 0.0
+		for _, l := range lines {
+			for _, y := range l.ys {
+				if !math.IsNaN(y) {
+					ymax = max(ymax, y)
+				}
+			}
+		}
+		if ymax == 0 {
+			ymax = 1
+		}
+		xmax := max(xs[len(xs)-1], 1)
+		var b strings.Builder
+		fmt.Fprintf(&b, `<h2>%s</h2><svg width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img">`, html.EscapeString(title), w, h+20, w, h+20)
+		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#999"/>`, left, h-bottom, w, h-bottom)
+		fmt.Fprintf(&b, `<line x1="%.0f" y1="0" x2="%.0f" y2="%.0f" stroke="#999"/>`, left, left, h-bottom)
+		for i := 0; i <= 4; i++ {
+			y := (h - bottom) * float64(4-i) / 4
+			fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" text-anchor="end">%.4g</text>`, left-4, y+4, ymax*float64(i)/4)
+			fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, left, y, w, y)
+		}
+		for i := 0; i <= 5; i++ {
+			x := left + (w-left)*float64(i)/5
+			fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" text-anchor="middle">%.0f s</text>`, x, h-bottom+16, xmax*float64(i)/5)
+		}
+		for li, l := range lines {
+			var pts []string
+			for i, y := range l.ys {
+				if math.IsNaN(y) {
+					continue
+				}
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", left+(w-left)*xs[i]/xmax, (h-bottom)*(1-y/ymax)))
+			}
+			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, l.color, strings.Join(pts, " "))
+			fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="12" fill="%s">%s</text>`, left+10+float64(li)*150, h+14, l.color, html.EscapeString(l.name))
+		}
+		fmt.Fprintf(&b, `<text x="4" y="12" font-size="11">%s</text></svg>`, html.EscapeString(unit))
+		return b.String()
+	}
+	target := "flat out"
+	if r.Rate > 0 {
+		target = fmt.Sprintf("at %d tweets/s", r.Rate)
+	}
+	var b strings.Builder
+	b.WriteString(`<!doctype html><meta charset="utf-8"><title>Starling pipeline benchmark</title>` +
+		`<style>body{font-family:sans-serif;margin:24px;color:#222}h2{font-size:15px;margin:18px 0 4px}svg{background:#fff}</style>`)
+	fmt.Fprintf(&b, "<h1>Starling pipeline, %s for %.0f s</h1>", html.EscapeString(target), r.Seconds)
+	fmt.Fprintf(&b, "<p>Sustained %.0f tweets/s loaded; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms. Bottleneck: %s.</p>",
+		r.SustainedPerS, r.LatencyP50, r.LatencyP99, r.LatencyMax, html.EscapeString(r.Bottleneck))
+	b.WriteString(chart("Throughput", "tweets/s", []line{
+		{"produced", colors[0], pick(func(s pipelineSample) float64 { return s.Produced })},
+		{"loaded", colors[1], pick(func(s pipelineSample) float64 { return s.Loaded })},
+	}))
+	b.WriteString(chart("Produce → queryable latency", "ms", []line{
+		{"p50", colors[2], pick(func(s pipelineSample) float64 { return s.LatencyP50 })},
+		{"p99", colors[3], pick(func(s pipelineSample) float64 { return s.LatencyP99 })},
+	}))
+	b.WriteString(chart("CPU per service", "cores", cpu))
+	return b.String()
+}

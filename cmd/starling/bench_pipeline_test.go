@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchPipelineMeasures runs starling bench pipeline's measurement briefly, on this
+// binary's processes: every tweet produced is loaded, latencies are sampled, every service
+// is measured, and the chart draws.
+func TestBenchPipelineMeasures(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	r, err := benchPipeline(ctx, os.Args[0], []string{"STARLING_TEST_MAIN=1"}, t.TempDir(), 1000, 8*time.Second, 1, 3, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Produced < 4000 || r.Loaded != r.Produced || r.Samples == 0 || !(r.LatencyP50 > 0) || r.LatencyMax < r.LatencyP99 {
+		t.Errorf("result %+v", *r)
+	}
+	for _, svc := range []string{"broker", "etl", "ingest", "clickhouse"} {
+		if r.RSS[svc] <= 0 {
+			t.Errorf("no memory figure for %s: %v", svc, r.RSS)
+		}
+	}
+	if !strings.HasPrefix(r.Bottleneck, "none at this rate") && !strings.Contains(r.Bottleneck, "saturated") {
+		t.Errorf("bottleneck at 1,000 tweets/s: %s", r.Bottleneck)
+	}
+	chart := pipelineChart(r)
+	if strings.Count(chart, "<svg") != 3 || !strings.Contains(chart, "<polyline") {
+		t.Errorf("chart: %.300s", chart)
+	}
+	var out strings.Builder
+	printPipeline(&out, r)
+	t.Log(out.String())
+}
