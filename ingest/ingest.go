@@ -870,7 +870,7 @@ func (in *Ingester) emit(ctx context.Context, order <-chan *chunk, out chan<- it
 			if in.cfg.Stamp && paced != nil {
 				in.stamp(rec)
 			}
-			value, err := tweet.Encode(*rec)
+			value, err := tweet.AppendEncode(make([]byte, 0, 512), rec)
 			if err != nil {
 				return fmt.Errorf("ingest: encode record %s: %w", rec.Key(), err)
 			}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -129,7 +130,13 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 	if err := waitGroupStable(ctx, s.BrokerAddr, "etl", replicas); err != nil {
 		return nil, err
 	}
-	ingestArgs := []string{"--generate", "1000000", "--loop", "--stamp", "--speed", "0"}
+	// The generator itself is slower than the ingester's replay of files: replay a
+	// generated archive, again and again, each tweet stamped with its send time.
+	archive := filepath.Join(dir, "archive.jsonl.gz")
+	if err := generateArchive(archive, 1_000_000); err != nil {
+		return nil, err
+	}
+	ingestArgs := []string{"--input", archive, "--loop", "--stamp", "--speed", "0"}
 	if rate > 0 {
 		ingestArgs = append(ingestArgs, "--rate", strconv.Itoa(rate))
 	}
@@ -293,7 +300,7 @@ func bottleneck(r *pipelineResult, duration time.Duration) string {
 		return fmt.Sprintf("loading: the lag grew from %d to %d; %s is the busier of the two (ETL %.2f cores, ClickHouse %.2f)%s",
 			lagStart, lagEnd, who, etl, r.CPU["clickhouse"], saturated)
 	case r.Rate == 0:
-		return fmt.Sprintf("the ingester and the loading keep pace with each other at %.0f tweets/s%s", r.SustainedPerS, saturated)
+		return fmt.Sprintf("the ingester: the loading keeps up with all it produces (%.0f tweets/s; ingest %.2f cores)%s", r.ProducedPerS, r.CPU["ingest"], saturated)
 	}
 	return "none at this rate: every stage keeps up" + saturated
 }
@@ -458,6 +465,17 @@ func printPipeline(w io.Writer, r *pipelineResult) {
 	fmt.Fprintf(w, "  bottleneck      %s\n", r.Bottleneck)
 }
 
+// shortNumber writes an axis value: 52k, 1.5k, 0.25.
+func shortNumber(v float64) string {
+	switch {
+	case v >= 1e4:
+		return fmt.Sprintf("%.0fk", v/1e3)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
 // pipelineChart draws the run as an HTML page of SVG line charts: throughput, latency,
 // CPU per service.
 func pipelineChart(r *pipelineResult) string {
@@ -488,7 +506,8 @@ func pipelineChart(r *pipelineResult) string {
 		cpu = append(cpu, line{name, colors[i%len(colors)], pick(func(s pipelineSample) float64 { return s.CPU[name] })})
 	}
 	chart := func(title, unit string, lines []line) string {
-		const w, h, left, bottom = 900.0, 260.0, 60.0, 30.0
+		const width, h, left, bottom, top = 900.0, 280.0, 60.0, 30.0, 20.0
+		const w = width - 30 // room for the last x label
 		ymax := 0.0
 		for _, l := range lines {
 			for _, y := range l.ys {
@@ -502,12 +521,14 @@ func pipelineChart(r *pipelineResult) string {
 		}
 		xmax := max(xs[len(xs)-1], 1)
 		var b strings.Builder
-		fmt.Fprintf(&b, `<h2>%s</h2><svg width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img">`, html.EscapeString(title), w, h+20, w, h+20)
+		fmt.Fprintf(&b, `<h2>%s</h2><svg width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img">`, html.EscapeString(title), width, h+20, width, h+20)
 		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#999"/>`, left, h-bottom, w, h-bottom)
 		fmt.Fprintf(&b, `<line x1="%.0f" y1="0" x2="%.0f" y2="%.0f" stroke="#999"/>`, left, left, h-bottom)
+		plot := h - bottom - top // the plot's height, below the unit's label
+		yOf := func(v float64) float64 { return top + plot*(1-v/ymax) }
 		for i := 0; i <= 4; i++ {
-			y := (h - bottom) * float64(4-i) / 4
-			fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" text-anchor="end">%.4g</text>`, left-4, y+4, ymax*float64(i)/4)
+			y := yOf(ymax * float64(i) / 4)
+			fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11" text-anchor="end">%s</text>`, left-4, y+4, shortNumber(ymax*float64(i)/4))
 			fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, left, y, w, y)
 		}
 		for i := 0; i <= 5; i++ {
@@ -520,7 +541,7 @@ func pipelineChart(r *pipelineResult) string {
 				if math.IsNaN(y) {
 					continue
 				}
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", left+(w-left)*xs[i]/xmax, (h-bottom)*(1-y/ymax)))
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", left+(w-left)*xs[i]/xmax, yOf(y)))
 			}
 			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, l.color, strings.Join(pts, " "))
 			fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="12" fill="%s">%s</text>`, left+10+float64(li)*150, h+14, l.color, html.EscapeString(l.name))
