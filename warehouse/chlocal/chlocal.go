@@ -298,7 +298,18 @@ func serverConfig(dir string, tcpPort, httpPort int) string {
 `, dir, tcpPort, httpPort)
 }
 
-// usersConfig has one user, "default" without a password, reachable from loopback only.
+// ConsoleUser is the read-only user of the dashboard's SQL console on the local server:
+// no password, loopback only, profile ConsoleUser. Its profile is readonly = 1, so
+// ClickHouse itself refuses every write, every table function (file, url, remote, ...) and
+// every change of a setting, the profile's limits included: a query runs at most 10 s, within
+// 1 GB of memory, and stops returning rows past 10,000 (result_overflow_mode = break, checked
+// between blocks, so up to a block more arrive). readonly = 2 would let a query lift those limits with SETTINGS and call url()
+// and remote() (ClickHouse 18.16 allows both at 2); the console adds its own checks above
+// either.
+const ConsoleUser = "starling_console"
+
+// usersConfig has two users reachable from loopback only: "default" without a password,
+// which owns everything, and ConsoleUser.
 const usersConfig = `<?xml version="1.0"?>
 <yandex>
   <profiles>
@@ -307,6 +318,14 @@ const usersConfig = `<?xml version="1.0"?>
       <load_balancing>random</load_balancing>
       <poll_interval>1</poll_interval>
     </default>
+    <starling_console>
+      <readonly>1</readonly>
+      <max_execution_time>10</max_execution_time>
+      <max_result_rows>10000</max_result_rows>
+      <max_result_bytes>67108864</max_result_bytes>
+      <result_overflow_mode>break</result_overflow_mode>
+      <max_memory_usage>1000000000</max_memory_usage>
+    </starling_console>
   </profiles>
   <users>
     <default>
@@ -315,6 +334,12 @@ const usersConfig = `<?xml version="1.0"?>
       <profile>default</profile>
       <quota>default</quota>
     </default>
+    <starling_console>
+      <password></password>
+      <networks><ip>::1</ip><ip>127.0.0.1</ip></networks>
+      <profile>starling_console</profile>
+      <quota>default</quota>
+    </starling_console>
   </users>
   <quotas>
     <default>

@@ -151,3 +151,52 @@ func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// TestConsoleUserIsReadOnly checks what ClickHouse itself refuses the console's user,
+// whatever the console's own checks let through.
+func TestConsoleUserIsReadOnly(t *testing.T) {
+	t.Parallel()
+	s, err := Start(context.Background(), Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	query(t, s, "CREATE TABLE default.notes (n UInt8) ENGINE = TinyLog")
+	as := func(sql string) (int, string) {
+		resp, err := http.Post("http://"+s.HTTPAddr()+"/?user="+ConsoleUser, "text/plain", strings.NewReader(sql))
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	if code, got := as("SELECT value FROM system.settings WHERE name = 'readonly'"); code != http.StatusOK || got != "1" {
+		t.Fatalf("readonly = %q (%d)", got, code)
+	}
+	if code, got := as("SELECT count() FROM default.notes"); code != http.StatusOK || got != "0" {
+		t.Errorf("SELECT: %d %q", code, got)
+	}
+	for _, sql := range []string{
+		"INSERT INTO default.notes (n) VALUES (1)",
+		"CREATE TABLE default.more (n UInt8) ENGINE = TinyLog",
+		"DROP TABLE default.notes",
+		"TRUNCATE TABLE default.notes",
+		"ALTER TABLE default.notes DELETE WHERE 1",
+		"SET max_execution_time = 0",
+		"SELECT count() FROM system.numbers SETTINGS max_result_rows = 0",
+		"SELECT 1 SETTINGS readonly = 0",
+		"SELECT * FROM url('http://" + s.HTTPAddr() + "/ping', 'TSV', 'a String')",
+		"SELECT * FROM remote('" + s.Addr() + "', system.one)",
+		"SELECT * FROM file('users.xml', 'TSV', 'a String')",
+	} {
+		if code, got := as(sql); code == http.StatusOK || !strings.Contains(got, "readonly") {
+			t.Errorf("%s: %d %q, want a readonly refusal", sql, code, got)
+		}
+	}
+	// The limits hold: an endless query stops once past 10,000 rows, at the end of a block
+	// (break mode checks between blocks of up to 65,536 rows).
+	if code, got := as("SELECT number FROM system.numbers"); code != http.StatusOK || strings.Count(got, "\n") > 10000+65536 {
+		t.Errorf("row limit: %d, %d lines", code, strings.Count(got, "\n"))
+	}
+}
