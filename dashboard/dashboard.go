@@ -1,6 +1,18 @@
-// Package dashboard is Starling's web dashboard: an HTTP server with a JSON API over the
-// warehouse's named queries and a page that charts hashtag trends and words live, with
-// ECharts bundled from npm and embedded in the binary.
+// Package dashboard is Starling's web dashboard, the pipeline's last step (Amazon
+// QuickSight in the AWS reference): an HTTP server with a JSON API over the warehouse's
+// named queries, live updates over server-sent events, the Kafka side of the pipeline's
+// health, and a read-only SQL console; and a page that charts it all with ECharts, bundled
+// from npm and embedded in the binary.
+//
+// The page shows KPIs, volume and sentiment over time, top and rising hashtags, the
+// sentiment and language mix, a word cloud, the latest, most positive and most negative
+// tweets, the entities the tweets name, and the pipeline itself (topics, partitions,
+// offsets, consumer groups and their lag, ETL throughput, dead letters). Clicking a
+// hashtag, word or language filters every panel; the view (time range, filters, theme)
+// lives in the URL.
+//
+// Tweet text, user names and hashtags are untrusted: the page puts them into the document
+// as text only, and the Content-Security-Policy allows no inline script or style.
 package dashboard
 
 import (
@@ -13,9 +25,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
+	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/warehouse"
 )
 
@@ -30,6 +43,19 @@ type Config struct {
 	Addr string
 	// Warehouse is the ClickHouse warehouse the charts read.
 	Warehouse warehouse.Config
+	// Brokers are the Kafka bootstrap addresses whose topics and consumer groups the
+	// pipeline health panel shows (the built-in broker, Kafka or Amazon MSK); empty: the
+	// panel says no broker is configured. Kafka holds their TLS and SASL settings.
+	Brokers []string
+	Kafka   kafkaclient.Config
+	// ConsoleUser and ConsolePassword log the SQL console in to ClickHouse. The user must
+	// be read-only (a profile with readonly = 1); empty: the console is off. The console
+	// never runs as Warehouse's user.
+	ConsoleUser, ConsolePassword string
+	// Token, when set, is required by every page and API call: as the cookie the login
+	// form sets, or an "Authorization: Bearer" header. Without it, the SQL console is off
+	// unless Addr is a loopback address.
+	Token string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -50,7 +76,45 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("dashboard: listen address %q: %w", c.Addr, err)
 	}
+	if c.Token != "" && len(c.Token) < 8 {
+		return errors.New("dashboard: the access token must be at least 8 characters")
+	}
+	if len(c.Brokers) > 0 {
+		if err := c.Kafka.Validate(); err != nil {
+			return fmt.Errorf("dashboard: %w", err)
+		}
+	}
 	return c.Warehouse.Validate()
+}
+
+// consoleOff says why the SQL console is off, or "" when it may run.
+func (c Config) consoleOff() string {
+	writer := c.Warehouse.Username
+	if writer == "" {
+		writer = "default"
+	}
+	switch {
+	case c.ConsoleUser == "":
+		return "The SQL console is off: no read-only ClickHouse user is configured (--console-user, STARLING_CONSOLE_USER)."
+	case c.ConsoleUser == writer:
+		return fmt.Sprintf("The SQL console is off: its ClickHouse user %q is the warehouse's writing user; give it a read-only user (--console-user).", c.ConsoleUser)
+	case c.Token == "" && !loopback(c.Addr):
+		return fmt.Sprintf("The SQL console is off: the dashboard listens on %s, beyond this machine, without an access token; set --dashboard-token (STARLING_DASHBOARD_TOKEN) or listen on 127.0.0.1.", c.Addr)
+	}
+	return ""
+}
+
+// loopback reports whether addr listens on a loopback address only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Run serves the dashboard until ctx is done. It waits for the warehouse to answer.
@@ -73,12 +137,27 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	defer db.Close()
+	opts := Options{Logger: cfg.Logger, Brokers: cfg.Brokers, Kafka: cfg.Kafka, Token: cfg.Token, ConsoleOff: cfg.consoleOff()}
+	if opts.ConsoleOff == "" {
+		cc := cfg.Warehouse
+		cc.Username, cc.Password = cfg.ConsoleUser, cfg.ConsolePassword
+		lc := &lazyConsole{cfg: cc, log: cfg.Logger}
+		defer lc.close()
+		opts.Console = lc
+	} else {
+		cfg.Logger.Info(opts.ConsoleOff)
+	}
+	if len(cfg.Brokers) == 0 {
+		cfg.Logger.Info("no Kafka brokers configured: the pipeline health panel shows the warehouse side only")
+	}
+	h := NewHandler(db, opts)
+	defer h.Close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("dashboard: listen: %w", err)
 	}
-	srv := &http.Server{Handler: NewHandler(db, cfg.Logger), ReadHeaderTimeout: 10 * time.Second}
-	cfg.Logger.Info("dashboard listening", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	cfg.Logger.Info("dashboard listening", "addr", ln.Addr().String(), "token", cfg.Token != "", "kafka", cfg.Brokers)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -86,6 +165,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("dashboard: %w", err)
 	case <-ctx.Done():
 	}
+	// Live streams end with ctx (the requests' base context), so shutdown waits only for
+	// requests in flight.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -98,83 +179,149 @@ func Run(ctx context.Context, cfg Config) error {
 type Store interface {
 	Ping(ctx context.Context) error
 	Summary(ctx context.Context, minutes int) (warehouse.Summary, error)
-	TopHashtags(ctx context.Context, minutes, limit int) ([]warehouse.TermCount, warehouse.Window, error)
-	TopWords(ctx context.Context, minutes, limit int) ([]warehouse.TermCount, warehouse.Window, error)
-	HashtagVolume(ctx context.Context, minutes, top int) ([]warehouse.Series, warehouse.Window, error)
+	NewScope(ctx context.Context, span warehouse.Span, f warehouse.Filter) (*warehouse.Scope, error)
+	Throughput(ctx context.Context, seconds int) (warehouse.Throughput, error)
+	LoadedOffsets(ctx context.Context, topic string) (map[int32]int64, error)
 }
 
-// contentSecurityPolicy allows only the dashboard's own script and data. ECharts sets element
-// styles from script, hence inline styles; no inline scripts are allowed.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+// ConsoleRunner runs SQL console statements; *warehouse.Console implements it.
+type ConsoleRunner interface {
+	Query(ctx context.Context, sql string) (*warehouse.ConsoleResult, error)
+}
 
-// NewHandler returns the dashboard's HTTP handler: the page, its assets and the JSON API.
-func NewHandler(store Store, logger *slog.Logger) http.Handler {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+// Options are the handler's optional parts.
+type Options struct {
+	// Logger receives the handler's logs; nil discards them.
+	Logger *slog.Logger
+	// Brokers and Kafka reach the Kafka cluster of the pipeline health panel; no brokers:
+	// the panel says none is configured.
+	Brokers []string
+	Kafka   kafkaclient.Config
+	// Console runs the SQL console's statements; nil turns the console off, for the
+	// reason in ConsoleOff.
+	Console    ConsoleRunner
+	ConsoleOff string
+	// Token, when set, is required by every page and API call but /healthz and the login
+	// form.
+	Token string
+}
+
+// contentSecurityPolicy allows only the dashboard's own script, styles and data: no inline
+// script or style, no other origin. The charts draw on canvases (tooltips too), so tweet
+// text never becomes markup, and the console's CSV download is a blob: URL.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
+	"object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// Handler is the dashboard's HTTP handler: the page, its assets, the JSON API, the live
+// stream and the console.
+type Handler struct {
+	store      Store
+	log        *slog.Logger
+	kafka      *kafkaHealth
+	console    ConsoleRunner
+	consoleOff string
+	auth       *auth
+	cache      *panelCache
+	mux        *http.ServeMux
+}
+
+// NewHandler returns the dashboard's handler over store. Close releases its Kafka
+// connections.
+func NewHandler(store Store, opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{store: store, log: logger}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", h.healthz)
-	mux.HandleFunc("GET /api/summary", h.summary)
-	mux.HandleFunc("GET /api/hashtags/top", h.topHashtags)
-	mux.HandleFunc("GET /api/hashtags/volume", h.volume)
-	mux.HandleFunc("GET /api/words/top", h.topWords)
+	h := &Handler{store: store, log: opts.Logger, kafka: newKafkaHealth(opts.Brokers, opts.Kafka), console: opts.Console,
+		consoleOff: opts.ConsoleOff, auth: newAuth(opts.Token), cache: newPanelCache(), mux: http.NewServeMux()}
+	if h.console == nil && h.consoleOff == "" {
+		h.consoleOff = "The SQL console is off."
+	}
+	m := h.mux
+	m.HandleFunc("GET /healthz", h.healthz)
+	m.HandleFunc("GET /login", h.auth.loginPage)
+	m.HandleFunc("POST /login", h.auth.login)
+	m.HandleFunc("POST /logout", h.auth.logout)
+	m.HandleFunc("GET /api/summary", h.summary)
+	for _, p := range panels {
+		m.HandleFunc("GET "+p.path, h.panelHandler(p))
+	}
+	m.HandleFunc("GET /api/pipeline", h.pipelineHandler)
+	m.HandleFunc("GET /api/snapshot", h.snapshot)
+	m.HandleFunc("GET /api/stream", h.stream)
+	m.HandleFunc("GET /api/console", h.consoleStatus)
+	m.HandleFunc("POST /api/console/query", h.consoleQuery)
 	assets, _ := fs.Sub(dist, "web/dist")
 	files := http.FileServerFS(assets)
-	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+	m.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := fs.Stat(assets, "app.js"); err != nil {
 			http.Error(w, "The dashboard's web bundle was not built into this binary: run `make web`, then rebuild.", http.StatusServiceUnavailable)
 			return
 		}
+		if r.URL.Path == "/" || r.URL.Path == "/index.html" {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
 		files.ServeHTTP(w, r)
 	})
-	return securityHeaders(mux)
+	return h
 }
 
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", contentSecurityPolicy)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		next.ServeHTTP(w, r)
-	})
-}
-
-type handler struct {
-	store Store
-	log   *slog.Logger
-}
-
-// intParam reads a bounded integer query parameter.
-func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
-		return def, nil
+// ServeHTTP serves a request: security headers on everything, the token checked first.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", contentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	if !h.auth.allowed(r) {
+		h.auth.deny(w, r)
+		return
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("parameter %s must be a whole number from %d to %d", name, lo, hi)
-	}
-	return n, nil
+	h.mux.ServeHTTP(w, r)
 }
 
-func (h *handler) writeJSON(w http.ResponseWriter, status int, v any) {
+// Close releases the handler's Kafka connections.
+func (h *Handler) Close() { h.kafka.close() }
+
+func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		h.fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	h.writeRaw(w, status, body)
+}
+
+func (h *Handler) writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
+	if _, err := w.Write(append(body, '\n')); err != nil {
 		h.log.Debug("write response", "err", err)
 	}
 }
 
-func (h *handler) fail(w http.ResponseWriter, status int, err error) {
+// fail answers with a JSON error. Server-side failures are logged in full but answered
+// with a short message; a request's own mistakes are answered as they are.
+func (h *Handler) fail(w http.ResponseWriter, status int, err error) {
+	msg := err.Error()
 	if status >= 500 {
-		h.log.Error("dashboard query failed", "err", err)
+		h.log.Error("dashboard request failed", "err", err)
+		msg = publicError(err)
 	}
-	h.writeJSON(w, status, map[string]string{"error": err.Error()})
+	h.writeJSON(w, status, map[string]string{"error": msg})
 }
 
-func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+// publicError is an error message fit for the page: the warehouse's message without the
+// driver's wrapping.
+func publicError(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "code: "); i >= 0 {
+		return "warehouse: " + msg[i:]
+	}
+	return msg
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	if err := h.store.Ping(r.Context()); err != nil {
 		h.fail(w, http.StatusServiceUnavailable, fmt.Errorf("warehouse: %w", err))
 		return
@@ -182,7 +329,9 @@ func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
+// summary is the headline figures of the last minutes minutes (the first API; kept for
+// scripts and the compose smoke test).
+func (h *Handler) summary(w http.ResponseWriter, r *http.Request) {
 	minutes, err := intParam(r, "minutes", 60, 1, 1440)
 	if err != nil {
 		h.fail(w, http.StatusBadRequest, err)
@@ -194,55 +343,4 @@ func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.writeJSON(w, http.StatusOK, s)
-}
-
-type termsResponse struct {
-	Window warehouse.Window      `json:"window"`
-	Items  []warehouse.TermCount `json:"items"`
-}
-
-func (h *handler) terms(w http.ResponseWriter, r *http.Request, query func(ctx context.Context, minutes, limit int) ([]warehouse.TermCount, warehouse.Window, error)) {
-	minutes, err := intParam(r, "minutes", 60, 1, 1440)
-	if err != nil {
-		h.fail(w, http.StatusBadRequest, err)
-		return
-	}
-	limit, err := intParam(r, "limit", 20, 1, 200)
-	if err != nil {
-		h.fail(w, http.StatusBadRequest, err)
-		return
-	}
-	items, win, err := query(r.Context(), minutes, limit)
-	if err != nil {
-		h.fail(w, http.StatusBadGateway, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, termsResponse{Window: win, Items: items})
-}
-
-func (h *handler) topHashtags(w http.ResponseWriter, r *http.Request) {
-	h.terms(w, r, h.store.TopHashtags)
-}
-func (h *handler) topWords(w http.ResponseWriter, r *http.Request) { h.terms(w, r, h.store.TopWords) }
-
-func (h *handler) volume(w http.ResponseWriter, r *http.Request) {
-	minutes, err := intParam(r, "minutes", 60, 1, 1440)
-	if err != nil {
-		h.fail(w, http.StatusBadRequest, err)
-		return
-	}
-	top, err := intParam(r, "top", 5, 1, 20)
-	if err != nil {
-		h.fail(w, http.StatusBadRequest, err)
-		return
-	}
-	series, win, err := h.store.HashtagVolume(r.Context(), minutes, top)
-	if err != nil {
-		h.fail(w, http.StatusBadGateway, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, struct {
-		Window warehouse.Window   `json:"window"`
-		Series []warehouse.Series `json:"series"`
-	}{win, series})
 }
