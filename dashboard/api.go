@@ -177,7 +177,9 @@ var panels = []panel{
 	{"rising", "/api/hashtags/rising", func(ctx context.Context, sc *warehouse.Scope, v view, l limits) (any, error) {
 		return limited(l, "limit", 10, 100, func(n int) (any, error) { return sc.RisingHashtags(ctx, n, v.all) })
 	}},
-	{"sentiment", "/api/sentiment", func(ctx context.Context, sc *warehouse.Scope, _ view, _ limits) (any, error) { return sc.SentimentMix(ctx) }},
+	{"sentiment", "/api/sentiment", func(ctx context.Context, sc *warehouse.Scope, _ view, _ limits) (any, error) {
+		return sc.SentimentMix(ctx)
+	}},
 	{"languages", "/api/languages", func(ctx context.Context, sc *warehouse.Scope, _ view, l limits) (any, error) {
 		return limited(l, "limit", 8, 50, func(n int) (any, error) { return sc.Languages(ctx, n) })
 	}},
