@@ -25,6 +25,9 @@ type partitionLoader struct {
 	gen       *kafka.Generation
 	partition int
 	committed int64 // the group's committed offset at assignment, or kafka.FirstOffset
+	// maxKnown is the highest tweet id the warehouse held at assignment, raised as this
+	// loader writes: see plan.
+	maxKnown uint64
 
 	// The pending batch: tweets, tombstones and records to dead-letter, covering the
 	// offsets up to last. Records are added in offset order, so rows and tombs are too.
@@ -114,6 +117,9 @@ func (p *partitionLoader) startOffset(ctx context.Context) (int64, bool) {
 	var b backoff
 	for {
 		loaded, err := p.db.LoadedOffsets(ctx, e.cfg.Topic)
+		if err == nil {
+			p.maxKnown, err = p.db.MaxKnownID(ctx)
+		}
 		if err == nil {
 			start := kafka.FirstOffset
 			if p.committed >= 0 {
@@ -220,6 +226,17 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 			return nil
 		}, nil) {
 			return false
+		}
+		// What this batch wrote is known now, and ids of the batch that were skipped
+		// were known before.
+		for i := range p.rows {
+			p.maxKnown = max(p.maxKnown, p.rows[i].ID)
+		}
+		for _, t := range p.tombs {
+			p.maxKnown = max(p.maxKnown, t.id)
+		}
+		for _, d := range plan.deletions {
+			p.maxKnown = max(p.maxKnown, d.ID)
 		}
 		e.loaded.Add(uint64(len(plan.rows)))
 		now := time.Now()

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"sort"
 
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -61,7 +62,13 @@ func (p *partitionLoader) plan(ctx context.Context, rows []warehouse.TweetRow, t
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	states, err := db.LookupIDs(ctx, ids)
+	// Ids above the highest the warehouse knew of when this partition was assigned, or
+	// that this loader has written since, are new to it: a tweet and its repeats, its
+	// tombstones and its other versions share a key, so a partition, so this loader has
+	// seen every earlier arrival of each. Only the rest are looked up; in a live stream that
+	// is none.
+	known := ids[:sort.Search(len(ids), func(i int) bool { return ids[i] > p.maxKnown })]
+	states, err := db.LookupIDs(ctx, known)
 	if err != nil {
 		return nil, err
 	}

@@ -102,6 +102,19 @@ func (db *DB) LookupIDs(ctx context.Context, ids []uint64) (map[uint64]IDState, 
 	return out, rows.Err()
 }
 
+// MaxKnownID is the highest tweet id the warehouse has loaded or withdrawn: a newer id is
+// known to neither (snowflake ids grow with time), so a live stream needs no LookupIDs.
+func (db *DB) MaxKnownID(ctx context.Context) (uint64, error) {
+	var loaded, withdrawn uint64
+	if err := db.conn.QueryRow(ctx, "SELECT max(id) FROM tweet_ids").Scan(&loaded); err != nil {
+		return 0, fmt.Errorf("warehouse: highest loaded id: %w", err)
+	}
+	if err := db.conn.QueryRow(ctx, "SELECT max(id) FROM tweet_deletions").Scan(&withdrawn); err != nil {
+		return 0, fmt.Errorf("warehouse: highest withdrawn id: %w", err)
+	}
+	return max(loaded, withdrawn), nil
+}
+
 // DeletionRow is one row of tweet_deletions: a withdrawn tweet. When Retracted, it carries
 // the loaded tweet's values (from LoadedTweets), which its views subtract from the
 // aggregates; otherwise only ID, UserID, Reason, DeletedAt and the Kafka origin matter.
