@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -46,21 +45,8 @@ const maxSampleEvery = 1 << 12
 // run consumes until ctx ends.
 func (g *entityGroup) run(ctx context.Context) error {
 	e := g.e
-	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                     e.cfg.EntitiesGroup,
-		Brokers:                e.cfg.Brokers,
-		Dialer:                 e.dialer,
-		Topics:                 []string{e.cfg.Topic},
-		StartOffset:            kafka.LastOffset, // a new group samples from now, not from the beginning
-		HeartbeatInterval:      heartbeatInterval,
-		SessionTimeout:         sessionTimeout,
-		RebalanceTimeout:       rebalanceTimeout,
-		JoinGroupBackoff:       time.Second,
-		WatchPartitionChanges:  true,
-		PartitionWatchInterval: 2 * time.Second,
-		Logger:                 e.kafkaLogger(slog.LevelDebug, "entities-group"),
-		ErrorLogger:            e.kafkaLogger(slog.LevelWarn, "entities-group"),
-	})
+	// A new group samples from now, not from the beginning.
+	cg, err := e.consumerGroup(e.cfg.EntitiesGroup, kafka.LastOffset, "entities-group")
 	if err != nil {
 		return fmt.Errorf("etl: entities group: %w", err)
 	}
@@ -106,16 +92,12 @@ func (p *entityLoader) run(genCtx context.Context) {
 	if !ok {
 		return
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: e.cfg.Brokers, Dialer: e.dialer, Topic: e.cfg.Topic, Partition: p.partition,
-		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 250 * time.Millisecond, QueueCapacity: 1000,
-		ErrorLogger: e.kafkaLogger(slog.LevelInfo, "entities-reader"),
-	})
-	defer r.Close()
-	if err := r.SetOffset(start); err != nil {
+	r, err := e.partitionReader(p.partition, start, 1000, "entities-reader")
+	if err != nil {
 		e.log.Error("cannot position entities reader", "partition", p.partition, "offset", start, "err", err)
 		return
 	}
+	defer r.Close()
 	part := strconv.Itoa(p.partition)
 	lag := e.metrics.entityLag.WithLabelValues(e.cfg.Topic, part)
 	every := e.metrics.entityEvery.WithLabelValues(e.cfg.Topic, part)

@@ -277,23 +277,7 @@ func (e *ETL) Run(ctx context.Context) error {
 	}
 	defer requeue.Close()
 
-	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                e.cfg.GroupID,
-		Brokers:           e.cfg.Brokers,
-		Dialer:            dialer,
-		Topics:            []string{e.cfg.Topic},
-		StartOffset:       kafka.FirstOffset,
-		HeartbeatInterval: heartbeatInterval,
-		SessionTimeout:    sessionTimeout,
-		RebalanceTimeout:  rebalanceTimeout,
-		JoinGroupBackoff:  time.Second,
-		// A topic created after the ETL joined, or given more partitions, rebalances
-		// the group instead of being ignored until the next restart.
-		WatchPartitionChanges:  true,
-		PartitionWatchInterval: 2 * time.Second,
-		Logger:                 e.kafkaLogger(slog.LevelDebug, "consumer-group"),
-		ErrorLogger:            e.kafkaLogger(slog.LevelWarn, "consumer-group"),
-	})
+	cg, err := e.consumerGroup(e.cfg.GroupID, kafka.FirstOffset, "consumer-group")
 	if err != nil {
 		return fmt.Errorf("etl: consumer group: %w", err)
 	}
@@ -337,6 +321,49 @@ func (e *ETL) Run(ctx context.Context) error {
 		}
 		e.log.Info("partitions assigned", "generation", gen.ID, "member", gen.MemberID, "partitions", ids)
 	}
+}
+
+// consumerGroup joins group on the tweet topic; a partition the group never committed
+// starts at start. component names the group in logs.
+func (e *ETL) consumerGroup(group string, start int64, component string) (*kafka.ConsumerGroup, error) {
+	return kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID:                group,
+		Brokers:           e.cfg.Brokers,
+		Dialer:            e.dialer,
+		Topics:            []string{e.cfg.Topic},
+		StartOffset:       start,
+		HeartbeatInterval: heartbeatInterval,
+		SessionTimeout:    sessionTimeout,
+		RebalanceTimeout:  rebalanceTimeout,
+		JoinGroupBackoff:  time.Second,
+		// A topic created after the ETL joined, or given more partitions, rebalances
+		// the group instead of being ignored until the next restart.
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 2 * time.Second,
+		Logger:                 e.kafkaLogger(slog.LevelDebug, component),
+		ErrorLogger:            e.kafkaLogger(slog.LevelWarn, component),
+	})
+}
+
+// partitionReader reads one partition of the tweet topic from start, with a read-ahead
+// queue of queue messages.
+func (e *ETL) partitionReader(partition int, start int64, queue int, component string) (*kafka.Reader, error) {
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:       e.cfg.Brokers,
+		Dialer:        e.dialer,
+		Topic:         e.cfg.Topic,
+		Partition:     partition,
+		MinBytes:      1,
+		MaxBytes:      8 << 20,
+		MaxWait:       250 * time.Millisecond,
+		QueueCapacity: queue,
+		ErrorLogger:   e.kafkaLogger(slog.LevelInfo, component),
+	})
+	if err := r.SetOffset(start); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // samePartition sends a message to the partition its Partition field names. kafka-go's

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -54,24 +53,14 @@ func (p *partitionLoader) run(genCtx context.Context) {
 	if !ok {
 		return
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:   e.cfg.Brokers,
-		Dialer:    e.dialer,
-		Topic:     e.cfg.Topic,
-		Partition: p.partition,
-		MinBytes:  1,
-		MaxBytes:  8 << 20,
-		MaxWait:   250 * time.Millisecond,
-		// Read ahead by at most one batch: with the pending batch this bounds the memory a
-		// partition holds while the warehouse is slow or down.
-		QueueCapacity: e.cfg.BatchSize,
-		ErrorLogger:   e.kafkaLogger(slog.LevelInfo, "partition-reader"),
-	})
-	defer r.Close()
-	if err := r.SetOffset(start); err != nil {
+	// Read ahead by at most one batch: with the pending batch this bounds the memory a
+	// partition holds while the warehouse is slow or down.
+	r, err := e.partitionReader(p.partition, start, e.cfg.BatchSize, "partition-reader")
+	if err != nil {
 		e.log.Error("cannot position partition reader", "partition", p.partition, "offset", start, "err", err)
 		return
 	}
+	defer r.Close()
 	e.log.Debug("partition started", "partition", p.partition, "offset", start)
 	p.rows = make([]warehouse.TweetRow, 0, min(e.cfg.BatchSize, 1<<16))
 	defer p.flushOnClose(ctx)
