@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -483,6 +484,11 @@ func (c *coordinator) describe(id string) (GroupInfo, bool) {
 	defer c.mu.Unlock()
 	g := c.groups[id]
 	if g == nil {
+		// A group with committed offsets and no members since the broker started is
+		// Empty, as Kafka has it; one with neither does not exist.
+		if slices.Contains(c.offsets.groups(), id) {
+			return GroupInfo{ID: id, State: groupEmpty.String(), ProtocolType: "consumer"}, true
+		}
 		return GroupInfo{}, false
 	}
 	info := GroupInfo{ID: g.id, State: g.state.String(), ProtocolType: g.protocolType, Protocol: g.protocol, Generation: g.generation}
@@ -517,8 +523,6 @@ func (c *coordinator) list() []GroupInfo {
 	for id := range ids {
 		if info, ok := c.describe(id); ok {
 			out = append(out, info)
-		} else {
-			out = append(out, GroupInfo{ID: id, State: groupEmpty.String(), ProtocolType: "consumer"})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

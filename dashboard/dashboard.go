@@ -242,6 +242,7 @@ func NewHandler(store Store, opts Options) *Handler {
 	m.HandleFunc("POST /login", h.auth.login)
 	m.HandleFunc("POST /logout", h.auth.logout)
 	m.HandleFunc("GET /api/summary", h.summary)
+	m.HandleFunc("GET /api/about", h.about)
 	for _, p := range panels {
 		m.HandleFunc("GET "+p.path, h.panelHandler(p))
 	}
@@ -327,6 +328,12 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// about says what this dashboard has: an access token (the page offers to log out), a
+// Kafka cluster, the SQL console.
+func (h *Handler) about(w http.ResponseWriter, r *http.Request) {
+	h.writeJSON(w, http.StatusOK, map[string]bool{"token": h.auth.token != nil, "kafka": h.kafka != nil, "console": h.console != nil})
 }
 
 // summary is the headline figures of the last minutes minutes (the first API; kept for

@@ -162,10 +162,22 @@ function baseOption() {
   return { backgroundColor: 'transparent', useUTC: true, animation: false, textStyle: { fontFamily: 'system-ui, sans-serif' } };
 }
 
-// truncate shortens a label for an axis; the tooltip shows it whole.
+// plain keeps ECharts from reading a data string as its rich-text markup ({style|text}):
+// a zero-width space after each brace breaks the pattern and leaves the text as it reads.
+// Every string from the data that reaches a chart label, legend or tooltip passes here.
+function plain(s) {
+  return String(s).replace(/[{}]/g, (c) => `${c}\u200b`);
+}
+
+// truncate shortens a label for an axis (the tooltip shows it whole), as plain text.
 function truncate(s, n) {
   const chars = Array.from(String(s));
-  return chars.length > n ? `${chars.slice(0, n - 1).join('')}…` : chars.join('');
+  return plain(chars.length > n ? `${chars.slice(0, n - 1).join('')}…` : chars.join(''));
+}
+
+// narrow reports whether a chart is too small for labels around a pie.
+function narrow(id) {
+  return $(id).clientWidth < 340;
 }
 
 // ---- panels ---------------------------------------------------------------------------------
@@ -247,8 +259,8 @@ function renderTimeline(tl) {
     grid: { left: 56, right: 48, top: 32, bottom: 28 },
     xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
     yAxis: [
-      { type: 'value', name: 'tweets', minInterval: 1, splitLine: { lineStyle: { opacity: 0.25 } } },
-      { type: 'value', name: 'sentiment', min: -1, max: 1, splitLine: { show: false } },
+      { type: 'value', minInterval: 1, splitLine: { lineStyle: { opacity: 0.25 } } },
+      { type: 'value', min: -1, max: 1, splitLine: { show: false } },
     ],
     series: [
       { name: 'tweets', type: 'bar', barMaxWidth: 14, itemStyle: { color: '#4cc2ff' }, data: pts.map((p) => [p.t, p.tweets]) },
@@ -268,9 +280,9 @@ function renderSeries(s) {
     tooltip: {
       ...tooltipBase(), trigger: 'axis',
       formatter: (items) => `${fmtTime(new Date(items[0].value[0]).toISOString(), true)} UTC\n` +
-        items.map((it) => `#${it.seriesName}: ${num(it.value[1])}`).join('\n'),
+        items.map((it) => `#${plain(it.seriesName)}: ${num(it.value[1])}`).join('\n'),
     },
-    legend: { top: 0, type: 'scroll', textStyle: { color: textColor() }, formatter: (name) => `#${truncate(name, 24)}` },
+    legend: { top: 0, type: 'scroll', textStyle: { color: textColor() }, formatter: (name) => `#${truncate(name, 20)}` },
     grid: { left: 48, right: 16, top: 36, bottom: 28 },
     xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', minInterval: 1, splitLine: { lineStyle: { opacity: 0.25 } } },
@@ -287,10 +299,10 @@ function renderHashtags(t) {
   const rows = t.items.slice().reverse();
   chart('chart-hashtags', (p) => setFilter('hashtag', p.name)).setOption({
     ...baseOption(),
-    tooltip: { ...tooltipBase(), trigger: 'item', formatter: (p) => `#${p.name}\n${num(p.value)} tweets\nsentiment ${signed(rows[p.dataIndex].sentiment)}` },
-    grid: { left: 8, right: 40, top: 8, bottom: 24, containLabel: true },
+    tooltip: { ...tooltipBase(), trigger: 'item', formatter: (p) => `#${plain(p.name)}\n${num(p.value)} tweets\nsentiment ${signed(rows[p.dataIndex].sentiment)}` },
+    grid: { left: 24, right: 40, top: 8, bottom: 24, containLabel: true },
     xAxis: { type: 'value', minInterval: 1, splitLine: { lineStyle: { opacity: 0.25 } } },
-    yAxis: { type: 'category', data: rows.map((r) => r.term), axisLabel: { formatter: (v) => `#${truncate(v, 18)}` } },
+    yAxis: { type: 'category', data: rows.map((r) => r.term), axisLabel: { formatter: (v) => `#${truncate(v, 16)}` } },
     series: [{
       type: 'bar', barMaxWidth: 18, cursor: 'pointer',
       label: { show: true, position: 'right', color: mutedColor(), formatter: (p) => num(p.value) },
@@ -309,12 +321,12 @@ function renderRising(r) {
       ...tooltipBase(), trigger: 'item',
       formatter: (p) => {
         const it = rows[p.dataIndex];
-        return `#${it.term}\nnow ${num(it.recent)}, before ${num(it.before)}\ngrowth ×${it.growth.toFixed(1)}\nsentiment ${signed(it.sentiment)}`;
+        return `#${plain(it.term)}\nnow ${num(it.recent)}, before ${num(it.before)}\ngrowth ×${it.growth.toFixed(1)}\nsentiment ${signed(it.sentiment)}`;
       },
     },
-    grid: { left: 8, right: 56, top: 8, bottom: 24, containLabel: true },
-    xAxis: { type: 'value', name: '×', splitLine: { lineStyle: { opacity: 0.25 } } },
-    yAxis: { type: 'category', data: rows.map((x) => x.term), axisLabel: { formatter: (v) => `#${truncate(v, 18)}` } },
+    grid: { left: 24, right: 56, top: 8, bottom: 24, containLabel: true },
+    xAxis: { type: 'value', splitLine: { lineStyle: { opacity: 0.25 } } },
+    yAxis: { type: 'category', data: rows.map((x) => x.term), axisLabel: { formatter: (v) => `#${truncate(v, 16)}` } },
     series: [{
       type: 'bar', barMaxWidth: 18, cursor: 'pointer',
       label: { show: true, position: 'right', color: mutedColor(), formatter: (p) => `×${Number(p.value).toFixed(1)}` },
@@ -326,15 +338,20 @@ function renderRising(r) {
   estimateNote('note-rising', r.sample, r.items.length ? `against ${prev} UTC` : 'nothing rose against the previous window');
 }
 
-function donut(id, items, colorOf, onClick) {
+// donut draws a pie of shares; withNames puts the names in its labels, not only in the
+// legend.
+function donut(id, items, colorOf, onClick, withNames) {
   const total = items.reduce((a, x) => a + x.value, 0);
   chart(id, onClick).setOption({
     ...baseOption(),
-    tooltip: { ...tooltipBase(), trigger: 'item', formatter: (p) => `${p.name}\n${num(p.value)} tweets (${p.percent}%)` },
+    tooltip: { ...tooltipBase(), trigger: 'item', formatter: (p) => `${plain(p.name)}\n${num(p.value)} tweets (${p.percent}%)` },
     legend: { bottom: 0, type: 'scroll', textStyle: { color: textColor() }, formatter: (n) => truncate(n, 16) },
     series: [{
       type: 'pie', radius: ['42%', '70%'], center: ['50%', '45%'], avoidLabelOverlap: true, cursor: onClick ? 'pointer' : 'default',
-      label: { color: textColor(), formatter: (p) => (p.percent >= 4 ? `${truncate(p.name, 12)} ${Math.round(p.percent)}%` : '') },
+      label: {
+        show: !narrow(id), color: textColor(), overflow: 'none',
+        formatter: (p) => (p.percent < 4 ? '' : withNames ? `${truncate(p.name, 10)} ${Math.round(p.percent)}%` : `${Math.round(p.percent)}%`),
+      },
       data: items.map((x, i) => ({ name: x.name, value: x.value, itemStyle: colorOf ? { color: colorOf(x, i) } : undefined })),
     }],
   }, { notMerge: true });
@@ -352,7 +369,7 @@ function renderLanguages(s) {
   donut('chart-languages', items, (x) => (x.lang === null ? '#6e7781' : undefined), (p) => {
     const it = (last.languages?.items || [])[p.dataIndex];
     if (it && it.label) setFilter('lang', it.label);
-  });
+  }, true);
   estimateNote('note-languages', s.sample);
 }
 
@@ -371,7 +388,7 @@ function renderCloud(t) {
   const max = t.items.reduce((a, x) => Math.max(a, x.tweets), 1);
   chart('chart-cloud', (p) => setFilter(state.cloud === 'hashtags' ? 'hashtag' : 'word', p.name)).setOption({
     ...baseOption(),
-    tooltip: { ...tooltipBase(), formatter: (p) => `${prefix}${p.name}\n${num(p.value)} tweets\nsentiment ${signed(t.items[p.dataIndex].sentiment)}` },
+    tooltip: { ...tooltipBase(), formatter: (p) => `${prefix}${plain(p.name)}\n${num(t.items[p.dataIndex].tweets)} tweets\nsentiment ${signed(t.items[p.dataIndex].sentiment)}` },
     series: [{
       type: 'wordCloud', shape: 'circle', left: 'center', top: 'center', width: '96%', height: '94%',
       sizeRange: [12, 54], rotationRange: [0, 0], gridSize: 6, drawOutOfBound: false, shrinkToFit: true, layoutAnimation: false, cursor: 'pointer',
@@ -437,7 +454,7 @@ function renderExtremes(x) {
 
 function renderEntities(e) {
   fillTable('table-entities', e.items.map((x) => el('tr', {},
-    el('td', { text: x.entity }), el('td', { class: 'kind', text: x.kind }),
+    el('td', { class: 'entity', text: x.entity }), el('td', { class: 'kind', text: x.kind }),
     el('td', { class: 'num', text: num(x.tweets) }), scoreCell(x.sentiment))), 'no entities in this window (the entities group samples English tweets)', 4);
   estimateNote('note-entities', e.sample, 'people, places, organisations; tweets weighted by the sampling step');
 }
@@ -539,6 +556,11 @@ function describeWindow(sc) {
 
 function connect() {
   if (stream) stream.close();
+  stream = null;
+  if (state.tab === 'console') {
+    setStatus('read-only SQL on the warehouse');
+    return;
+  }
   const live = isLive();
   const es = new EventSource(`api/stream?${apiParams()}${live ? '' : '&once=1'}`);
   stream = es;
@@ -592,7 +614,11 @@ function renderControls() {
   setText('theme', state.theme === 'dark' ? 'Light' : 'Dark');
   for (const b of document.querySelectorAll('[data-tab]')) b.setAttribute('aria-pressed', String(b.dataset.tab === state.tab));
   for (const t of ['dashboard', 'pipeline', 'console']) $(`tab-${t}`).hidden = t !== state.tab;
-  document.querySelector('.view-controls').hidden = state.tab === 'console';
+  // The time range and filters shape the dashboard tab; the pipeline and the console
+  // show the present.
+  document.querySelector('.view-controls').hidden = state.tab !== 'dashboard';
+  $('window').hidden = state.tab !== 'dashboard';
+  $('live').hidden = state.tab === 'console';
   for (const b of document.querySelectorAll('[data-range]')) b.setAttribute('aria-pressed', String(b.dataset.range === state.range));
   for (const b of document.querySelectorAll('[data-cloud]')) b.setAttribute('aria-pressed', String(b.dataset.cloud === state.cloud));
   $('custom').hidden = state.range !== 'custom';
@@ -655,10 +681,17 @@ function bindControls() {
   }
   for (const b of document.querySelectorAll('[data-tab]')) {
     b.addEventListener('click', () => {
+      const was = state.tab;
       state.tab = b.dataset.tab;
       writeState(true);
       renderControls();
-      if (state.tab === 'console') loadConsole();
+      if (state.tab === 'console') {
+        loadConsole();
+        // The console does not need the panels: no stream meanwhile.
+        connect();
+      } else if (was === 'console' || !stream) {
+        connect();
+      }
       // Charts in a hidden tab have no size; they take it when shown.
       requestAnimationFrame(() => charts.forEach((c) => c.resize()));
     });
@@ -741,7 +774,10 @@ async function runConsole(format) {
     let msg = `${res.status} ${res.statusText}`;
     try { msg = (await res.json()).error || msg; } catch { /* not JSON */ }
     consoleMessage(msg, true);
-    $('console-result').dataset.state = 'error';
+    const table = $('console-result');
+    table.tHead.replaceChildren();
+    table.tBodies[0].replaceChildren();
+    table.dataset.state = 'error';
     return;
   }
   if (format === 'csv') {
@@ -783,6 +819,15 @@ function bindConsole() {
   });
 }
 
+// about shows what the server says of itself: with an access token, a way to log out.
+async function about() {
+  try {
+    const res = await fetch('api/about', { headers: { Accept: 'application/json' } });
+    const a = await res.json();
+    $('logout').hidden = !a.token;
+  } catch { /* the stream reports a server that is down */ }
+}
+
 // ---- start -----------------------------------------------------------------------------------
 
 bindControls();
@@ -790,4 +835,5 @@ bindConsole();
 renderControls();
 writeState(false);
 connect();
+about();
 if (state.tab === 'console') loadConsole();
