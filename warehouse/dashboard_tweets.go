@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // The dashboard's tables (latest tweets, the most positive and negative, entities) and the
@@ -144,6 +146,9 @@ func (sc *Scope) ExtremeTweets(ctx context.Context, limit int) (Extremes, error)
 		return ex, err
 	}
 	ex.Sample = p.sample()
+	// The two sides are independent queries: run at once, the panel takes the longer of
+	// them rather than their sum.
+	var g errgroup.Group
 	for _, side := range []struct {
 		sign, order string
 		into        *[]Tweet
@@ -156,22 +161,24 @@ func (sc *Scope) ExtremeTweets(ctx context.Context, limit int) (Extremes, error)
 		q := "SELECT " + tweetColumnsSQL + " FROM tweets WHERE " + outer.sql() + " AND (created_at, id) IN (SELECT created_at, id FROM tweets WHERE " +
 			inner.sql() + " ORDER BY " + side.order + ", created_at DESC, id DESC LIMIT ?) ORDER BY " + side.order + ", created_at DESC, id DESC"
 		args := append(append(outer.args, inner.args...), uint64(limit))
-		rows, err := sc.db.conn.Query(ctx, q, args...)
-		if err != nil {
-			return ex, fmt.Errorf("warehouse: extreme tweets: %w", err)
-		}
-		for rows.Next() {
-			t, err := scanTweet(rows)
+		g.Go(func() error {
+			rows, err := sc.db.conn.Query(ctx, q, args...)
 			if err != nil {
-				rows.Close()
-				return ex, fmt.Errorf("warehouse: scan extreme tweets: %w", err)
+				return fmt.Errorf("warehouse: extreme tweets: %w", err)
 			}
-			*side.into = append(*side.into, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return ex, err
-		}
+			defer rows.Close()
+			for rows.Next() {
+				t, err := scanTweet(rows)
+				if err != nil {
+					return fmt.Errorf("warehouse: scan extreme tweets: %w", err)
+				}
+				*side.into = append(*side.into, t)
+			}
+			return rows.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return ex, err
 	}
 	return ex, nil
 }

@@ -36,9 +36,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return runBenchPipeline(ctx, args[1:], stdout, stderr)
 		case "sentiment":
 			return runBenchSentiment(ctx, args[1:], stdout, stderr)
+		case "dashboard":
+			return runBenchDashboard(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintln(stderr, "Usage: starling bench broker|ingest|etl|pipeline|sentiment [flags]\n\nBenchmarks:\n  broker  the built-in broker beside franz-go's in-memory kfake cluster\n  ingest  replay of a generated archive beside kcat -P producing the same records\n  etl     tweets/s from the broker into ClickHouse, and freshness at a fixed rate\n  pipeline the whole pipeline as separate processes: throughput, latency, CPU and memory per service\n  sentiment  tweets/s per core of the sentiment engine beside the npm port of VADER")
+	fmt.Fprintln(stderr, "Usage: starling bench broker|ingest|etl|pipeline|sentiment|dashboard [flags]\n\nBenchmarks:\n  broker  the built-in broker beside franz-go's in-memory kfake cluster\n  ingest  replay of a generated archive beside kcat -P producing the same records\n  etl     tweets/s from the broker into ClickHouse, and freshness at a fixed rate\n  pipeline the whole pipeline as separate processes: throughput, latency, CPU and memory per service\n  sentiment  tweets/s per core of the sentiment engine beside the npm port of VADER\n  dashboard  every panel's API call, the page and live updates over a warehouse of millions of tweets")
 	return errUsage
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/starling-analytics/starling/etl"
-	"github.com/starling-analytics/starling/ingest"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/sample-data/generator"
 	"github.com/starling-analytics/starling/warehouse"
@@ -139,41 +138,7 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // produceGenerated writes n generated tweets, as canonical records, to topic tweets.
 func produceGenerated(ctx context.Context, addr string, n int) error {
-	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: tweet.TopicTweets, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll,
-		BatchSize: 1000, BatchTimeout: time.Millisecond, Compression: kafka.Lz4}
-	defer w.Close()
-	g := generator.New(generator.Config{Seed: 42, Count: n})
-	msgs := make([]kafka.Message, 0, 5000)
-	flush := func() error {
-		if len(msgs) == 0 {
-			return nil
-		}
-		err := w.WriteMessages(ctx, msgs...)
-		msgs = msgs[:0]
-		return err
-	}
-	for {
-		line, ok := g.NextJSON()
-		if !ok {
-			return flush()
-		}
-		recs, err := ingest.ParseLine(line)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			v, err := tweet.Encode(r)
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, kafka.Message{Key: []byte(r.Key()), Value: v})
-		}
-		if len(msgs) >= 5000 {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
+	return produceFeed(ctx, addr, generator.Config{Seed: 42, Count: n})
 }
 
 // startBenchETL migrates a fresh database and runs an ETL on it until the returned stop.

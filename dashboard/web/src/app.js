@@ -567,6 +567,7 @@ function connect() {
   setStatus(live ? 'connecting…' : 'loading…');
   es.addEventListener('panel', (e) => {
     if (stream !== es) return;
+    if (!performance.getEntriesByName('starling-first-event').length) performance.mark('starling-first-event');
     const { name, data } = JSON.parse(e.data);
     onPanel(name, data);
   });
