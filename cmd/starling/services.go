@@ -177,18 +177,30 @@ func runETL(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return g.Wait()
 }
 
+// dashboardFlags registers the dashboard's own settings: where it listens, its access
+// token and the SQL console's read-only ClickHouse user.
+func dashboardFlags(fs *flag.FlagSet, c *dashboard.Config, addr string) {
+	fs.StringVar(&c.Addr, "dashboard-addr", addr, "HTTP address the dashboard listens on")
+	fs.StringVar(&c.Token, "dashboard-token", "", "access token required by every page and API call (at least 8 characters; empty: none); "+
+		"the SQL console needs one when the dashboard listens beyond loopback")
+	fs.StringVar(&c.ConsoleUser, "console-user", "", "read-only ClickHouse user (a profile with readonly = 1) the SQL console runs as; empty: the console is off")
+	fs.StringVar(&c.ConsolePassword, "console-password", "", "password of --console-user")
+}
+
 func runDashboard(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("dashboard", "Serves the web dashboard and its JSON API over the warehouse.", stderr)
+	fs := newFlagSet("dashboard", "Serves the web dashboard and its JSON API over the warehouse, the pipeline's health from Kafka, and the SQL console.", stderr)
 	var cfg dashboard.Config
-	var addrs listFlag
+	var addrs, brokers listFlag
 	var lf logFlags
-	fs.StringVar(&cfg.Addr, "dashboard-addr", ":8080", "HTTP address the dashboard listens on")
+	dashboardFlags(fs, &cfg, ":8080")
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
+	kafkaFlags(fs, &brokers, &cfg.Kafka)
+	fs.Lookup("brokers").Usage += "; the pipeline health view reads their topics and consumer groups (empty: none)"
 	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
-	cfg.Warehouse.Addr, cfg.Logger = addrs, logger.With("service", "dashboard")
+	cfg.Warehouse.Addr, cfg.Brokers, cfg.Logger = addrs, brokers, logger.With("service", "dashboard")
 	return dashboard.Run(ctx, cfg)
 }
 

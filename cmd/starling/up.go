@@ -34,7 +34,8 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	brokerFlags(fs, &bcfg)
 	ingestFlags(fs, &icfg, &inputs)
 	etlFlags(fs, &ecfg)
-	fs.StringVar(&dcfg.Addr, "dashboard-addr", ":8080", "HTTP address the dashboard listens on")
+	dashboardFlags(fs, &dcfg, "127.0.0.1:8080")
+	fs.Lookup("console-user").Usage += " (up: the local ClickHouse server's " + chlocal.ConsoleUser + " unless --clickhouse-addr is given)"
 	fs.Var(&addrs, "clickhouse-addr", "ClickHouse native-protocol addresses; empty starts a local server from the clickhouse-server binary on PATH")
 	fs.StringVar(&ecfg.Warehouse.Database, "clickhouse-database", "starling", "ClickHouse database holding Starling's tables")
 	fs.StringVar(&ecfg.Warehouse.Username, "clickhouse-user", "default", "ClickHouse user")
@@ -86,6 +87,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer srv.Close()
 		whCfg.Addr = []string{srv.Addr()}
+		if dcfg.ConsoleUser == "" {
+			dcfg.ConsoleUser = chlocal.ConsoleUser
+		}
 		abs, _ := filepath.Abs(*chDir)
 		logger.Info("local ClickHouse started", "addr", srv.Addr(), "data", abs)
 	}
@@ -100,7 +104,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if icfg.Checkpoint == "" {
 		icfg.Checkpoint = upCheckpoint(bcfg.DataDir, icfg)
 	}
-	dcfg.Warehouse, dcfg.Logger = whCfg, logger.With("service", "dashboard")
+	dcfg.Warehouse, dcfg.Brokers, dcfg.Logger = whCfg, []string{brokerAddr}, logger.With("service", "dashboard")
 	e, err := etl.New(ecfg)
 	if err != nil {
 		ln.Close()
