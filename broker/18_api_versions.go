@@ -57,6 +57,7 @@ func init() {
 		23: {0, 3, (*Broker).handleOffsetForLeaderEpoch},
 		32: {0, 4, (*Broker).handleDescribeConfigs},
 		33: {0, 2, (*Broker).handleAlterConfigs},
+		35: {0, 4, (*Broker).handleDescribeLogDirs},
 		36: {0, 2, (*Broker).handleSaslAuthenticate},
 		37: {0, 3, (*Broker).handleCreatePartitions},
 		42: {0, 2, (*Broker).handleDeleteGroups},

@@ -121,11 +121,46 @@ func TestAdminWithKadm(t *testing.T) {
 		t.Errorf("leader epoch 0 ends sum to %d over %d partitions, want 1 over 5", ends, len(epochs["orders"]))
 	}
 
+	// The log directory: every partition's size on disk, the volume's space.
+	dirs, err := adm.DescribeAllLogDirs(ctx, nil)
+	if err != nil {
+		t.Fatalf("describe log dirs: %v", err)
+	}
+	var ordersBytes int64
+	parts := 0
+	dirs.Each(func(d kadm.DescribedLogDir) {
+		if d.Err != nil || d.Dir == "" || d.TotalBytes <= 0 || d.UsableBytes <= 0 || d.UsableBytes > d.TotalBytes {
+			t.Errorf("log dir %+v", d)
+		}
+		d.Topics.Each(func(p kadm.DescribedLogDirPartition) {
+			if p.Topic == "orders" {
+				ordersBytes += p.Size
+				parts++
+			}
+		})
+	})
+	if parts != 5 || ordersBytes <= 0 {
+		t.Errorf("orders in the log dir: %d partitions, %d bytes; want 5 and the record's batch", parts, ordersBytes)
+	}
+	one, err := adm.DescribeAllLogDirs(ctx, kadm.TopicsSet{"orders": {0: {}}})
+	if err != nil {
+		t.Fatalf("describe log dirs of a partition: %v", err)
+	}
+	parts = 0
+	one.Each(func(d kadm.DescribedLogDir) { d.Topics.Each(func(kadm.DescribedLogDirPartition) { parts++ }) })
+	if parts != 1 {
+		t.Errorf("log dirs of orders/0: %d partitions, want 1", parts)
+	}
+
 	// Commit as an empty group, then delete it.
 	offsets := kadm.Offsets{}
 	offsets.AddOffset("orders", 0, 1, -1)
 	if _, err := adm.CommitOffsets(ctx, "audit", offsets); err != nil {
 		t.Fatalf("commit: %v", err)
+	}
+	// Offsets and no members: Empty, as Kafka describes such a group.
+	if described, err := adm.DescribeGroups(ctx, "audit"); err != nil || described["audit"].State != "Empty" {
+		t.Errorf("describe group audit: %v %+v", err, described["audit"])
 	}
 	if fetched, err := adm.FetchOffsets(ctx, "audit"); err != nil || fetched["orders"][0].At != 1 {
 		t.Fatalf("fetch offsets: %v %+v", err, fetched)

@@ -389,9 +389,23 @@ func TestPipelineEndpoint(t *testing.T) {
 			if len(k.Brokers) != 1 || k.DeadLetters != 4 || len(k.Topics) != 2 {
 				t.Errorf("kafka = %+v", k)
 			}
+			if len(k.Problems) > 0 {
+				t.Errorf("problems: %v", k.Problems)
+			}
 			for _, tp := range k.Topics {
 				if tp.Name == "tweets" && (len(tp.Partitions) != 3 || tp.Records != 60 || tp.RetentionMs == "") {
 					t.Errorf("topic tweets = %+v", tp)
+				}
+				// Sizes in bytes from DescribeLogDirs: every partition holds records.
+				var sum int64
+				for _, p := range tp.Partitions {
+					if p.Bytes <= 0 {
+						t.Errorf("%s/%d: %d bytes", tp.Name, p.ID, p.Bytes)
+					}
+					sum += p.Bytes
+				}
+				if tp.Bytes != sum {
+					t.Errorf("%s: %d bytes, its partitions %d", tp.Name, tp.Bytes, sum)
 				}
 			}
 			lags := map[string]int64{}

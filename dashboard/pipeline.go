@@ -20,9 +20,9 @@ import (
 // members and lag, and the dead letters. It asks with kafka-go's Client, over the same
 // connection settings (TLS, SASL) as the ingester and the ETL, so it works against the
 // built-in broker and any Kafka or MSK cluster: Metadata, ListOffsets (earliest and latest),
-// DescribeConfigs (retention.ms, retention.bytes), ListGroups, DescribeGroups, OffsetFetch.
-// Kafka has no request for a partition's size in bytes that kafka-go speaks
-// (DescribeLogDirs), so sizes are in records: latest minus earliest offset.
+// DescribeConfigs (retention.ms, retention.bytes), ListGroups, DescribeGroups, OffsetFetch,
+// and DescribeLogDirs for the partitions' sizes in bytes (each partition as its leader
+// holds it).
 
 // watchedGroups are always shown: the loader and the entities sampler, whose lag says
 // how far behind the warehouse and the entities table are. Other groups are shown as
@@ -60,6 +60,9 @@ type TopicStatus struct {
 	Name       string            `json:"name"`
 	Partitions []PartitionStatus `json:"partitions"`
 	Records    int64             `json:"records"` // within retention, all partitions
+	// Bytes is the size of the topic's partitions on disk, as their leaders hold them; -1
+	// when a broker did not say.
+	Bytes int64 `json:"bytes"`
 	// RetentionMs and RetentionBytes are the topic's retention.ms and retention.bytes as
 	// the broker reports them ("-1": unlimited); empty when unknown.
 	RetentionMs    string `json:"retention_ms"`
@@ -74,6 +77,7 @@ type PartitionStatus struct {
 	ISR      int   `json:"isr"`
 	Earliest int64 `json:"earliest"`
 	Latest   int64 `json:"latest"` // the next offset to be written
+	Bytes    int64 `json:"bytes"`  // size on the leader's disk; -1: unknown
 }
 
 // GroupStatus is one consumer group.
@@ -130,6 +134,34 @@ func newKafkaHealth(brokers []string, cfg kafkaclient.Config) *kafkaHealth {
 	transport.MetadataTTL = 5 * time.Second // new topics and partitions show up soon
 	h.client = &kafka.Client{Addr: kafka.TCP(brokers...), Transport: transport, Timeout: 5 * time.Second}
 	return h
+}
+
+// sizes asks every broker for the sizes of the partitions it holds, by broker, topic and
+// partition; a broker that cannot say is reported in st's problems and left out.
+func (h *kafkaHealth) sizes(ctx context.Context, brokers []kafka.Broker, st *KafkaStatus) map[int]map[string]map[int]int64 {
+	out := map[int]map[string]map[int]int64{}
+	t, ok := h.client.Transport.(*kafka.Transport)
+	if !ok {
+		return out
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, b := range brokers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sz, err := kafkaclient.PartitionSizes(ctx, t, h.client.Addr, b.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				st.Problems = append(st.Problems, fmt.Sprintf("partition sizes: %v", err))
+				return
+			}
+			out[b.ID] = sz
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // close drops the client's idle connections.
@@ -197,12 +229,22 @@ func (h *kafkaHealth) read(ctx context.Context) (KafkaStatus, error) {
 		return st, err
 	}
 	retention := h.retention(ctx, topics, &st)
+	sizes := h.sizes(ctx, meta.Brokers, &st)
 	for _, t := range topics {
 		ts := TopicStatus{Name: t.Name, RetentionMs: retention[t.Name][0], RetentionBytes: retention[t.Name][1]}
 		for _, p := range t.Partitions {
 			e, l := earliest[t.Name][p.ID], latest[t.Name][p.ID]
-			ts.Partitions = append(ts.Partitions, PartitionStatus{ID: p.ID, Leader: p.Leader.ID, Replicas: len(p.Replicas), ISR: len(p.Isr), Earliest: e, Latest: l})
+			size, ok := sizes[p.Leader.ID][t.Name][p.ID]
+			if !ok {
+				size = -1
+			}
+			ts.Partitions = append(ts.Partitions, PartitionStatus{ID: p.ID, Leader: p.Leader.ID, Replicas: len(p.Replicas), ISR: len(p.Isr), Earliest: e, Latest: l, Bytes: size})
 			ts.Records += max(0, l-e)
+			if size < 0 || ts.Bytes < 0 {
+				ts.Bytes = -1
+			} else {
+				ts.Bytes += size
+			}
 		}
 		sort.Slice(ts.Partitions, func(i, j int) bool { return ts.Partitions[i].ID < ts.Partitions[j].ID })
 		if t.Name == dlqTopic {

@@ -88,6 +88,7 @@ func runBenchDashboard(ctx context.Context, args []string, stdout, stderr io.Wri
 	dataDir := fs.String("data-dir", "", "keep ClickHouse's and the broker's data here; a second run with the same tweets reuses them (default: a temporary folder)")
 	chromium := fs.String("chromium", "", "the Chromium executable (default: chromium, chromium-browser or google-chrome on PATH)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	shot := fs.String("screenshot", "", "save a PNG of the page over the whole warehouse (range all) to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -177,7 +178,7 @@ func runBenchDashboard(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		defer closeBrowser()
 		if *pageLoads > 0 {
-			if res.Pages, err = benchPage(bctx, stderr, hs.URL, *pageLoads); err != nil {
+			if res.Pages, err = benchPage(bctx, stderr, hs.URL, *pageLoads, *shot); err != nil {
 				return err
 			}
 		}
@@ -411,14 +412,19 @@ func startChromium(ctx context.Context, path string) (context.Context, func(), e
 
 // benchPage loads the page in a fresh tab, loads times per view, and reads the page's own
 // marks: DOM interactive, first data drawn, every panel drawn.
-func benchPage(bctx context.Context, stderr io.Writer, base string, loads int) ([]dashBenchPage, error) {
+func benchPage(bctx context.Context, stderr io.Writer, base string, loads int, shot string) ([]dashBenchPage, error) {
 	var out []dashBenchPage
 	first := true
 	for _, view := range []string{"range=1h", "range=24h", "range=all"} {
-		for range loads {
+		for i := range loads {
 			tctx, cancel := chromedp.NewContext(bctx)
 			tctx, cancelT := context.WithTimeout(tctx, time.Minute)
 			var marks []float64
+			var png []byte
+			var capture chromedp.Action = chromedp.ActionFunc(func(context.Context) error { return nil })
+			if shot != "" && view == "range=all" && i == loads-1 {
+				capture = chromedp.FullScreenshot(&png, 100)
+			}
 			err := chromedp.Run(tctx,
 				chromedp.Navigate(base+"/?"+view+"&theme=dark"),
 				chromedp.Poll(`document.documentElement.dataset.allPanels !== undefined`, nil, chromedp.WithPollingInterval(20*time.Millisecond)),
@@ -426,11 +432,17 @@ func benchPage(bctx context.Context, stderr io.Writer, base string, loads int) (
 					performance.getEntriesByType('navigation')[0].domContentLoadedEventStart,
 					performance.getEntriesByName('starling-first-event')[0].startTime,
 					performance.getEntriesByName('starling-first-data')[0].startTime,
-					performance.getEntriesByName('starling-all-panels')[0].startTime]`, &marks))
+					performance.getEntriesByName('starling-all-panels')[0].startTime]`, &marks),
+				capture)
 			cancelT()
 			cancel()
 			if err != nil {
 				return nil, fmt.Errorf("page %s: %w", view, err)
+			}
+			if len(png) > 0 {
+				if err := os.WriteFile(shot, png, 0o644); err != nil {
+					return nil, err
+				}
 			}
 			p := dashBenchPage{View: view, Cold: first, DOMInteractiveMs: marks[0], ScriptMs: marks[1], FirstEventMs: marks[2], FirstDataMs: marks[3], AllPanelsMs: marks[4]}
 			first = false

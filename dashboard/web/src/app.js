@@ -461,6 +461,16 @@ function renderEntities(e) {
 
 // ---- pipeline -------------------------------------------------------------------------------
 
+// fmtBytes writes a size in bytes with a binary unit; a negative size is unknown.
+function fmtBytes(n) {
+  if (n === undefined || n < 0) return 'unknown';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i += 1; }
+  return i === 0 ? `${v} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
 function fmtRetention(ms, bytes) {
   const parts = [];
   const m = Number(ms);
@@ -515,8 +525,8 @@ function renderPipeline(p) {
 
   fillTable('table-topics', (k ? k.topics : []).map((t) => el('tr', {},
     el('td', { text: t.name }), el('td', { class: 'num', text: String(t.partitions.length) }), el('td', { class: 'num', text: num(t.records) }),
-    el('td', { text: fmtRetention(t.retention_ms, t.retention_bytes) }),
-    el('td', { text: t.partitions.map((x) => `${x.id}: ${num(x.earliest)}–${num(x.latest)} · b${x.leader}`).join('  ') }))), p.kafka_error ? 'Kafka not available' : 'no topics', 5);
+    el('td', { class: 'num', text: fmtBytes(t.bytes) }), el('td', { text: fmtRetention(t.retention_ms, t.retention_bytes) }),
+    el('td', { text: t.partitions.map((x) => `${x.id}: ${num(x.earliest)}–${num(x.latest)} · ${fmtBytes(x.bytes)} · b${x.leader}`).join('; ') }))), p.kafka_error ? 'Kafka not available' : 'no topics', 6);
 
   fillTable('table-brokers', (k ? k.brokers : []).map((b) => el('tr', {},
     el('td', { class: 'num', text: String(b.id) }), el('td', { text: b.addr }), el('td', { text: b.controller ? 'controller' : '' }))), p.kafka_error ? 'Kafka not available' : 'no brokers', 3);
