@@ -50,6 +50,8 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlagSet("bench etl", "Loads generated tweets from the built-in broker (in this process) into ClickHouse with the ETL: "+
 		"throughput for each batch size given, then freshness (produce → visible to a warehouse query) at a fixed rate.", stderr)
 	tweets := fs.Int("tweets", 1_000_000, "tweets produced for the throughput runs")
+	span := fs.Duration("span", 24*time.Hour, "time span of the generated tweets' timestamps: 24h is an archive of a day replayed "+
+		"(each batch spans many minutes, so the per-minute aggregates collapse little); tweets / rate, e.g. 10s for a million, is a live stream at that rate")
 	var batches listFlag = listFlag{"5000"}
 	fs.Var(&batches, "batch-sizes", "comma-separated ETL batch sizes, one throughput run each")
 	flushEvery := fs.Duration("flush-interval", 0, "ETL flush interval (default: the ETL's)")
@@ -80,8 +82,8 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer stop()
-	fmt.Fprintf(stderr, "producing %d generated tweets\n", *tweets)
-	if err := produceGenerated(ctx, brokerAddr, *tweets); err != nil {
+	fmt.Fprintf(stderr, "producing %d generated tweets over %s\n", *tweets, *span)
+	if err := produceFeed(ctx, brokerAddr, generator.Config{Seed: 42, Count: *tweets, Span: *span}); err != nil {
 		return err
 	}
 
@@ -134,11 +136,6 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return os.WriteFile(*jsonOut, data, 0o644)
 	}
 	return nil
-}
-
-// produceGenerated writes n generated tweets, as canonical records, to topic tweets.
-func produceGenerated(ctx context.Context, addr string, n int) error {
-	return produceFeed(ctx, addr, generator.Config{Seed: 42, Count: n})
 }
 
 // startBenchETL migrates a fresh database and runs an ETL on it until the returned stop.
