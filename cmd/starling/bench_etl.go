@@ -52,7 +52,7 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	tweets := fs.Int("tweets", 1_000_000, "tweets produced for the throughput runs")
 	span := fs.Duration("span", 24*time.Hour, "time span of the generated tweets' timestamps: 24h is an archive of a day replayed "+
 		"(each batch spans many minutes, so the per-minute aggregates collapse little); tweets / rate, e.g. 10s for a million, is a live stream at that rate")
-	var batches listFlag = listFlag{"5000"}
+	var batches listFlag = listFlag{"50000"}
 	fs.Var(&batches, "batch-sizes", "comma-separated ETL batch sizes, one throughput run each")
 	flushEvery := fs.Duration("flush-interval", 0, "ETL flush interval (default: the ETL's)")
 	rate := fs.Int("rate", 6000, "tweets/s of the freshness run (0 skips it)")
