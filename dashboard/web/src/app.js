@@ -256,7 +256,7 @@ function renderTimeline(tl) {
       },
     },
     legend: { top: 0, data: ['tweets', 'mean sentiment'], textStyle: { color: textColor() } },
-    grid: { left: 56, right: 48, top: 32, bottom: 28 },
+    grid: { left: 8, right: 8, top: 32, bottom: 28, containLabel: true },
     xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
     yAxis: [
       { type: 'value', minInterval: 1, splitLine: { lineStyle: { opacity: 0.25 } } },
@@ -283,7 +283,7 @@ function renderSeries(s) {
         items.map((it) => `#${plain(it.seriesName)}: ${num(it.value[1])}`).join('\n'),
     },
     legend: { top: 0, type: 'scroll', textStyle: { color: textColor() }, formatter: (name) => `#${truncate(name, 20)}` },
-    grid: { left: 48, right: 16, top: 36, bottom: 28 },
+    grid: { left: 8, right: 16, top: 36, bottom: 28, containLabel: true },
     xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', minInterval: 1, splitLine: { lineStyle: { opacity: 0.25 } } },
     series: s.series.map((x) => ({
@@ -505,7 +505,7 @@ function renderPipeline(p) {
     chart('chart-throughput').setOption({
       ...baseOption(),
       tooltip: { ...tooltipBase(), trigger: 'axis', formatter: (items) => `${fmtSeconds(new Date(items[0].value[0]).toISOString())} UTC\n${num(items[0].value[1])} tweets loaded` },
-      grid: { left: 56, right: 16, top: 16, bottom: 28 },
+      grid: { left: 8, right: 16, top: 16, bottom: 28, containLabel: true },
       xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
       yAxis: { type: 'value', minInterval: 1, splitLine: { lineStyle: { opacity: 0.25 } } },
       series: [{ type: 'line', showSymbol: false, areaStyle: { opacity: 0.25 }, itemStyle: { color: '#4cc2ff' }, data: th.points.map((v, i) => [end - (n - i) * 1000, v]) }],
