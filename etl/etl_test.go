@@ -278,6 +278,21 @@ func committed(t testing.TB, addr, group, topic string, partitions int) map[int]
 	return out
 }
 
+// waitCommitted waits until group etl has committed the ends of the tweet topic's
+// partitions.
+func waitCommitted(t testing.TB, addr string, ends map[int]int64) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "group offsets committed", func() bool {
+		c := committed(t, addr, "etl", tweet.TopicTweets, len(ends))
+		for p, end := range ends {
+			if c[p] != end {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // allLoaded reports whether the warehouse's loaded offsets reached ends, the ends of the
 // tweet topic's partitions read earlier.
 func allLoaded(t testing.TB, db *warehouse.DB, ends map[int]int64) bool {
@@ -307,15 +322,7 @@ func TestLoadsEveryTweetOnceWithAggregatesAndCommits(t *testing.T) {
 	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 50 * time.Millisecond, Logger: testLogger()})
 	waitFor(t, time.Minute, "all tweets loaded", func() bool { return count(t, db, "SELECT count() FROM tweets") >= n })
 	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
-	waitFor(t, 30*time.Second, "group offsets committed", func() bool {
-		c := committed(t, addr, "etl", tweet.TopicTweets, partitions)
-		for p, end := range ends {
-			if c[p] != end {
-				return false
-			}
-		}
-		return true
-	})
+	waitCommitted(t, addr, ends)
 	stop()
 
 	checkExactlyOnce(t, db, f)
@@ -358,15 +365,7 @@ func TestBacklogLoadsInFullBatches(t *testing.T) {
 	defer stop()
 	waitFor(t, time.Minute, "all tweets loaded", func() bool { return count(t, db, "SELECT count() FROM tweets") >= n })
 	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
-	waitFor(t, 30*time.Second, "group offsets committed", func() bool {
-		c := committed(t, addr, "etl", tweet.TopicTweets, partitions)
-		for p, end := range ends {
-			if c[p] != end {
-				return false
-			}
-		}
-		return true
-	})
+	waitCommitted(t, addr, ends)
 	// Every batch of a partition is full but its last (and, should the group rebalance
 	// once as it forms, one more); flushed by the interval instead, a third of them were
 	// not.
