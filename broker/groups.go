@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -486,7 +485,7 @@ func (c *coordinator) describe(id string) (GroupInfo, bool) {
 	if g == nil {
 		// A group with committed offsets and no members since the broker started is
 		// Empty, as Kafka has it; one with neither does not exist.
-		if slices.Contains(c.offsets.groups(), id) {
+		if c.offsets.hasGroup(id) {
 			return GroupInfo{ID: id, State: groupEmpty.String(), ProtocolType: "consumer"}, true
 		}
 		return GroupInfo{}, false
@@ -611,6 +610,14 @@ func (s *offsetStore) deleteGroup(group string) (found bool, err error) {
 		return true, err
 	}
 	return true, writeFileAtomic(s.path, data)
+}
+
+// hasGroup reports whether group has committed offsets.
+func (s *offsetStore) hasGroup(group string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.offsets[group]
+	return ok
 }
 
 func (s *offsetStore) groups() []string {

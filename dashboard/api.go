@@ -164,6 +164,15 @@ func limited(l limits, name string, def, hi int, f func(n int) (any, error)) (an
 	return f(n)
 }
 
+// PanelPaths lists the endpoint of every panel, in the order a snapshot lists them.
+func PanelPaths() []string {
+	out := make([]string, len(panels))
+	for i, p := range panels {
+		out[i] = p.path
+	}
+	return out
+}
+
 // panels are the page's panels, in the order a snapshot lists them.
 var panels = []panel{
 	{"kpis", "/api/kpis", func(ctx context.Context, sc *warehouse.Scope, _ view, _ limits) (any, error) { return sc.KPIs(ctx) }},

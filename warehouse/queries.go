@@ -76,81 +76,8 @@ type TermCount struct {
 	Sentiment float64 `json:"sentiment"`
 }
 
-// TopHashtags returns the limit most used hashtags in the last minutes minutes of data.
-func (db *DB) TopHashtags(ctx context.Context, minutes, limit int) ([]TermCount, Window, error) {
-	return db.topTerms(ctx, "hashtag_minute", "hashtag", minutes, limit)
-}
-
-// TopWords returns the limit most used words in the last minutes minutes of data.
-func (db *DB) TopWords(ctx context.Context, minutes, limit int) ([]TermCount, Window, error) {
-	return db.topTerms(ctx, "word_minute", "word", minutes, limit)
-}
-
-// topTerms runs the shared top-N query; table and column come from the two callers above,
-// never from input.
-func (db *DB) topTerms(ctx context.Context, table, column string, minutes, limit int) ([]TermCount, Window, error) {
-	w, ok, err := db.LatestWindow(ctx, minutes)
-	if err != nil || !ok {
-		return []TermCount{}, w, err
-	}
-	q := fmt.Sprintf(`SELECT %[2]s, sum(tweets) AS n, sum(sentiment_sum) / sum(tweets)
-		FROM %[1]s WHERE minute BETWEEN ? AND ?
-		GROUP BY %[2]s HAVING n > 0 ORDER BY n DESC, %[2]s LIMIT ?`, table, column)
-	rows, err := db.conn.Query(ctx, q, w.From, w.To, uint64(limit))
-	if err != nil {
-		return nil, w, fmt.Errorf("warehouse: top %s: %w", column, err)
-	}
-	defer rows.Close()
-	out := []TermCount{}
-	for rows.Next() {
-		var tc TermCount
-		if err := rows.Scan(&tc.Term, &tc.Tweets, &tc.Sentiment); err != nil {
-			return nil, w, fmt.Errorf("warehouse: scan top %s: %w", column, err)
-		}
-		out = append(out, tc)
-	}
-	return out, w, rows.Err()
-}
-
-// Series is one hashtag's tweets per minute.
+// Series is one hashtag's tweets per bucket of time.
 type Series struct {
 	Hashtag string  `json:"hashtag"`
-	Points  []int64 `json:"points"` // one per minute of the window, oldest first
-}
-
-// HashtagVolume returns tweets per minute for the top hashtags of the last minutes
-// minutes of data, with zeros for minutes without tweets.
-func (db *DB) HashtagVolume(ctx context.Context, minutes, top int) ([]Series, Window, error) {
-	tops, w, err := db.TopHashtags(ctx, minutes, top)
-	if err != nil || len(tops) == 0 {
-		return []Series{}, w, err
-	}
-	names := make([]string, len(tops))
-	index := make(map[string]int, len(tops))
-	out := make([]Series, len(tops))
-	for i, t := range tops {
-		names[i] = t.Term
-		index[t.Term] = i
-		out[i] = Series{Hashtag: t.Term, Points: make([]int64, minutes)}
-	}
-	rows, err := db.conn.Query(ctx, `SELECT minute, hashtag, sum(tweets)
-		FROM hashtag_minute WHERE minute BETWEEN ? AND ? AND has(?, hashtag)
-		GROUP BY minute, hashtag`, w.From, w.To, names)
-	if err != nil {
-		return nil, w, fmt.Errorf("warehouse: hashtag volume: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var m time.Time
-		var h string
-		var n int64
-		if err := rows.Scan(&m, &h, &n); err != nil {
-			return nil, w, fmt.Errorf("warehouse: scan hashtag volume: %w", err)
-		}
-		i := int(m.UTC().Sub(w.From) / time.Minute)
-		if s, ok := index[h]; ok && i >= 0 && i < minutes {
-			out[s].Points[i] = n
-		}
-	}
-	return out, w, rows.Err()
+	Points  []int64 `json:"points"` // one per bucket of the window, oldest first
 }

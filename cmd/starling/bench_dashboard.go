@@ -72,10 +72,7 @@ type dashBenchResult struct {
 }
 
 // dashBenchPaths are the endpoints measured: every panel, and the snapshot of them all.
-var dashBenchPaths = []string{
-	"/api/kpis", "/api/timeline", "/api/hashtags/top", "/api/hashtags/volume", "/api/hashtags/rising", "/api/sentiment",
-	"/api/languages", "/api/words/top", "/api/tweets/latest", "/api/tweets/extremes", "/api/entities", "/api/snapshot",
-}
+var dashBenchPaths = append(dashboard.PanelPaths(), "/api/snapshot")
 
 func runBenchDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench dashboard", "Loads generated tweets through the broker and the ETL into ClickHouse, then measures the dashboard: "+
