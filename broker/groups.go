@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -331,7 +332,13 @@ func (c *coordinator) join(ctx context.Context, req *kmsg.JoinGroupRequest, clie
 	g.protocolType = req.ProtocolType
 	m.clientID, m.clientHost = clientID, host
 	m.sessionTimeout, m.rebalanceTimeout = session, rebalanceTimeout
-	m.protocols = append([]kmsg.JoinGroupRequestProtocol(nil), req.Protocols...)
+	// The request's byte slices point into the connection's read buffer, which the next
+	// request overwrites: the group keeps its own copies.
+	m.protocols = make([]kmsg.JoinGroupRequestProtocol, len(req.Protocols))
+	for i, p := range req.Protocols {
+		p.Metadata = bytes.Clone(p.Metadata)
+		m.protocols[i] = p
+	}
 	m.lastSeen = c.now()
 	ch := make(chan *kmsg.JoinGroupResponse, 1)
 	m.join = ch
@@ -376,7 +383,7 @@ func (c *coordinator) sync(ctx context.Context, req *kmsg.SyncGroupRequest) sync
 		}
 		for _, a := range req.GroupAssignment {
 			if o := g.members[a.MemberID]; o != nil {
-				o.assignment = a.MemberAssignment
+				o.assignment = bytes.Clone(a.MemberAssignment) // owned: see join
 			}
 		}
 		g.state = groupStable
