@@ -9,12 +9,16 @@ import (
 )
 
 // Produce (key 0), versions 3-9: record batches v2 (magic 2) only, as every client that
-// negotiates Produce v3+ sends. Each batch's CRC is checked and the batch is stored byte
-// for byte with its base offset assigned. acks=0 gets no response; acks=1 and acks=all are
-// acknowledged once the batch is written (and fsynced, with Config.SyncWrites); on one node
-// they mean the same. Idempotent producers (InitProducerId) get Kafka's sequence checks:
-// a retried batch is answered with its original offset, a gap is refused. A batch larger than the topic's max.message.bytes gets
-// MESSAGE_TOO_LARGE.
+// negotiates Produce v3+ sends. Each batch's CRC and records are validated as Kafka's log
+// validator does (records.go): a corrupt batch gets CORRUPT_MESSAGE, records that do not
+// match their batch INVALID_RECORD, an unknown codec (or zstd before v7)
+// UNSUPPORTED_COMPRESSION_TYPE, with the reason from v8, and nothing of the request's
+// partition is written. A valid batch is stored byte for byte with its base offset
+// assigned. acks=0 gets no response; acks=1 and acks=all are acknowledged once the batch
+// is written (and fsynced, with Config.SyncWrites); on one node they mean the same.
+// Idempotent producers (InitProducerId) get Kafka's sequence checks: a retried batch is
+// answered with its original offset, a gap is refused. A batch larger than the topic's
+// max.message.bytes gets MESSAGE_TOO_LARGE.
 
 func (b *Broker) handleProduce(_ context.Context, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.ProduceRequest)
@@ -33,7 +37,7 @@ func (b *Broker) handleProduce(_ context.Context, r *request) (kmsg.Response, er
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.BaseOffset = -1
-			sp.ErrorCode = b.produceOne(t, rp, opts, &sp)
+			sp.ErrorCode = b.produceOne(t, rp, req.Version, opts, &sp)
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
@@ -44,7 +48,7 @@ func (b *Broker) handleProduce(_ context.Context, r *request) (kmsg.Response, er
 	return resp, nil
 }
 
-func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, opts appendOpts, sp *kmsg.ProduceResponseTopicPartition) int16 {
+func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, version int16, opts appendOpts, sp *kmsg.ProduceResponseTopicPartition) int16 {
 	if t == nil || rp.Partition < 0 || int(rp.Partition) >= len(t.partitions) {
 		return kerr.UnknownTopicOrPartition.Code
 	}
@@ -55,14 +59,33 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, opts
 		return kerr.UnsupportedForMessageFormat.Code
 	case err != nil:
 		b.logger.Warn("rejected corrupt batch", "topic", t.name, "partition", rp.Partition, "err", err)
-		return kerr.CorruptMessage.Code
+		return reject(sp, kerr.CorruptMessage.Code, err.Error())
 	}
-	for _, h := range hs {
+	limit := decompressedLimit(t.configs.maxMessageBytes)
+	rest := rp.Records
+	for i := range hs {
+		h := &hs[i]
+		batch := rest[:h.size()]
+		rest = rest[h.size():]
 		if h.size() > int(t.configs.maxMessageBytes) {
 			return kerr.MessageTooLarge.Code
 		}
 		if h.isTransactional() {
 			return kerr.TransactionalIDAuthorizationFailed.Code // transactions are not supported
+		}
+		if h.Attributes&0x07 == codecZstd && version < 7 {
+			return reject(sp, kerr.UnsupportedCompressionType.Code, "zstd needs Produce v7 or later")
+		}
+		if err := validateRecords(batch, h, limit); err != nil {
+			b.logger.Warn("rejected invalid batch", "topic", t.name, "partition", rp.Partition, "err", err)
+			switch {
+			case errors.Is(err, ErrUnsupportedCompression):
+				return reject(sp, kerr.UnsupportedCompressionType.Code, err.Error())
+			case errors.Is(err, ErrInvalidRecord):
+				return reject(sp, kerr.InvalidRecord.Code, err.Error())
+			default:
+				return reject(sp, kerr.CorruptMessage.Code, err.Error())
+			}
 		}
 	}
 	base, err := p.append(rp.Records, hs, opts)
@@ -84,4 +107,10 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, opts
 	sp.LogAppendTime = -1
 	sp.LogStartOffset, _ = p.offsets()
 	return 0
+}
+
+// reject answers a partition's batch with an error code and, from Produce v8, the reason.
+func reject(sp *kmsg.ProduceResponseTopicPartition, code int16, why string) int16 {
+	sp.ErrorMessage = &why
+	return code
 }
