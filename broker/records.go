@@ -375,9 +375,9 @@ func (e codecError) Unwrap() error { return e.err }
 // blocks each prefixed by a 4-byte big-endian length. Each block's declared decoded length
 // is checked against what is left of the limit before anything is allocated.
 type snappyReader struct {
-	src   []byte
-	limit int64
-	out   []byte // decoded and not yet read
+	src    []byte
+	limit  int64
+	out    []byte // decoded and not yet read
 	buf    []byte
 	init   bool // the framing has been detected
 	xerial bool
