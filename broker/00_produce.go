@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/starling-analytics/starling/internal/recordbatch"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -53,9 +54,9 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, vers
 		return kerr.UnknownTopicOrPartition.Code
 	}
 	p := t.partitions[rp.Partition]
-	hs, err := validateBatches(rp.Records)
+	hs, err := recordbatch.Split(rp.Records)
 	switch {
-	case errors.Is(err, ErrUnsupportedMagic):
+	case errors.Is(err, recordbatch.ErrUnsupportedMagic):
 		return kerr.UnsupportedForMessageFormat.Code
 	case err != nil:
 		b.logger.Warn("rejected corrupt batch", "topic", t.name, "partition", rp.Partition, "err", err)
@@ -65,23 +66,23 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, vers
 	rest := rp.Records
 	for i := range hs {
 		h := &hs[i]
-		batch := rest[:h.size()]
-		rest = rest[h.size():]
-		if h.size() > int(t.configs.maxMessageBytes) {
+		batch := rest[:h.Size()]
+		rest = rest[h.Size():]
+		if h.Size() > int(t.configs.maxMessageBytes) {
 			return kerr.MessageTooLarge.Code
 		}
-		if h.isTransactional() {
+		if h.IsTransactional() {
 			return kerr.TransactionalIDAuthorizationFailed.Code // transactions are not supported
 		}
-		if h.Attributes&0x07 == codecZstd && version < 7 {
+		if h.Codec() == recordbatch.CodecZstd && version < 7 {
 			return reject(sp, kerr.UnsupportedCompressionType.Code, "zstd needs Produce v7 or later")
 		}
-		if err := validateRecords(batch, h, limit); err != nil {
+		if err := recordbatch.Validate(batch, h, limit); err != nil {
 			b.logger.Warn("rejected invalid batch", "topic", t.name, "partition", rp.Partition, "err", err)
 			switch {
-			case errors.Is(err, ErrUnsupportedCompression):
+			case errors.Is(err, recordbatch.ErrUnsupportedCompression):
 				return reject(sp, kerr.UnsupportedCompressionType.Code, err.Error())
-			case errors.Is(err, ErrInvalidRecord):
+			case errors.Is(err, recordbatch.ErrInvalidRecord):
 				return reject(sp, kerr.InvalidRecord.Code, err.Error())
 			default:
 				return reject(sp, kerr.CorruptMessage.Code, err.Error())
@@ -108,6 +109,12 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, vers
 	sp.LogStartOffset, _ = p.offsets()
 	return 0
 }
+
+// decompressedLimit is how many bytes a batch's records may decompress to: a factor of the
+// topic's max.message.bytes (which bounds the compressed batch), so that producers that cap
+// their batches before compression (kafka-go, franz-go, librdkafka) and the Java producer,
+// which caps them after, all fit, and a decompression bomb does not.
+func decompressedLimit(maxMessageBytes int32) int64 { return 32 * int64(maxMessageBytes) }
 
 // reject answers a partition's batch with an error code and, from Produce v8, the reason.
 func reject(sp *kmsg.ProduceResponseTopicPartition, code int16, why string) int16 {

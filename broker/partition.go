@@ -1,9 +1,9 @@
 package broker
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/starling-analytics/starling/internal/recordbatch"
 )
 
 // ErrOffsetOutOfRange is returned by reads below the log start or past the end of the log.
@@ -139,34 +141,34 @@ func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
 			p.logger.Warn("rebuilding segment index", "segment", path, "reason", err)
 		}
 	}
-	hdr := make([]byte, batchHeaderSize)
+	hdr := make([]byte, recordbatch.HeaderSize)
 	var body []byte
 	pos := int64(0)
 	for pos < fileSize {
 		if _, err := f.ReadAt(hdr, pos); err != nil {
 			break // a torn header at the tail
 		}
-		h, err := parseBatchHeader(hdr)
-		if err != nil || pos+int64(h.size()) > fileSize {
+		h, err := recordbatch.ParseHeader(hdr)
+		if err != nil || pos+int64(h.Size()) > fileSize {
 			break
 		}
 		if active {
-			if cap(body) < h.size() {
-				body = make([]byte, h.size())
+			if cap(body) < h.Size() {
+				body = make([]byte, h.Size())
 			}
-			body = body[:h.size()]
+			body = body[:h.Size()]
 			if _, err := f.ReadAt(body, pos); err != nil {
 				break
 			}
-			if crc32.Checksum(body[offAttributes:], castagnoli) != h.CRC {
+			if recordbatch.Checksum(body) != h.CRC {
 				break
 			}
 		}
-		s.index = append(s.index, indexEntry{base: h.BaseOffset, last: h.lastOffset(), pos: pos, size: int32(h.size()), maxTS: h.MaxTimestamp})
+		s.index = append(s.index, indexEntry{base: h.BaseOffset, last: h.LastOffset(), pos: pos, size: int32(h.Size()), maxTS: h.MaxTimestamp})
 		recordProducerBatch(p.producers, &h, h.BaseOffset)
 		s.maxTS = max(s.maxTS, h.MaxTimestamp)
-		s.last = h.lastOffset()
-		pos += int64(h.size())
+		s.last = h.LastOffset()
+		pos += int64(h.Size())
 	}
 	if pos < fileSize {
 		p.logger.Warn("truncating damaged log tail", "segment", path, "valid_bytes", pos, "file_bytes", fileSize)
@@ -218,7 +220,7 @@ type appendOpts struct {
 // place) and writes them to the active segment. It returns the first offset assigned. A
 // batch an idempotent producer already appended is not written again: its original offset
 // is returned.
-func (p *partitionLog) append(b []byte, hs []batchHeader, o appendOpts) (int64, error) {
+func (p *partitionLog) append(b []byte, hs []recordbatch.Header, o appendOpts) (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.failed != nil {
@@ -252,9 +254,9 @@ func (p *partitionLog) append(b []byte, hs []batchHeader, o appendOpts) (int64, 
 	for _, h := range hs {
 		setBaseOffset(b[pos:], next)
 		last := next + int64(h.LastOffsetDelta)
-		entries = append(entries, indexEntry{base: next, last: last, pos: act.size + int64(pos), size: int32(h.size()), maxTS: h.MaxTimestamp})
+		entries = append(entries, indexEntry{base: next, last: last, pos: act.size + int64(pos), size: int32(h.Size()), maxTS: h.MaxTimestamp})
 		next = last + 1
-		pos += h.size()
+		pos += h.Size()
 	}
 	if _, err := act.f.Write(b); err != nil {
 		// Undo a partial write so the log stays a sequence of whole batches.
@@ -345,18 +347,18 @@ func (s *segment) readFrom(pos, offset int64, maxBytes int) ([]byte, error) {
 		}
 		start, n := 0, 0 // the first wanted batch and its size
 		for {
-			h, err := parseBatchHeader(buf[start:])
+			h, err := recordbatch.ParseHeader(buf[start:])
 			if err != nil {
 				if start == 0 {
 					return nil, fmt.Errorf("%w: segment %d at %d: %v", ErrStorage, s.base, pos, err)
 				}
 				break // the next header runs past the buffer: read on from it
 			}
-			if h.lastOffset() >= offset {
-				n = h.size()
+			if h.LastOffset() >= offset {
+				n = h.Size()
 				break
 			}
-			start += h.size()
+			start += h.Size()
 			if start >= len(buf) {
 				break
 			}
@@ -374,11 +376,11 @@ func (s *segment) readFrom(pos, offset int64, maxBytes int) ([]byte, error) {
 		}
 		end := start + n
 		for end < len(buf) {
-			h, err := parseBatchHeader(buf[end:])
-			if err != nil || end+h.size() > len(buf) || end+h.size()-start > maxBytes {
+			h, err := recordbatch.ParseHeader(buf[end:])
+			if err != nil || end+h.Size() > len(buf) || end+h.Size()-start > maxBytes {
 				break
 			}
-			end += h.size()
+			end += h.Size()
 		}
 		return buf[start:end], nil
 	}
@@ -512,4 +514,9 @@ func syncDir(dir string) error {
 		return fmt.Errorf("%w: sync dir: %v", ErrStorage, err)
 	}
 	return nil
+}
+
+// setBaseOffset rewrites the baseOffset field of the batch at the start of b.
+func setBaseOffset(b []byte, offset int64) {
+	binary.BigEndian.PutUint64(b[0:], uint64(offset))
 }

@@ -3,35 +3,36 @@ package broker
 import (
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/starling-analytics/starling/internal/recordbatch"
 )
 
 // makeBatch builds a valid v2 record batch header-and-body of n records (the records' bytes
 // are opaque to the log) with the given max timestamp.
 func makeBatch(n int, maxTS int64, payload int) []byte {
-	b := make([]byte, batchHeaderSize+payload)
-	binary.BigEndian.PutUint32(b[offBatchLength:], uint32(len(b)-batchLengthOverhead))
-	b[offMagic] = 2
-	binary.BigEndian.PutUint32(b[offLastOffsetDelta:], uint32(n-1))
-	binary.BigEndian.PutUint64(b[offBaseTimestamp:], uint64(maxTS))
-	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(maxTS))
-	binary.BigEndian.PutUint64(b[offProducerID:], ^uint64(0))
-	binary.BigEndian.PutUint32(b[offRecordCount:], uint32(n))
-	for i := batchHeaderSize; i < len(b); i++ {
+	b := make([]byte, recordbatch.HeaderSize+payload)
+	binary.BigEndian.PutUint32(b[recordbatch.OffBatchLength:], uint32(len(b)-recordbatch.LengthOverhead))
+	b[recordbatch.OffMagic] = 2
+	binary.BigEndian.PutUint32(b[recordbatch.OffLastOffsetDelta:], uint32(n-1))
+	binary.BigEndian.PutUint64(b[recordbatch.OffBaseTimestamp:], uint64(maxTS))
+	binary.BigEndian.PutUint64(b[recordbatch.OffMaxTimestamp:], uint64(maxTS))
+	binary.BigEndian.PutUint64(b[recordbatch.OffProducerID:], ^uint64(0))
+	binary.BigEndian.PutUint32(b[recordbatch.OffRecordCount:], uint32(n))
+	for i := recordbatch.HeaderSize; i < len(b); i++ {
 		b[i] = byte(i)
 	}
-	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttributes:], castagnoli))
+	binary.BigEndian.PutUint32(b[recordbatch.OffCRC:], recordbatch.Checksum(b))
 	return b
 }
 
 func appendBatch(t *testing.T, p *partitionLog, b []byte, o appendOpts) int64 {
 	t.Helper()
-	hs, err := validateBatches(b)
+	hs, err := recordbatch.Split(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestTornTailIsTruncated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hs, err := validateBatches(data)
+			hs, err := recordbatch.Split(data)
 			if err != nil || len(hs) != 2 || hs[0].BaseOffset != 5 || hs[1].BaseOffset != 7 {
 				t.Fatalf("read from 5 = %+v, %v", hs, err)
 			}
@@ -150,10 +151,10 @@ func TestRetentionDeletesOldSegments(t *testing.T) {
 // idempotentBatch is makeBatch from producer pid with sequences seq..seq+n-1.
 func idempotentBatch(n int, pid int64, epoch int16, seq int32) []byte {
 	b := makeBatch(n, 1, 20)
-	binary.BigEndian.PutUint64(b[offProducerID:], uint64(pid))
-	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(epoch))
-	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(seq))
-	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttributes:], castagnoli))
+	binary.BigEndian.PutUint64(b[recordbatch.OffProducerID:], uint64(pid))
+	binary.BigEndian.PutUint16(b[recordbatch.OffProducerEpoch:], uint16(epoch))
+	binary.BigEndian.PutUint32(b[recordbatch.OffBaseSequence:], uint32(seq))
+	binary.BigEndian.PutUint32(b[recordbatch.OffCRC:], recordbatch.Checksum(b))
 	return b
 }
 
@@ -168,7 +169,7 @@ func TestIdempotentProducerSequences(t *testing.T) {
 	}
 	o := appendOpts{segmentBytes: 1 << 30, now: time.Now()}
 	try := func(b []byte) (int64, error) {
-		hs, err := validateBatches(b)
+		hs, err := recordbatch.Split(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,13 +234,13 @@ func TestSparseIndexAcrossRestarts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("read %d: %v", off, err)
 			}
-			hs, err := validateBatches(data)
-			if err != nil || len(hs) != 1 || hs[0].BaseOffset > off || hs[0].lastOffset() < off {
+			hs, err := recordbatch.Split(data)
+			if err != nil || len(hs) != 1 || hs[0].BaseOffset > off || hs[0].LastOffset() < off {
 				t.Fatalf("read %d returned %+v, %v", off, hs, err)
 			}
 		}
 		data, err := p.read(100, 1<<20)
-		if hs, err2 := validateBatches(data); err != nil || err2 != nil || hs[0].BaseOffset != 100 || len(hs) < 100 {
+		if hs, err2 := recordbatch.Split(data); err != nil || err2 != nil || hs[0].BaseOffset != 100 || len(hs) < 100 {
 			t.Fatalf("bulk read from 100: %d batches, %v %v", len(hs), err, err2)
 		}
 		for _, ts := range []int64{1000, 1500, 3999} {

@@ -1,5 +1,7 @@
 package broker
 
+import "github.com/starling-analytics/starling/internal/recordbatch"
+
 // Idempotent producers: for each producer id, a partition remembers the sequence numbers of
 // the last five batches it appended (as Kafka does), so a batch retried after a lost
 // acknowledgement is answered with its original offset instead of being written twice, and
@@ -30,13 +32,13 @@ const (
 )
 
 // lastSeqOf is the sequence number of a batch's last record (sequences wrap at 2^31).
-func lastSeqOf(h *batchHeader) int32 {
+func lastSeqOf(h *recordbatch.Header) int32 {
 	return int32((int64(h.BaseSequence) + int64(h.LastOffsetDelta)) % (1 << 31))
 }
 
 // check decides what to do with batch h of its producer; a duplicate's original base
 // offset is returned with seqDuplicate.
-func (s *producerState) check(h *batchHeader) (seqResult, int64) {
+func (s *producerState) check(h *recordbatch.Header) (seqResult, int64) {
 	switch {
 	case s == nil:
 		return seqAppend, 0
@@ -60,7 +62,7 @@ func (s *producerState) check(h *batchHeader) (seqResult, int64) {
 }
 
 // record notes an appended batch of producer id in states.
-func recordProducerBatch(states map[int64]*producerState, h *batchHeader, baseOffset int64) {
+func recordProducerBatch(states map[int64]*producerState, h *recordbatch.Header, baseOffset int64) {
 	if h.ProducerID < 0 {
 		return
 	}

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 )
 
+// castagnoli is the CRC-32C table of the index files' checksums (the one Kafka uses).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // Closed segments keep a sparse index on disk, N.index beside N.log: one entry for the
 // first batch at or after every indexInterval bytes of log, each with the offsets, position
 // and size of that batch and the largest timestamp seen up to it. It is written (and

@@ -1,4 +1,4 @@
-package broker
+package recordbatch
 
 import (
 	"bufio"
@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"sync"
 
@@ -19,60 +18,45 @@ import (
 // Record validation, as Kafka's LogValidator does it for batches a client produces: a batch
 // whose CRC is good may still declare records it does not hold, hold records whose lengths
 // run past their ends, or compress garbage, and every consumer that reads it then stalls or
-// worse. Produce checks each batch's records before anything is written:
+// worse. Validate checks:
 //
 //   - the compression codec is one Kafka defines (none, gzip, snappy, lz4, zstd);
-//   - the records decompress, streaming, to at most decompressedLimit bytes whatever the
-//     batch or its compression frames claim (a 200 MiB gzip bomb costs a bounded read, not
+//   - the records decompress, streaming, to at most a given limit whatever the batch or
+//     its compression frames claim (a 200 MiB gzip bomb costs a bounded read, not
 //     200 MiB);
 //   - exactly recordCount records decode, each within its declared length, with offset
 //     deltas 0, 1, 2, ... and lastOffsetDelta = recordCount-1, and nothing after the last;
 //   - header counts and key/value lengths fit in the record that declares them.
 //
 // The batch's maxTimestamp must be its largest record timestamp; Kafka rewrites it when it
-// is not, and so does the broker (recomputing the CRC), so that the time index is right.
+// is not, and so does Validate (recomputing the CRC), so that a time index is right.
 
-// Validation errors; produce answers them with the Kafka error code of the same name.
+// Validation errors; a broker answers them with the Kafka error code of the same name.
 var (
 	ErrInvalidRecord             = errors.New("invalid record")
 	ErrUnsupportedCompression    = errors.New("unsupported compression type")
 	errDecompressedLimitExceeded = errors.New("records decompress past the limit")
 )
 
-// Compression codecs of the batch attributes' low three bits.
-const (
-	codecNone   = 0
-	codecGzip   = 1
-	codecSnappy = 2
-	codecLZ4    = 3
-	codecZstd   = 4
-)
-
 // minRecordBytes is the smallest encoded record: length, attributes, timestamp delta, offset
 // delta, key length, value length and header count of one byte each.
 const minRecordBytes = 7
-
-// decompressedLimit is how many bytes a batch's records may decompress to: a factor of the
-// topic's max.message.bytes (which bounds the compressed batch), so that producers that cap
-// their batches before compression (kafka-go, franz-go, librdkafka) and the Java producer,
-// which caps them after, all fit, and a decompression bomb does not.
-func decompressedLimit(maxMessageBytes int32) int64 { return 32 * int64(maxMessageBytes) }
 
 // recordStats is what validation learns about a batch's records.
 type recordStats struct {
 	maxTimestamp int64 // largest record timestamp
 }
 
-// validateRecords checks the records of one batch (b is the whole batch, header included,
-// h its parsed header) and, when the batch's maxTimestamp is not its largest record
-// timestamp, rewrites it and the CRC in place. The error wraps ErrInvalidRecord,
-// ErrUnsupportedCompression or ErrCorruptBatch.
-func validateRecords(b []byte, h *batchHeader, limit int64) error {
+// Validate checks the records of one batch (b is the whole batch, header included, h its
+// parsed header; limit bounds what they may decompress to) and, when the batch's
+// maxTimestamp is not its largest record timestamp, rewrites it and the CRC in place. The
+// error wraps ErrInvalidRecord, ErrUnsupportedCompression or ErrCorrupt.
+func Validate(b []byte, h *Header, limit int64) error {
 	codec := h.Attributes & 0x07
-	if codec > codecZstd {
+	if codec > CodecZstd {
 		return fmt.Errorf("%w: codec %d", ErrUnsupportedCompression, codec)
 	}
-	if h.isControl() {
+	if h.IsControl() {
 		return fmt.Errorf("%w: clients may not produce control batches", ErrInvalidRecord)
 	}
 	if h.RecordCount == 0 {
@@ -81,10 +65,10 @@ func validateRecords(b []byte, h *batchHeader, limit int64) error {
 	if h.LastOffsetDelta != h.RecordCount-1 {
 		return fmt.Errorf("%w: lastOffsetDelta %d for %d records", ErrInvalidRecord, h.LastOffsetDelta, h.RecordCount)
 	}
-	body := b[batchHeaderSize:h.size()]
+	body := b[HeaderSize:h.Size()]
 	var st recordStats
 	var err error
-	if codec == codecNone {
+	if codec == CodecNone {
 		if int64(h.RecordCount) > int64(len(body))/minRecordBytes {
 			return fmt.Errorf("%w: %d records declared in %d bytes", ErrInvalidRecord, h.RecordCount, len(body))
 		}
@@ -102,39 +86,39 @@ func validateRecords(b []byte, h *batchHeader, limit int64) error {
 	if err != nil {
 		return err
 	}
-	if st.maxTimestamp != h.MaxTimestamp && h.Attributes&0x08 == 0 {
+	if st.maxTimestamp != h.MaxTimestamp && h.Attributes&AttrLogAppendTime == 0 {
 		h.MaxTimestamp = st.maxTimestamp
-		binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(st.maxTimestamp))
-		h.CRC = crc32.Checksum(b[offAttributes:h.size()], castagnoli)
-		binary.BigEndian.PutUint32(b[offCRC:], h.CRC)
+		binary.BigEndian.PutUint64(b[OffMaxTimestamp:], uint64(st.maxTimestamp))
+		h.CRC = Checksum(b[:h.Size()])
+		binary.BigEndian.PutUint32(b[OffCRC:], h.CRC)
 	}
 	return nil
 }
 
 // readCompressed decompresses body with the codec, streaming, and reads its records.
-func readCompressed(codec int16, body []byte, h *batchHeader, limit int64) (recordStats, error) {
+func readCompressed(codec int16, body []byte, h *Header, limit int64) (recordStats, error) {
 	var src io.Reader
 	switch codec {
-	case codecGzip:
+	case CodecGzip:
 		zr := gzipReaders.Get().(*gzip.Reader)
 		defer gzipReaders.Put(zr)
 		if err := zr.Reset(bytes.NewReader(body)); err != nil {
-			return recordStats{}, fmt.Errorf("%w: gzip: %v", ErrCorruptBatch, err)
+			return recordStats{}, fmt.Errorf("%w: gzip: %v", ErrCorrupt, err)
 		}
 		zr.Multistream(false)
 		src = zr
-	case codecSnappy:
+	case CodecSnappy:
 		src = &snappyReader{src: body, limit: limit}
-	case codecLZ4:
+	case CodecLZ4:
 		lr := lz4Readers.Get().(*lz4.Reader)
 		defer lz4Readers.Put(lr)
 		lr.Reset(bytes.NewReader(body))
 		src = lr
-	case codecZstd:
+	case CodecZstd:
 		zr := zstdReaders.Get().(*zstd.Decoder)
 		defer func() { zr.Reset(nil); zstdReaders.Put(zr) }()
 		if err := zr.Reset(bytes.NewReader(body)); err != nil {
-			return recordStats{}, fmt.Errorf("%w: zstd: %v", ErrCorruptBatch, err)
+			return recordStats{}, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
 		}
 		src = zr
 	}
@@ -156,11 +140,11 @@ func readCompressed(codec int16, body []byte, h *batchHeader, limit int64) (reco
 	case err == nil:
 		return st, nil
 	case errors.Is(err, errDecompressedLimitExceeded):
-		return st, fmt.Errorf("%w: records decompress to more than %d bytes", ErrCorruptBatch, limit)
+		return st, fmt.Errorf("%w: records decompress to more than %d bytes", ErrCorrupt, limit)
 	case errors.Is(err, ErrInvalidRecord):
 		return st, err
 	default:
-		return st, fmt.Errorf("%w: %s: %v", ErrCorruptBatch, codecName(codec), err)
+		return st, fmt.Errorf("%w: %s: %v", ErrCorrupt, codecName(codec), err)
 	}
 }
 
@@ -258,7 +242,7 @@ func (r *recordReader) skipBytes(i int32, what string, nullable bool) error {
 
 // readRecords reads h.RecordCount records from r. A stream that ends early is an invalid
 // record unless the decompressor itself failed.
-func readRecords(r *recordReader, h *batchHeader) (recordStats, error) {
+func readRecords(r *recordReader, h *Header) (recordStats, error) {
 	st := recordStats{maxTimestamp: -1}
 	for i := int32(0); i < h.RecordCount; i++ {
 		ts, err := readRecord(r, i)
