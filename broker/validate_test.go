@@ -3,105 +3,21 @@ package broker_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/snappy"
-	"github.com/klauspost/compress/zstd"
-	"github.com/pierrec/lz4/v4"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/starling-analytics/starling/broker/brokertest"
+	"github.com/starling-analytics/starling/internal/recordbatch"
+	"github.com/starling-analytics/starling/internal/recordbatch/batchtest"
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// encodeRecords encodes n records with keys and values "<prefix>-<i>", timestamps base+i.
-func encodeRecords(prefix string, n int) []byte {
-	var out []byte
-	for i := range n {
-		r := kmsg.NewRecord()
-		r.TimestampDelta64 = int64(i)
-		r.OffsetDelta = int32(i)
-		r.Key = fmt.Appendf(nil, "%s-%d", prefix, i)
-		r.Value = r.Key
-		body := r.AppendTo(nil) // Length 0 is encoded first: replace it
-		body = body[1:]
-		out = binary.AppendVarint(out, int64(len(body)))
-		out = append(out, body...)
-	}
-	return out
-}
-
-// compress compresses records with a Kafka codec (1 gzip, 2 snappy, 3 lz4, 4 zstd).
-func compress(t testing.TB, codec int16, records []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	var w io.WriteCloser
-	switch codec {
-	case 0:
-		return records
-	case 1:
-		w = gzip.NewWriter(&buf)
-	case 2:
-		return snappy.Encode(nil, records)
-	case 3:
-		w = lz4.NewWriter(&buf)
-	case 4:
-		zw, err := zstd.NewWriter(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w = zw
-	}
-	if _, err := w.Write(records); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// rawBatch frames records (already compressed as attrs says) as a v2 batch with the given
-// record count and last offset delta, and a correct length and CRC.
-func rawBatch(attrs int16, count, lastDelta int32, maxTS int64, records []byte) []byte {
-	rb := kmsg.NewRecordBatch()
-	rb.Magic = 2
-	rb.Attributes = attrs
-	rb.LastOffsetDelta = lastDelta
-	rb.FirstTimestamp = 1700000000000
-	rb.MaxTimestamp = maxTS
-	rb.ProducerID = -1
-	rb.ProducerEpoch = -1
-	rb.FirstSequence = -1
-	rb.NumRecords = count
-	rb.Records = records
-	b := rb.AppendTo(nil)
-	return fixBatch(b)
-}
-
-// fixBatch recomputes a batch's length and CRC after its bytes were changed.
-func fixBatch(b []byte) []byte {
-	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
-	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], castagnoli))
-	return b
-}
-
-// goodBatch is a valid batch of n records.
-func goodBatch(t testing.TB, codec int16, prefix string, n int) []byte {
-	return rawBatch(codec, int32(n), int32(n-1), 1700000000000+int64(n-1), compress(t, codec, encodeRecords(prefix, n)))
-}
 
 // produceRaw sends one batch to partition 0 of topic with Produce v8 and returns the
 // partition's error code and message.
@@ -153,67 +69,26 @@ func TestMalformedBatchesAreRefused(t *testing.T) {
 	createTopic(t, b.Addr, "bad")
 	w := dialWire(t, b.Addr)
 
-	records := encodeRecords("r", 3)
-	// A record declaring a huge header count (kafka-go allocates what a record declares).
-	hugeHeaders := func() []byte {
-		r := kmsg.NewRecord()
-		r.Value = []byte("v")
-		body := r.AppendTo(nil)[1:]
-		body = append(body[:len(body)-1], binary.AppendVarint(nil, 1<<40)...) // header count
-		return append(binary.AppendVarint(nil, int64(len(body))), body...)
-	}()
-	random := make([]byte, 4096)
-	for i := range random {
-		random[i] = byte(rand.Uint32())
-	}
-	// A gzip bomb: one record whose value is 200 MiB of zeros, in 200 KB.
-	bomb := func() []byte {
-		r := kmsg.NewRecord()
-		r.Value = make([]byte, 200<<20)
-		body := r.AppendTo(nil)[1:]
-		return compress(t, 1, append(binary.AppendVarint(nil, int64(len(body))), body...))
-	}()
-
-	cases := []struct {
-		name  string
-		batch []byte
-		code  int16
-	}{
-		{"count 2^31-1, no records", rawBatch(0, 1<<31-1, 1<<31-2, 0, nil), kerr.InvalidRecord.Code},
-		{"count 1,000,000, no records", rawBatch(0, 1000000, 999999, 0, nil), kerr.InvalidRecord.Code},
-		{"count larger than records", rawBatch(0, 4, 3, 0, records), kerr.InvalidRecord.Code},
-		{"count smaller than records", rawBatch(0, 2, 1, 0, records), kerr.InvalidRecord.Code},
-		{"no records", rawBatch(0, 0, -1, 0, nil), kerr.CorruptMessage.Code},
-		{"last offset delta disagrees", rawBatch(0, 3, 5, 0, records), kerr.InvalidRecord.Code},
-		{"impossible record length", rawBatch(0, 1, 0, 0, append(binary.AppendVarint(nil, 1<<40), records...)), kerr.InvalidRecord.Code},
-		{"negative record length", rawBatch(0, 1, 0, 0, append(binary.AppendVarint(nil, -5), records...)), kerr.InvalidRecord.Code},
-		{"huge header count", rawBatch(0, 1, 0, 0, hugeHeaders), kerr.InvalidRecord.Code},
-		{"offset deltas out of order", rawBatch(0, 3, 2, 0, append(encodeRecords("a", 1), encodeRecords("b", 2)...)), kerr.InvalidRecord.Code},
-		{"random bytes as gzip", rawBatch(1, 3, 2, 0, random), kerr.CorruptMessage.Code},
-		{"random bytes as snappy", rawBatch(2, 3, 2, 0, random), kerr.CorruptMessage.Code},
-		{"random bytes as lz4", rawBatch(3, 3, 2, 0, random), kerr.CorruptMessage.Code},
-		{"random bytes as zstd", rawBatch(4, 3, 2, 0, random), kerr.CorruptMessage.Code},
-		{"codec 7", rawBatch(7, 3, 2, 0, records), kerr.UnsupportedCompressionType.Code},
-		{"codec 5", rawBatch(5, 3, 2, 0, records), kerr.UnsupportedCompressionType.Code},
-		{"gzip bomb", rawBatch(1, 1, 0, 0, bomb), kerr.CorruptMessage.Code},
-		{"truncated gzip", rawBatch(1, 3, 2, 0, compress(t, 1, records)[:30]), kerr.CorruptMessage.Code},
-		{"gzip with a trailing record", rawBatch(1, 2, 1, 0, compress(t, 1, records)), kerr.InvalidRecord.Code},
-		{"control batch", rawBatch(0x20, 3, 2, 0, records), kerr.InvalidRecord.Code},
-	}
+	records := batchtest.Records("r", 3)
+	cases := append(batchtest.AllDamaged(t),
+		batchtest.Damaged{Name: "no records", Batch: batchtest.Batch(0, 0, -1, 0, nil), Code: kerr.CorruptMessage.Code},
+		batchtest.Damaged{Name: "last offset delta disagrees", Batch: batchtest.Batch(0, 3, 5, 0, records), Code: kerr.InvalidRecord.Code},
+		batchtest.Damaged{Name: "control batch", Batch: batchtest.Batch(0x20, 3, 2, 0, records), Code: kerr.InvalidRecord.Code},
+	)
 	for _, c := range cases {
-		code, msg := produceRaw(t, w, "bad", c.batch)
-		if code != c.code {
-			t.Errorf("%s: error %d (%s), want %d", c.name, code, msg, c.code)
+		code, msg := produceRaw(t, w, "bad", c.Batch)
+		if code != c.Code {
+			t.Errorf("%s: error %d (%s), want %d", c.Name, code, msg, c.Code)
 		} else if msg == "" {
-			t.Errorf("%s: error %d without a message", c.name, code)
+			t.Errorf("%s: error %d without a message", c.Name, code)
 		}
 	}
 	// A batch whose maxTimestamp is not its records' is stored with the right one.
-	if code, msg := produceRaw(t, w, "bad", rawBatch(0, 3, 2, 5, records)); code != 0 {
+	if code, msg := produceRaw(t, w, "bad", batchtest.Batch(0, 3, 2, 5, records)); code != 0 {
 		t.Fatalf("batch with a wrong maxTimestamp: error %d (%s), want it stored", code, msg)
 	}
 	for codec := range int16(5) {
-		if code, msg := produceRaw(t, w, "bad", goodBatch(t, codec, fmt.Sprintf("good%d", codec), 4)); code != 0 {
+		if code, msg := produceRaw(t, w, "bad", batchtest.Good(t, codec, fmt.Sprintf("good%d", codec), 4)); code != 0 {
 			t.Fatalf("good batch, codec %d: error %d (%s)", codec, code, msg)
 		}
 	}
@@ -246,7 +121,7 @@ func TestMalformedBatchesAreRefused(t *testing.T) {
 	if err := rb.ReadFrom(fr.Topics[0].Partitions[0].RecordBatches); err != nil {
 		t.Fatal(err)
 	}
-	if rb.MaxTimestamp != 1700000000002 || uint32(rb.CRC) != crc32.Checksum(fr.Topics[0].Partitions[0].RecordBatches[21:12+rb.Length], castagnoli) {
+	if rb.MaxTimestamp != 1700000000002 || uint32(rb.CRC) != recordbatch.Checksum(fr.Topics[0].Partitions[0].RecordBatches[:12+rb.Length]) {
 		t.Errorf("stored batch has maxTimestamp %d and CRC %08x; want 1700000000002 and a CRC that matches", rb.MaxTimestamp, uint32(rb.CRC))
 	}
 }
@@ -311,7 +186,7 @@ func TestMutatedBatchesConsumersReadToEnd(t *testing.T) {
 	for i := range 600 {
 		codec := int16(i % 5)
 		n := 1 + rng.IntN(5)
-		records := encodeRecords(fmt.Sprintf("m%d", i), n)
+		records := batchtest.Records(fmt.Sprintf("m%d", i), n)
 		count, last := int32(n), int32(n-1)
 		switch rng.IntN(4) {
 		case 0: // damage the records before compression
@@ -328,12 +203,12 @@ func TestMutatedBatchesConsumersReadToEnd(t *testing.T) {
 				records = append(records, byte(rng.Uint32()))
 			}
 		}
-		body := compress(t, codec, records)
+		body := batchtest.Compress(t, codec, records)
 		if codec != 0 && rng.IntN(4) == 0 { // damage the compressed bytes
 			body = bytes.Clone(body)
 			body[rng.IntN(len(body))] ^= byte(1 + rng.IntN(255))
 		}
-		batch := rawBatch(codec, count, last, 1700000000000+int64(n-1), body)
+		batch := batchtest.Batch(codec, count, last, batchtest.BaseTimestamp+int64(n-1), body)
 		code, _ := produceRaw(t, w, "mutated", batch)
 		switch code {
 		case 0:

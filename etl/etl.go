@@ -161,6 +161,12 @@ const (
 	maxBackoff        = 10 * time.Second
 )
 
+// maxBatchRecordBytes bounds what one fetched batch's records may decompress to; a batch
+// past it is dead-lettered, not handed to kafka-go, which would hold it all in memory.
+// Producers cap batches at about 1 MiB before compression (Kafka's max.message.bytes
+// default caps them after), so this leaves room for any sane producer.
+const maxBatchRecordBytes = 64 << 20
+
 // Stats are the ETL's running counters, since New.
 type Stats struct {
 	Consumed     uint64 // records read from the topic (re-reads after a rebalance count again)
@@ -179,7 +185,9 @@ type ETL struct {
 	log      *slog.Logger
 	analyzer *sentiment.Analyzer
 	metrics  *etlMetrics
-	dialer   *kafka.Dialer // set by Run, used by the partition readers
+	dialer   *kafka.Dialer // set by Run, used by the consumer groups
+	// readDialer, set by Run, is the partition readers': it checks the batches fetched.
+	readDialer *kafka.Dialer
 	purger   *purger       // set by Run
 	inserter *inserter     // set by Run
 
@@ -260,6 +268,9 @@ func (e *ETL) Run(ctx context.Context) error {
 		return fmt.Errorf("etl: %w", err)
 	}
 	e.dialer = dialer
+	if e.readDialer, err = e.cfg.Kafka.ConsumerDialer(maxBatchRecordBytes); err != nil {
+		return fmt.Errorf("etl: %w", err)
+	}
 	dlq := &kafka.Writer{
 		Addr:                   kafka.TCP(e.cfg.Brokers...),
 		Transport:              transport,
@@ -355,9 +366,9 @@ func (e *ETL) consumerGroup(group string, start int64, component string) (*kafka
 func (e *ETL) partitionReader(partition int, start int64, queue int, component string) (*kafka.Reader, error) {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:       e.cfg.Brokers,
-		Dialer:        e.dialer,
 		Topic:         e.cfg.Topic,
 		Partition:     partition,
+		Dialer:        e.readDialer,
 		MinBytes:      1,
 		MaxBytes:      8 << 20,
 		MaxWait:       250 * time.Millisecond,

@@ -2,6 +2,7 @@ package etl_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,7 +17,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/starling-analytics/starling/broker/brokertest"
 	"github.com/starling-analytics/starling/etl"
+	"github.com/starling-analytics/starling/internal/recordbatch"
+	"github.com/starling-analytics/starling/internal/recordbatch/batchtest"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 	"github.com/starling-analytics/starling/warehouse/chlocal"
@@ -668,4 +672,57 @@ func BenchmarkLoad(b *testing.B) {
 	b.StopTimer()
 	stop()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tweets/s")
+}
+
+// TestDamagedBatchesInTheLogAreDeadLettered writes batches that no broker should have
+// accepted (2^31 records declared, a header count of 2^40, a gzip bomb, garbage under each
+// codec, ...) straight into a partition's log file, between tweets, bypassing Produce:
+// kafka-go alone would run out of memory on some of them or stop reading. The ETL
+// dead-letters each with the reason, loads every tweet around them once, and stays up.
+func TestDamagedBatchesInTheLogAreDeadLettered(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t, nil)
+	for topic, n := range map[string]int32{tweet.TopicTweets: 2, tweet.TopicDLQ: 1} {
+		if err := b.CreateTopic(topic, n, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whCfg := warehousetest.Start(t)
+	db := openDB(t, whCfg)
+	f := newFeed()
+	produce(t, b.Addr, f.tweets(t, 1, 2000))
+	damaged := batchtest.AllDamaged(t)
+	var batches [][]byte
+	for _, d := range damaged {
+		batches = append(batches, d.Batch)
+	}
+	bases := b.WriteToLog(t, tweet.TopicTweets, 0, batches...)
+	produce(t, b.Addr, f.tweets(t, 2001, 2000))
+
+	e, stop := runETL(t, etl.Config{Brokers: []string{b.Addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 20 * time.Millisecond, Logger: testLogger()})
+	ends := endOffsets(t, b.Addr, tweet.TopicTweets, 2)
+	waitFor(t, 2*time.Minute, "both partitions handled", func() bool { return allLoaded(t, db, ends) })
+	stop()
+	checkExactlyOnce(t, db, f)
+	if s := e.Stats(); s.DeadLettered != uint64(len(damaged)) {
+		t.Errorf("dead-lettered %d records, want one for each of the %d damaged batches", s.DeadLettered, len(damaged))
+	}
+	want := map[string]bool{}
+	for i, d := range damaged {
+		last := bases[i] + int64(binary.BigEndian.Uint32(d.Batch[recordbatch.OffLastOffsetDelta:]))
+		want[strconv.FormatInt(last, 10)] = true
+	}
+	for _, r := range readAll(t, b.Addr, tweet.TopicDLQ) {
+		h := map[string]string{}
+		for _, x := range r.Headers {
+			h[x.Key] = string(x.Value)
+		}
+		if !strings.HasPrefix(h[tweet.HeaderReason], "unreadable record batch at offsets") || h[tweet.HeaderPartition] != "0" || !want[h[tweet.HeaderOffset]] {
+			t.Errorf("dead letter with headers %q: want a damaged batch's reason and its last offset in partition 0", h)
+		}
+		delete(want, h[tweet.HeaderOffset])
+	}
+	if len(want) > 0 {
+		t.Errorf("no dead letter for the damaged batches ending at offsets %v", want)
+	}
 }

@@ -1,6 +1,7 @@
 package etl
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -27,6 +29,9 @@ type tombstone struct {
 // into a tombstone (tomb non-nil). An error means the record can never be loaded and belongs
 // in the dead-letter topic.
 func (e *ETL) transform(dec *tweet.Decoder, m kafka.Message) (row warehouse.TweetRow, tomb *tombstone, err error) {
+	if why := kafkaclient.Quarantined(m.Headers); why != "" {
+		return warehouse.TweetRow{}, nil, errors.New(why) // a damaged batch, in its place
+	}
 	rec, err := dec.Decode(m.Value) // the row's strings share m.Value, which nothing changes
 	if err != nil {
 		return warehouse.TweetRow{}, nil, err

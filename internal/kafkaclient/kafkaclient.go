@@ -4,10 +4,12 @@
 package kafkaclient
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -109,6 +111,41 @@ func (c Config) Dialer() (*kafka.Dialer, error) {
 		return nil, err
 	}
 	return &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: tlsCfg, SASLMechanism: mech}, nil
+}
+
+// ConsumerDialer returns a kafka-go dialer for readers of records: its connections check
+// every Fetch response before kafka-go decodes it (CheckFetches), and limit bounds what a
+// batch's records may decompress to. TLS is set up under the check, by the dialer's
+// DialFunc.
+func (c Config) ConsumerDialer(limit int64) (*kafka.Dialer, error) {
+	d, err := c.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg := d.TLS
+	d.TLS = nil
+	nd := &net.Dialer{Timeout: d.Timeout}
+	d.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := nd.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if tlsCfg != nil {
+			cfg := tlsCfg
+			if cfg.ServerName == "" {
+				cfg = cfg.Clone()
+				cfg.ServerName, _, _ = net.SplitHostPort(addr)
+			}
+			tc := tls.Client(conn, cfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			conn = tc
+		}
+		return CheckFetches(conn, limit), nil
+	}
+	return d, nil
 }
 
 // Transport returns a kafka-go transport (for writers).

@@ -47,15 +47,11 @@ type recordStats struct {
 	maxTimestamp int64 // largest record timestamp
 }
 
-// Validate checks the records of one batch (b is the whole batch, header included, h its
-// parsed header; limit bounds what they may decompress to) and, when the batch's
-// maxTimestamp is not its largest record timestamp, rewrites it and the CRC in place. The
-// error wraps ErrInvalidRecord, ErrUnsupportedCompression or ErrCorrupt.
+// Validate checks the records of one batch a producer sent (b is the whole batch, header
+// included, h its parsed header; limit bounds what they may decompress to) and, when the
+// batch's maxTimestamp is not its largest record timestamp, rewrites it and the CRC in
+// place. The error wraps ErrInvalidRecord, ErrUnsupportedCompression or ErrCorrupt.
 func Validate(b []byte, h *Header, limit int64) error {
-	codec := h.Attributes & 0x07
-	if codec > CodecZstd {
-		return fmt.Errorf("%w: codec %d", ErrUnsupportedCompression, codec)
-	}
 	if h.IsControl() {
 		return fmt.Errorf("%w: clients may not produce control batches", ErrInvalidRecord)
 	}
@@ -65,24 +61,7 @@ func Validate(b []byte, h *Header, limit int64) error {
 	if h.LastOffsetDelta != h.RecordCount-1 {
 		return fmt.Errorf("%w: lastOffsetDelta %d for %d records", ErrInvalidRecord, h.LastOffsetDelta, h.RecordCount)
 	}
-	body := b[HeaderSize:h.Size()]
-	var st recordStats
-	var err error
-	if codec == CodecNone {
-		if int64(h.RecordCount) > int64(len(body))/minRecordBytes {
-			return fmt.Errorf("%w: %d records declared in %d bytes", ErrInvalidRecord, h.RecordCount, len(body))
-		}
-		r := recordReader{b: body}
-		st, err = readRecords(&r, h)
-		if err == nil && len(r.b) > 0 {
-			err = fmt.Errorf("%w: %d bytes after the last record", ErrInvalidRecord, len(r.b))
-		}
-	} else {
-		if int64(h.RecordCount) > limit/minRecordBytes {
-			return fmt.Errorf("%w: %d records declared", ErrInvalidRecord, h.RecordCount)
-		}
-		st, err = readCompressed(codec, body, h, limit)
-	}
+	st, err := validate(b, h, limit, false)
 	if err != nil {
 		return err
 	}
@@ -95,8 +74,51 @@ func Validate(b []byte, h *Header, limit int64) error {
 	return nil
 }
 
+// ValidateFetched checks the records of one batch a broker served, as a consumer that
+// must decode them needs: what Validate checks, except what a log may rightly hold and a
+// producer may not send. Control batches (transaction markers) are allowed, and a
+// compacted batch may hold fewer records than its offset range, or none: offset deltas
+// must only increase and stay within lastOffsetDelta. b is not changed.
+func ValidateFetched(b []byte, h *Header, limit int64) error {
+	if h.RecordCount > h.LastOffsetDelta+1 {
+		return fmt.Errorf("%w: %d records in a range of %d offsets", ErrInvalidRecord, h.RecordCount, h.LastOffsetDelta+1)
+	}
+	_, err := validate(b, h, limit, true)
+	return err
+}
+
+// validate reads every record of the batch; fetched relaxes the offset deltas' rule.
+func validate(b []byte, h *Header, limit int64, fetched bool) (recordStats, error) {
+	codec := h.Codec()
+	if codec > CodecZstd {
+		return recordStats{}, fmt.Errorf("%w: codec %d", ErrUnsupportedCompression, codec)
+	}
+	body := b[HeaderSize:h.Size()]
+	if h.RecordCount == 0 && fetched {
+		if len(body) > 0 && codec == CodecNone {
+			return recordStats{}, fmt.Errorf("%w: %d bytes in a batch of no records", ErrInvalidRecord, len(body))
+		}
+		return recordStats{}, nil // a compressed empty batch: nothing is read from it
+	}
+	if codec == CodecNone {
+		if int64(h.RecordCount) > int64(len(body))/minRecordBytes {
+			return recordStats{}, fmt.Errorf("%w: %d records declared in %d bytes", ErrInvalidRecord, h.RecordCount, len(body))
+		}
+		r := recordReader{b: body}
+		st, err := readRecords(&r, h, fetched)
+		if err == nil && len(r.b) > 0 {
+			err = fmt.Errorf("%w: %d bytes after the last record", ErrInvalidRecord, len(r.b))
+		}
+		return st, err
+	}
+	if int64(h.RecordCount) > limit/minRecordBytes {
+		return recordStats{}, fmt.Errorf("%w: %d records declared", ErrInvalidRecord, h.RecordCount)
+	}
+	return readCompressed(codec, body, h, limit, fetched)
+}
+
 // readCompressed decompresses body with the codec, streaming, and reads its records.
-func readCompressed(codec int16, body []byte, h *Header, limit int64) (recordStats, error) {
+func readCompressed(codec int16, body []byte, h *Header, limit int64, fetched bool) (recordStats, error) {
 	var src io.Reader
 	switch codec {
 	case CodecGzip:
@@ -126,7 +148,7 @@ func readCompressed(codec int16, body []byte, h *Header, limit int64) (recordSta
 	br := bufReaders.Get().(*bufio.Reader)
 	br.Reset(lr)
 	defer func() { br.Reset(nil); bufReaders.Put(br) }()
-	st, err := readRecords(&recordReader{br: br}, h)
+	st, err := readRecords(&recordReader{br: br}, h, fetched)
 	if err == nil {
 		// The stream must end where the records do (reading to the end also checks gzip's
 		// and lz4's checksums).
@@ -240,12 +262,14 @@ func (r *recordReader) skipBytes(i int32, what string, nullable bool) error {
 	return r.skip(n)
 }
 
-// readRecords reads h.RecordCount records from r. A stream that ends early is an invalid
-// record unless the decompressor itself failed.
-func readRecords(r *recordReader, h *Header) (recordStats, error) {
+// readRecords reads h.RecordCount records from r. Offset deltas must be 0, 1, 2, ... as a
+// producer numbers them, or with fetched only increase within h.LastOffsetDelta. A stream
+// that ends early is an invalid record unless the decompressor itself failed.
+func readRecords(r *recordReader, h *Header, fetched bool) (recordStats, error) {
 	st := recordStats{maxTimestamp: -1}
+	prev := int64(-1)
 	for i := int32(0); i < h.RecordCount; i++ {
-		ts, err := readRecord(r, i)
+		ts, off, err := readRecord(r, i)
 		if err != nil {
 			switch {
 			case errors.As(err, new(codecError)) || errors.Is(err, errDecompressedLimitExceeded):
@@ -257,6 +281,10 @@ func readRecords(r *recordReader, h *Header) (recordStats, error) {
 			}
 			return st, err
 		}
+		if fetched && (off <= prev || off > int64(h.LastOffsetDelta)) || !fetched && off != int64(i) {
+			return st, fmt.Errorf("%w: record %d has offset delta %d", ErrInvalidRecord, i, off)
+		}
+		prev = off
 		if t := h.BaseTimestamp + ts; t > st.maxTimestamp {
 			st.maxTimestamp = t
 		}
@@ -264,59 +292,56 @@ func readRecords(r *recordReader, h *Header) (recordStats, error) {
 	return st, nil
 }
 
-// readRecord reads record i and returns its timestamp delta.
+// readRecord reads record i and returns its timestamp and offset deltas.
 //
 //	length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
 //	keyLength varint | key | valueLength varint | value | headerCount varint |
 //	[headerKeyLength varint | headerKey | headerValueLength varint | headerValue]...
-func readRecord(r *recordReader, i int32) (int64, error) {
+func readRecord(r *recordReader, i int32) (ts, off int64, err error) {
 	length, err := r.varint(false)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if length < minRecordBytes-1 || length > 1<<31 {
-		return 0, fmt.Errorf("%w: record %d has length %d", ErrInvalidRecord, i, length)
+		return 0, 0, fmt.Errorf("%w: record %d has length %d", ErrInvalidRecord, i, length)
 	}
 	r.left = length
 	if err := r.skip(1); err != nil { // attributes, unused
-		return 0, err
+		return 0, 0, err
 	}
 	tsDelta, err := r.varint(true)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	offDelta, err := r.varint(true)
 	if err != nil {
-		return 0, err
-	}
-	if offDelta != int64(i) {
-		return 0, fmt.Errorf("%w: record %d has offset delta %d", ErrInvalidRecord, i, offDelta)
+		return 0, 0, err
 	}
 	if err := r.skipBytes(i, "key", true); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := r.skipBytes(i, "value", true); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	headers, err := r.varint(true)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if headers < 0 || headers > r.left/2 {
-		return 0, fmt.Errorf("%w: record %d declares %d headers in %d bytes", ErrInvalidRecord, i, headers, r.left)
+		return 0, 0, fmt.Errorf("%w: record %d declares %d headers in %d bytes", ErrInvalidRecord, i, headers, r.left)
 	}
 	for range headers {
 		if err := r.skipBytes(i, "header key", false); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if err := r.skipBytes(i, "header value", true); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if r.left != 0 {
-		return 0, fmt.Errorf("%w: record %d declares %d bytes, %d are left after its fields", ErrInvalidRecord, i, length, r.left)
+		return 0, 0, fmt.Errorf("%w: record %d declares %d bytes, %d are left after its fields", ErrInvalidRecord, i, length, r.left)
 	}
-	return tsDelta, nil
+	return tsDelta, offDelta, nil
 }
 
 // limitedReader fails with errDecompressedLimitExceeded once more than left bytes are read.
