@@ -9,8 +9,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Produce (key 0), versions 3-9: record batches v2 (magic 2) only, as every client that
-// negotiates Produce v3+ sends. Each batch's CRC and records are validated as Kafka's log
+// Produce (key 0), versions 0-9. Versions 3-9 carry record batches v2 (magic 2), as Kafka
+// requires from them; versions 0-2, from clients written for Kafka before 0.11, carry
+// message sets (magic 0 and 1), which are converted to one v2 batch each, compressed with
+// the set's codec, as Kafka converts them (messages of magic 0 get log append time). Each
+// batch's CRC and records are validated as Kafka's log
 // validator does (records.go): a corrupt batch gets CORRUPT_MESSAGE, records that do not
 // match their batch INVALID_RECORD, an unknown codec (or zstd before v7)
 // UNSUPPORTED_COMPRESSION_TYPE, with the reason from v8, and nothing of the request's
@@ -54,22 +57,30 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, vers
 		return kerr.UnknownTopicOrPartition.Code
 	}
 	p := t.partitions[rp.Partition]
-	hs, err := recordbatch.Split(rp.Records)
-	switch {
-	case errors.Is(err, recordbatch.ErrUnsupportedMagic):
-		return kerr.UnsupportedForMessageFormat.Code
-	case err != nil:
-		b.logger.Warn("rejected corrupt batch", "topic", t.name, "partition", rp.Partition, "err", err)
-		return reject(sp, kerr.CorruptMessage.Code, err.Error())
-	}
 	limit := decompressedLimit(t.configs.maxMessageBytes)
+	if version < 3 {
+		if len(rp.Records) > int(t.configs.maxMessageBytes) {
+			return kerr.MessageTooLarge.Code
+		}
+		batch, err := recordbatch.FromMessageSet(rp.Records, limit, opts.now.UnixMilli())
+		if err != nil {
+			b.logger.Warn("rejected message set", "topic", t.name, "partition", rp.Partition, "err", err)
+			return reject(sp, produceErrorCode(err), err.Error())
+		}
+		rp.Records = batch
+	}
+	hs, err := recordbatch.Split(rp.Records)
+	if err != nil {
+		b.logger.Warn("rejected corrupt batch", "topic", t.name, "partition", rp.Partition, "err", err)
+		return reject(sp, produceErrorCode(err), err.Error())
+	}
 	rest := rp.Records
 	for i := range hs {
 		h := &hs[i]
 		batch := rest[:h.Size()]
 		rest = rest[h.Size():]
-		if h.Size() > int(t.configs.maxMessageBytes) {
-			return kerr.MessageTooLarge.Code
+		if version >= 3 && h.Size() > int(t.configs.maxMessageBytes) {
+			return kerr.MessageTooLarge.Code // a converted message set was checked before
 		}
 		if h.IsTransactional() {
 			return kerr.TransactionalIDAuthorizationFailed.Code // transactions are not supported
@@ -79,14 +90,7 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, vers
 		}
 		if err := recordbatch.Validate(batch, h, limit); err != nil {
 			b.logger.Warn("rejected invalid batch", "topic", t.name, "partition", rp.Partition, "err", err)
-			switch {
-			case errors.Is(err, recordbatch.ErrUnsupportedCompression):
-				return reject(sp, kerr.UnsupportedCompressionType.Code, err.Error())
-			case errors.Is(err, recordbatch.ErrInvalidRecord):
-				return reject(sp, kerr.InvalidRecord.Code, err.Error())
-			default:
-				return reject(sp, kerr.CorruptMessage.Code, err.Error())
-			}
+			return reject(sp, produceErrorCode(err), err.Error())
 		}
 	}
 	base, err := p.append(rp.Records, hs, opts)
@@ -108,6 +112,19 @@ func (b *Broker) produceOne(t *topic, rp kmsg.ProduceRequestTopicPartition, vers
 	sp.LogAppendTime = -1
 	sp.LogStartOffset, _ = p.offsets()
 	return 0
+}
+
+// produceErrorCode is the Kafka error code of a batch that validation refused.
+func produceErrorCode(err error) int16 {
+	switch {
+	case errors.Is(err, recordbatch.ErrUnsupportedCompression):
+		return kerr.UnsupportedCompressionType.Code
+	case errors.Is(err, recordbatch.ErrInvalidRecord), errors.Is(err, recordbatch.ErrUnsupportedMagic):
+		// Kafka's answer to a record format the request version does not carry.
+		return kerr.InvalidRecord.Code
+	default:
+		return kerr.CorruptMessage.Code
+	}
 }
 
 // decompressedLimit is how many bytes a batch's records may decompress to: a factor of the

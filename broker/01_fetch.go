@@ -6,11 +6,15 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/starling-analytics/starling/internal/recordbatch"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Fetch (key 1), versions 4-12. Long polling: the answer waits up to MaxWaitMillis for
+// Fetch (key 1), versions 0-12. Versions 0-3, from clients written for Kafka before 0.11,
+// get message sets: the stored v2 batches converted down to uncompressed messages of
+// magic 0 (v0-1) or 1 (v2-3), from the fetch offset on, without headers, within the
+// partition's byte limit but at least one message, as Kafka converts them. Long polling: the answer waits up to MaxWaitMillis for
 // MinBytes to be available. Each partition returns whole batches starting with the one
 // that holds the fetch offset (the client drops the records before it), up to the
 // partition's and the request's byte limits, but at least one batch so that a batch larger
@@ -109,6 +113,13 @@ func (b *Broker) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int) {
 			var err error
 			if limit > 0 {
 				data, err = p.read(rp.FetchOffset, limit)
+			}
+			if err == nil && len(data) > 0 && req.Version < 4 {
+				magic := int8(1)
+				if req.Version < 2 {
+					magic = 0
+				}
+				data, err = recordbatch.AppendMessageSet(nil, data, magic, rp.FetchOffset, limit, decompressedLimit(t.configs.maxMessageBytes))
 			}
 			start, end := p.offsets()
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = end, end, start

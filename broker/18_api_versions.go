@@ -24,20 +24,14 @@ type apiSpec struct {
 	handle   apiHandler
 }
 
-// advertisedFromV0 are the APIs whose range ApiVersions reports from version 0 although
-// requests below their min are refused. Produce: librdkafka before 2.10 only compresses
-// with gzip, snappy or lz4 when the broker's Produce range includes v0, and Kafka 4.0,
-// which dropped Produce v0-2 too, still advertises them for the same reason.
-var advertisedFromV0 = map[int16]bool{0: true}
-
 // apis maps each supported API key to its versions and handler. Filled in init to avoid an
 // initialization cycle (ApiVersions reads the table).
 var apis map[int16]apiSpec
 
 func init() {
 	apis = map[int16]apiSpec{
-		0:  {3, 9, (*Broker).handleProduce},
-		1:  {4, 12, (*Broker).handleFetch},
+		0:  {0, 9, (*Broker).handleProduce},
+		1:  {0, 12, (*Broker).handleFetch},
 		2:  {0, 6, (*Broker).handleListOffsets},
 		3:  {0, 11, (*Broker).handleMetadata},
 		8:  {0, 8, (*Broker).handleOffsetCommit},
@@ -70,11 +64,7 @@ func init() {
 func apiKeys() []kmsg.ApiVersionsResponseApiKey {
 	keys := make([]kmsg.ApiVersionsResponseApiKey, 0, len(apis))
 	for k, s := range apis {
-		lo := s.min
-		if advertisedFromV0[k] {
-			lo = 0
-		}
-		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: lo, MaxVersion: s.max})
+		keys = append(keys, kmsg.ApiVersionsResponseApiKey{ApiKey: k, MinVersion: s.min, MaxVersion: s.max})
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].ApiKey < keys[j].ApiKey })
 	return keys

@@ -3,7 +3,9 @@ package broker_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -23,8 +25,14 @@ import (
 // partition's error code and message.
 func produceRaw(t testing.TB, w *wireConn, topic string, batch []byte) (int16, string) {
 	t.Helper()
+	return produceRawVersion(t, w, topic, batch, 8)
+}
+
+// produceRawVersion is produceRaw with the given Produce version.
+func produceRawVersion(t testing.TB, w *wireConn, topic string, batch []byte, version int16) (int16, string) {
+	t.Helper()
 	req := kmsg.NewPtrProduceRequest()
-	req.SetVersion(8)
+	req.SetVersion(version)
 	req.Acks = -1
 	req.TimeoutMillis = 10000
 	rt := kmsg.NewProduceRequestTopic()
@@ -225,6 +233,58 @@ func TestMutatedBatchesConsumersReadToEnd(t *testing.T) {
 	for client, n := range readToEnd(t, b.Addr, "mutated") {
 		if n != accepted {
 			t.Errorf("%s read %d records, want the %d accepted", client, n, accepted)
+		}
+	}
+}
+
+// TestProduceVersionsCarryTheirFormat: Produce v0-2 carry message sets, which are checked
+// and converted; v3 and later carry v2 batches only, as Kafka requires.
+func TestProduceVersionsCarryTheirFormat(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t, nil)
+	createTopic(t, b.Addr, "formats")
+	w := dialWire(t, b.Addr)
+	message := func(magic byte, value string) []byte {
+		body := []byte{0, 0, 0, 0, magic, 0}
+		if magic == 1 {
+			body = binary.BigEndian.AppendUint64(body, 1700000000000)
+		}
+		body = binary.BigEndian.AppendUint32(body, ^uint32(0)) // null key
+		body = binary.BigEndian.AppendUint32(body, uint32(len(value)))
+		body = append(body, value...)
+		binary.BigEndian.PutUint32(body, crc32.ChecksumIEEE(body[4:]))
+		out := binary.BigEndian.AppendUint64(nil, 0)
+		out = binary.BigEndian.AppendUint32(out, uint32(len(body)))
+		return append(out, body...)
+	}
+	badCRC := message(1, "v")
+	badCRC[len(badCRC)-1] ^= 1
+	cases := []struct {
+		name    string
+		version int16
+		records []byte
+		code    int16
+	}{
+		{"magic 0 in v0", 0, message(0, "a"), 0},
+		{"magic 1 in v2", 2, message(1, "b"), 0},
+		{"bad crc in v2", 2, badCRC, kerr.CorruptMessage.Code},
+		{"truncated in v1", 1, message(0, "c")[:20], kerr.CorruptMessage.Code},
+		{"a v2 batch in v2", 2, batchtest.Good(t, 0, "x", 1), kerr.InvalidRecord.Code},
+		{"a message set in v3", 3, message(1, "d"), kerr.InvalidRecord.Code},
+	}
+	stored := 0
+	for _, c := range cases {
+		code, msg := produceRawVersion(t, w, "formats", c.records, c.version)
+		if code != c.code {
+			t.Errorf("%s: error %d (%s), want %d", c.name, code, msg, c.code)
+		}
+		if code == 0 {
+			stored++
+		}
+	}
+	for client, n := range readToEnd(t, b.Addr, "formats") {
+		if n != stored {
+			t.Errorf("%s read %d records, want %d", client, n, stored)
 		}
 	}
 }

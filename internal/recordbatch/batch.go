@@ -58,11 +58,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Checksum is the CRC-32C a batch stores: over b from the attributes to the end of the batch.
 func Checksum(b []byte) uint32 { return crc32.Checksum(b[OffAttributes:], castagnoli) }
 
-// Errors of batch parsing; a broker answers them with CORRUPT_MESSAGE and
-// UNSUPPORTED_FOR_MESSAGE_FORMAT.
+// Errors of batch parsing; a broker answers them with CORRUPT_MESSAGE and INVALID_RECORD.
 var (
 	ErrCorrupt          = errors.New("corrupt record batch")
-	ErrUnsupportedMagic = errors.New("unsupported record batch magic (only v2 is accepted)")
+	ErrUnsupportedMagic = errors.New("unsupported record format (magic)")
 )
 
 // Header is the decoded fixed part of a record batch.
@@ -99,15 +98,15 @@ func (h *Header) IsControl() bool       { return h.Attributes&AttrControl != 0 }
 // and with ErrUnsupportedMagic for the older message formats.
 func ParseHeader(b []byte) (Header, error) {
 	var h Header
+	if len(b) > OffMagic && b[OffMagic] != 2 {
+		return h, fmt.Errorf("%w: magic %d", ErrUnsupportedMagic, b[OffMagic])
+	}
 	if len(b) < HeaderSize {
 		return h, fmt.Errorf("%w: %d bytes is shorter than a batch header", ErrCorrupt, len(b))
 	}
 	h.BaseOffset = int64(binary.BigEndian.Uint64(b[0:]))
 	h.Length = int32(binary.BigEndian.Uint32(b[OffBatchLength:]))
 	h.Magic = int8(b[OffMagic])
-	if h.Magic != 2 {
-		return h, fmt.Errorf("%w: magic %d", ErrUnsupportedMagic, h.Magic)
-	}
 	if h.Length < HeaderSize-LengthOverhead {
 		return h, fmt.Errorf("%w: batch length %d", ErrCorrupt, h.Length)
 	}
