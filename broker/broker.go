@@ -55,6 +55,10 @@ type Broker struct {
 
 	connsMu sync.Mutex
 	conns   map[net.Conn]struct{} // open client connections, closed on shutdown
+	perIP   map[string]int        // open connections by remote IP address
+	// refusedLogged is when a refused connection was last logged (unix ns), so a flood of
+	// them logs once a second.
+	refusedLogged atomic.Int64
 }
 
 // topic is one topic: its partitions and per-topic settings. A *topic is never changed once
@@ -99,6 +103,7 @@ func New(cfg Config) (*Broker, error) {
 		lock:   lock,
 		topics: make(map[string]*topic),
 		conns:  make(map[net.Conn]struct{}),
+		perIP:  make(map[string]int),
 	}
 	b.nextProducerID.Store(time.Now().UnixMilli() << 10)
 	b.metrics = newMetrics(b)
@@ -177,20 +182,54 @@ func (b *Broker) Serve(ctx context.Context, ln net.Listener) error {
 			b.logger.Error("accept failed", "err", err)
 			break
 		}
-		b.connsMu.Lock()
-		b.conns[c] = struct{}{}
-		b.connsMu.Unlock()
+		ip := remoteIP(c)
+		if why := b.admit(c, ip); why != "" {
+			c.Close()
+			b.metrics.connectionsRefused.Inc()
+			if now := time.Now().UnixNano(); now-b.refusedLogged.Load() > int64(time.Second) {
+				b.refusedLogged.Store(now)
+				b.logger.Warn("connection refused", "client", c.RemoteAddr().String(), "reason", why)
+			}
+			continue
+		}
 		conns.Add(1)
 		go func() {
 			defer conns.Done()
 			b.serveConn(ctx, c)
 			b.connsMu.Lock()
 			delete(b.conns, c)
+			if b.perIP[ip]--; b.perIP[ip] == 0 {
+				delete(b.perIP, ip)
+			}
 			b.connsMu.Unlock()
 		}()
 	}
 	conns.Wait()
 	return g.Wait()
+}
+
+// admit counts a new connection from ip, or says why it is over a limit.
+func (b *Broker) admit(c net.Conn, ip string) string {
+	b.connsMu.Lock()
+	defer b.connsMu.Unlock()
+	switch {
+	case len(b.conns) >= b.cfg.MaxConnections:
+		return fmt.Sprintf("%d connections are open, the most allowed", len(b.conns))
+	case b.perIP[ip] >= b.cfg.MaxConnectionsPerIP:
+		return fmt.Sprintf("%d connections are open from %s, the most allowed from one address", b.perIP[ip], ip)
+	}
+	b.conns[c] = struct{}{}
+	b.perIP[ip]++
+	return ""
+}
+
+// remoteIP is the IP address of a connection's peer, without the port.
+func remoteIP(c net.Conn) string {
+	addr := c.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // advertised works out the host and port that clients are told to use.

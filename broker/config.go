@@ -64,9 +64,26 @@ type Config struct {
 	// (after compression) a producer may send; larger ones get MESSAGE_TOO_LARGE. Default
 	// 1048588, as in Kafka.
 	MaxMessageBytes int32
-	// MaxRequestBytes caps one request's size; larger frames close the connection.
-	// Default 100 MiB.
+	// MaxRequestBytes caps one request's size; larger frames close the connection
+	// (Kafka's socket.request.max.bytes). Default 100 MiB. A request's buffer grows as its
+	// bytes arrive, not by the size it declares.
 	MaxRequestBytes int32
+	// MaxUnauthenticatedRequestBytes caps a request received before SASL authentication
+	// (Kafka's sasl.server.max.receive.size), when Users is set. Default 512 KiB.
+	MaxUnauthenticatedRequestBytes int32
+	// MaxConnections bounds the open client connections; a connection past it is closed
+	// as soon as it is accepted (Kafka's max.connections). Default 10000.
+	MaxConnections int
+	// MaxConnectionsPerIP bounds the open connections from one IP address (Kafka's
+	// max.connections.per.ip). Default 1000.
+	MaxConnectionsPerIP int
+	// IdleTimeout closes a connection that sends no request for this long (Kafka's
+	// connections.max.idle.ms); clients reconnect when they need to. Default 10 minutes.
+	IdleTimeout time.Duration
+	// RequestTimeout bounds the time from a request's first byte to its last, and the
+	// time a response may take to be written: a client slower than that is disconnected
+	// (a connection that trickles a byte at a time holds nothing for long). Default 30s.
+	RequestTimeout time.Duration
 	// TLS, when set, makes the listener speak TLS (clients use security.protocol SSL or
 	// SASL_SSL).
 	TLS *tls.Config
@@ -112,6 +129,21 @@ func (c Config) withDefaults() Config {
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = 100 << 20
 	}
+	if c.MaxUnauthenticatedRequestBytes == 0 {
+		c.MaxUnauthenticatedRequestBytes = 512 << 10
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = 10000
+	}
+	if c.MaxConnectionsPerIP == 0 {
+		c.MaxConnectionsPerIP = 1000
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 10 * time.Minute
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -139,6 +171,12 @@ func (c Config) Validate() error {
 	}
 	if c.DefaultPartitions < 1 {
 		return fmt.Errorf("broker: default partitions must be at least 1, not %d", c.DefaultPartitions)
+	}
+	if c.MaxConnections < 1 || c.MaxConnectionsPerIP < 1 {
+		return fmt.Errorf("broker: connection limits must be at least 1 (total %d, per IP %d)", c.MaxConnections, c.MaxConnectionsPerIP)
+	}
+	if c.IdleTimeout < 0 || c.RequestTimeout < 0 {
+		return errors.New("broker: idle and request timeouts cannot be negative")
 	}
 	if c.SegmentBytes < 1<<10 {
 		return fmt.Errorf("broker: segment size %d is below 1 KiB", c.SegmentBytes)

@@ -1,13 +1,13 @@
 package broker
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"reflect"
 	"runtime/debug"
 	"time"
@@ -27,11 +27,16 @@ type request struct {
 
 // serveConn reads requests from one client connection and answers them in order, one at a
 // time, as Kafka does. It returns when the client goes away, sends a frame that cannot be
-// parsed, or the broker shuts down.
+// parsed, stays idle past Config.IdleTimeout, takes longer than Config.RequestTimeout to
+// send a request or read a response, or the broker shuts down.
+//
+// What a connection costs is what its client really sends: a request's buffer grows as its
+// bytes arrive, whatever size the request declares, and a connection that has not
+// authenticated (when SASL is on) may declare no more than
+// Config.MaxUnauthenticatedRequestBytes. An idle connection holds no read buffer.
 func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	log := b.logger.With("client", c.RemoteAddr().String())
-	r := bufio.NewReaderSize(c, 64<<10)
 	var (
 		size [4]byte
 		body []byte
@@ -39,22 +44,35 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 		sasl saslState
 	)
 	for {
-		if _, err := io.ReadFull(r, size[:]); err != nil {
-			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		c.SetReadDeadline(time.Now().Add(b.cfg.IdleTimeout))
+		got, err := c.Read(size[:])
+		if got == 0 {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				log.Debug("closing idle connection", "idle", b.cfg.IdleTimeout)
+			} else if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
 				log.Debug("connection closed", "err", err)
 			}
+			if err != nil {
+				return
+			}
+			continue
+		}
+		// The request has begun: the rest of it must arrive within RequestTimeout.
+		c.SetReadDeadline(time.Now().Add(b.cfg.RequestTimeout))
+		if _, err := io.ReadFull(c, size[got:]); err != nil {
+			log.Debug("connection closed mid-request", "err", err)
 			return
 		}
 		n := int32(binary.BigEndian.Uint32(size[:]))
-		if n < 8 || n > b.cfg.MaxRequestBytes {
-			log.Warn("closing connection: bad request size", "size", n)
+		limit := b.cfg.MaxRequestBytes
+		if b.auth != nil && !sasl.authenticated {
+			limit = b.cfg.MaxUnauthenticatedRequestBytes
+		}
+		if n < 8 || n > limit {
+			log.Warn("closing connection: bad request size", "size", n, "limit", limit, "authenticated", b.auth == nil || sasl.authenticated)
 			return
 		}
-		if cap(body) < int(n) {
-			body = make([]byte, n)
-		}
-		body = body[:n]
-		if _, err := io.ReadFull(r, body); err != nil {
+		if body, err = readGrowing(c, body[:0], int(n)); err != nil {
 			log.Debug("connection closed mid-request", "err", err)
 			return
 		}
@@ -62,6 +80,9 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 		if err != nil {
 			log.Warn("closing connection", "err", err)
 			return
+		}
+		if cap(body) > maxRetainedRequest {
+			body = nil // do not pin a large produce buffer to a connection
 		}
 		if resp == nil {
 			continue // acks=0 produce: Kafka sends nothing back
@@ -75,6 +96,7 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 		}
 		out = resp.AppendTo(out)
 		binary.BigEndian.PutUint32(out, uint32(len(out)-4))
+		c.SetWriteDeadline(time.Now().Add(b.cfg.RequestTimeout))
 		if _, err := c.Write(out); err != nil {
 			log.Debug("write failed", "err", err)
 			return
@@ -83,6 +105,33 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 			out = nil // do not pin a huge fetch buffer to an idle connection
 		}
 	}
+}
+
+// maxRetainedRequest is the largest request buffer a connection keeps for its next
+// request: producers send up to about a megabyte at a time, and reusing their buffer saves
+// an allocation per request.
+const maxRetainedRequest = 8 << 20
+
+// readGrowing reads n bytes from r into buf (from its length 0), growing buf as the bytes
+// arrive: by doubling from 16 KiB, never past n, so a request that declares more than it
+// sends costs no more than what was sent.
+func readGrowing(r io.Reader, buf []byte, n int) ([]byte, error) {
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, max(2*cap(buf), 16<<10)))
+			copy(grown, buf)
+			buf = grown
+		}
+		k, err := r.Read(buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+k]
+		if err != nil && len(buf) < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // unsupportedVersion answers a request of a version outside the broker's range with

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // metrics are the broker's Prometheus metrics, on a registry of its own so that several
@@ -19,6 +20,8 @@ type metrics struct {
 	bytesOut    *prometheus.CounterVec
 	reqDuration *prometheus.HistogramVec
 	reqErrors   *prometheus.CounterVec
+	// connectionsRefused counts connections closed at accept for a connection limit.
+	connectionsRefused prometheus.Counter
 }
 
 func newMetrics(b *Broker) *metrics {
@@ -45,8 +48,20 @@ func newMetrics(b *Broker) *metrics {
 			Namespace: "starling", Subsystem: "broker", Name: "request_failures_total",
 			Help: "Requests that closed their connection (unparseable, unsupported or failed), per API key.",
 		}, []string{"api"}),
+		connectionsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "starling", Subsystem: "broker", Name: "connections_refused_total",
+			Help: "Connections closed as soon as they were accepted: over the total or per-address limit.",
+		}),
 	}
-	m.registry.MustRegister(m.bytesIn, m.recordsIn, m.bytesOut, m.reqDuration, m.reqErrors,
+	open := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "starling", Subsystem: "broker", Name: "connections",
+		Help: "Open client connections.",
+	}, func() float64 {
+		b.connsMu.Lock()
+		defer b.connsMu.Unlock()
+		return float64(len(b.conns))
+	})
+	m.registry.MustRegister(m.bytesIn, m.recordsIn, m.bytesOut, m.reqDuration, m.reqErrors, m.connectionsRefused, open,
 		&logCollector{b: b}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -62,19 +77,10 @@ func (m *metrics) observe(key int16, start time.Time, failed bool) {
 
 // apiName is the Kafka name of an API key, for labels.
 func apiName(key int16) string {
-	if n, ok := apiNames[key]; ok {
+	if n := kmsg.NameForKey(key); n != "" {
 		return n
 	}
 	return strconv.Itoa(int(key))
-}
-
-var apiNames = map[int16]string{
-	0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "OffsetCommit", 9: "OffsetFetch",
-	10: "FindCoordinator", 11: "JoinGroup", 12: "Heartbeat", 13: "LeaveGroup", 14: "SyncGroup",
-	15: "DescribeGroups", 16: "ListGroups", 17: "SaslHandshake", 18: "ApiVersions", 19: "CreateTopics",
-	20: "DeleteTopics", 22: "InitProducerId", 23: "OffsetForLeaderEpoch", 32: "DescribeConfigs",
-	33: "AlterConfigs", 36: "SaslAuthenticate", 37: "CreatePartitions", 42: "DeleteGroups",
-	44: "IncrementalAlterConfigs", 60: "DescribeCluster",
 }
 
 // MetricsHandler serves the broker's metrics in the Prometheus text format.
