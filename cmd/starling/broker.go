@@ -31,6 +31,10 @@ func brokerFlags(fs *flag.FlagSet, c *broker.Config) {
 	fs.Int64Var(&c.SegmentBytes, "broker-segment-bytes", 256<<20, "roll a partition's segment file at this size")
 	fs.BoolVar(&c.SyncWrites, "broker-sync-writes", false, "fsync every produce before acknowledging it (survives power loss; slower)")
 	fs.DurationVar(&c.FlushInterval, "broker-flush-interval", time.Second, "how often unsynced writes are fsynced when --broker-sync-writes is off")
+	fs.IntVar(&c.MaxConnections, "broker-max-connections", 10000, "open client connections at most; more are closed when accepted")
+	fs.IntVar(&c.MaxConnectionsPerIP, "broker-max-connections-per-ip", 1000, "open client connections at most from one IP address")
+	fs.DurationVar(&c.IdleTimeout, "broker-idle-timeout", 10*time.Minute, "close a connection that sends no request for this long")
+	fs.DurationVar(&c.RequestTimeout, "broker-request-timeout", 30*time.Second, "a request must arrive, and its response be taken, within this long")
 }
 
 // brokerSecurityFlags are the listener's TLS and SASL settings.
