@@ -19,6 +19,9 @@ run: deps-run web build
 test: deps web
 	@mkdir -p $(SCREENSHOTS)
 	STARLING_SCREENSHOTS=$(SCREENSHOTS) $(GO) test -count=1 -timeout 30m ./...
+	# The broker's consumer groups under the race detector: group state is shared by every
+	# member's connection.
+	$(GO) test -race -count=1 -timeout 10m -run 'Group|Rebalance|Committed|Sarama' ./broker/
 
 ## build: the starling binary (needs the dashboard bundle: `make web`)
 build:
