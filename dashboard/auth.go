@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"html/template"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,28 +17,96 @@ import (
 // must carry it: as "Authorization: Bearer <token>" (scripts), or as the session cookie the
 // login form sets (browsers). The cookie holds an HMAC of the token, not the token, and is
 // HttpOnly and SameSite=Strict, so other sites' pages cannot send it. Comparisons take
-// constant time.
+// constant time, whatever the length of what was sent (both sides are hashed first).
+//
+// Guessing is throttled per client address, the same way on every path: after maxFailures
+// wrong tokens (bearer headers, session cookies or login forms) within a minute, the
+// address gets 429 Too Many Requests, right token or not, until the minute has passed.
 
 const sessionCookie = "starling_session"
 
 type auth struct {
-	token   []byte
-	session string // the cookie value that proves the token
+	token   [sha256.Size]byte // SHA-256 of the token
+	enabled bool
+	session [sha256.Size]byte // SHA-256 of the cookie value that proves the token
+	cookie  string            // that cookie value
 
-	mu       sync.Mutex // guards the failure count
-	failures int
-	since    time.Time
+	mu       sync.Mutex // guards failures
+	failures map[string]*failureWindow
 }
 
+// failureWindow counts one address's wrong tokens in the minute from since.
+type failureWindow struct {
+	count int
+	since time.Time
+}
+
+// maxFailures wrong tokens a minute are let through from one address; more wait for the
+// minute to pass. maxTracked bounds the addresses remembered.
+const (
+	maxFailures = 10
+	maxTracked  = 10000
+)
+
 func newAuth(token string) *auth {
-	a := &auth{}
+	a := &auth{failures: map[string]*failureWindow{}}
 	if token != "" {
-		a.token = []byte(token)
-		mac := hmac.New(sha256.New, a.token)
+		a.enabled = true
+		a.token = sha256.Sum256([]byte(token))
+		mac := hmac.New(sha256.New, []byte(token))
 		mac.Write([]byte("starling dashboard session v1"))
-		a.session = hex.EncodeToString(mac.Sum(nil))
+		a.cookie = hex.EncodeToString(mac.Sum(nil))
+		a.session = sha256.Sum256([]byte(a.cookie))
 	}
 	return a
+}
+
+// equal compares what a client sent with a secret's SHA-256 in constant time.
+func equal(given string, secret [sha256.Size]byte) bool {
+	h := sha256.Sum256([]byte(given))
+	return subtle.ConstantTimeCompare(h[:], secret[:]) == 1
+}
+
+// clientAddr is the address failures are counted by.
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// throttled reports whether addr has used up its wrong tokens for the current minute.
+func (a *auth) throttled(addr string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	w := a.failures[addr]
+	if w == nil || time.Since(w.since) > time.Minute {
+		return false
+	}
+	return w.count >= maxFailures
+}
+
+// failed counts a wrong token from addr.
+func (a *auth) failed(addr string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	w := a.failures[addr]
+	if w == nil || now.Sub(w.since) > time.Minute {
+		if len(a.failures) >= maxTracked {
+			for k, old := range a.failures {
+				if now.Sub(old.since) > time.Minute {
+					delete(a.failures, k)
+				}
+			}
+			if len(a.failures) >= maxTracked {
+				clear(a.failures) // a flood of addresses: start counting afresh
+			}
+		}
+		w = &failureWindow{since: now}
+		a.failures[addr] = w
+	}
+	w.count++
 }
 
 // open paths need no token: the health check (for orchestrators) and the login form with
@@ -50,17 +119,45 @@ func open(r *http.Request) bool {
 	return false
 }
 
-func (a *auth) allowed(r *http.Request) bool {
-	if a.token == nil || open(r) {
-		return true
+// check is what the token check says of a request.
+type check int
+
+const (
+	checkOK        check = iota
+	checkDenied          // no token, or a wrong one
+	checkThrottled       // too many wrong tokens from this address lately
+)
+
+func (a *auth) check(r *http.Request) check {
+	if !a.enabled || open(r) {
+		return checkOK
 	}
-	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return subtle.ConstantTimeCompare([]byte(bearer), a.token) == 1
+	bearer, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	c, cookieErr := r.Cookie(sessionCookie)
+	if !hasBearer && cookieErr != nil {
+		return checkDenied // no credential: not a guess
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		return subtle.ConstantTimeCompare([]byte(c.Value), []byte(a.session)) == 1
+	addr := clientAddr(r)
+	if a.throttled(addr) {
+		return checkThrottled
 	}
-	return false
+	if hasBearer && equal(bearer, a.token) || !hasBearer && equal(c.Value, a.session) {
+		return checkOK
+	}
+	a.failed(addr)
+	return checkDenied
+}
+
+// throttle answers a request from an address that has sent too many wrong tokens.
+func (a *auth) throttle(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "60")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"error":"too many wrong tokens from this address: wait a minute"}` + "\n"))
+		return
+	}
+	http.Redirect(w, r, "/login?failed=wait", http.StatusSeeOther)
 }
 
 func (a *auth) deny(w http.ResponseWriter, r *http.Request) {
@@ -97,7 +194,7 @@ var loginTemplate = template.Must(template.New("login").Parse(`<!doctype html>
 `))
 
 func (a *auth) loginPage(w http.ResponseWriter, r *http.Request) {
-	if a.token == nil {
+	if !a.enabled {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
@@ -113,32 +210,22 @@ func (a *auth) loginPage(w http.ResponseWriter, r *http.Request) {
 	loginTemplate.Execute(w, struct{ Message string }{msg})
 }
 
-// maxFailures wrong tokens a minute are let through; more wait for the minute to pass.
-const maxFailures = 10
-
 func (a *auth) login(w http.ResponseWriter, r *http.Request) {
-	if a.token == nil {
+	if !a.enabled {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	a.mu.Lock()
-	if time.Since(a.since) > time.Minute {
-		a.failures, a.since = 0, time.Now()
-	}
-	tooMany := a.failures >= maxFailures
-	a.mu.Unlock()
+	addr := clientAddr(r)
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	given := r.PostFormValue("token")
 	switch {
-	case tooMany:
+	case a.throttled(addr):
 		http.Redirect(w, r, "/login?failed=wait", http.StatusSeeOther)
-	case subtle.ConstantTimeCompare([]byte(given), a.token) != 1:
-		a.mu.Lock()
-		a.failures++
-		a.mu.Unlock()
+	case !equal(given, a.token):
+		a.failed(addr)
 		http.Redirect(w, r, "/login?failed=1", http.StatusSeeOther)
 	default:
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: a.session, Path: "/", MaxAge: 30 * 24 * 3600,
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: a.cookie, Path: "/", MaxAge: 30 * 24 * 3600,
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}

@@ -317,6 +317,28 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("the latest tweets do not show %q as text", p)
 			}
 		}
+		// A direction override in a tweet and in its author's name reorders only that text:
+		// the author's "@" stays before the name, the hashtags after the text keep their order.
+		var bidi struct{ Found, Isolated, TagsInOrder, AtFirst bool }
+		tb.eval(`(() => {
+			const td = [...document.querySelectorAll('#table-latest td.text')].find((td) => td.textContent.includes('\u202e'));
+			if (!td) return { Found: false };
+			const tags = [...td.querySelectorAll('button.tag')].map((b) => b.getBoundingClientRect());
+			const user = td.parentElement.querySelector('td.user');
+			const at = document.createRange();
+			at.setStart(user.firstChild, 0);
+			at.setEnd(user.firstChild, 1);
+			const name = user.querySelector('bdi');
+			return {
+				Found: true,
+				Isolated: td.querySelector('bdi')?.textContent.includes('\u202e') === true && name?.textContent.includes('\u202e') === true,
+				TagsInOrder: tags.length >= 2 && tags.every((r, i) => i === 0 || r.top > tags[i - 1].top + 1 || r.left > tags[i - 1].left),
+				AtFirst: name !== null && at.getBoundingClientRect().left < name.getBoundingClientRect().left,
+			};
+		})()`, &bidi)
+		if !bidi.Found || !bidi.Isolated || !bidi.TagsInOrder || !bidi.AtFirst {
+			t.Errorf("a tweet with U+202E in the latest tweets: %+v; want its text and author isolated, its tags in order, the @ first", bidi)
+		}
 		// Tooltips of the charts holding markup: the top hashtags and the word cloud.
 		tb.hover("#chart-hashtags")
 		tb.hover("#chart-cloud")

@@ -273,8 +273,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
-	if !h.auth.allowed(r) {
+	switch h.auth.check(r) {
+	case checkDenied:
 		h.auth.deny(w, r)
+		return
+	case checkThrottled:
+		h.auth.throttle(w, r)
 		return
 	}
 	h.mux.ServeHTTP(w, r)
@@ -333,7 +337,7 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 // about says what this dashboard has: an access token (the page offers to log out), a
 // Kafka cluster, the SQL console.
 func (h *Handler) about(w http.ResponseWriter, r *http.Request) {
-	h.writeJSON(w, http.StatusOK, map[string]bool{"token": h.auth.token != nil, "kafka": h.kafka != nil, "console": h.console != nil})
+	h.writeJSON(w, http.StatusOK, map[string]bool{"token": h.auth.enabled, "kafka": h.kafka != nil, "console": h.console != nil})
 }
 
 // summary is the headline figures of the last minutes minutes (the first API; kept for

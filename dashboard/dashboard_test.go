@@ -34,6 +34,10 @@ const (
 	xssUser    = `"><iframe src=javascript:alert(1)>`
 	xssRich    = `{a|b}</div><b>bold</b>`
 	xssTooltip = `'-alert(1)-'`
+	// A right-to-left override (U+202E) reverses the text after it up to the end of its
+	// paragraph unless the text is isolated: it must not reorder what shares its cell.
+	bidiText = "\u202egnp.exe "
+	bidiUser = "\u202emallory"
 )
 
 var (
@@ -70,6 +74,8 @@ func seedRows(n int, end time.Time, step time.Duration, firstID uint64) []wareho
 			text, user, name = xssText+" "+text, xssUser, xssUser
 		case 48:
 			text = xssRich + " " + xssTooltip + " " + text
+		case 47: // two hashtags follow the text in its cell
+			text, user = bidiText+text, bidiUser
 		}
 		score, label, words := an.Analyze(text, nil)
 		if i%40 == 3 {
@@ -677,5 +683,66 @@ func TestConsoleOff(t *testing.T) {
 	}
 	if err := (dashboard.Config{Token: "short"}).Validate(); err == nil {
 		t.Error("a 5-character token was accepted")
+	}
+}
+
+// TestTokenGuessesAreThrottled: wrong tokens count per client address, whether sent as a
+// bearer header, a session cookie or through the login form; past ten in a minute the
+// address gets 429 even with the right token, and other addresses are not affected.
+func TestTokenGuessesAreThrottled(t *testing.T) {
+	t.Parallel()
+	const token = "s3cret-token"
+	h := dashboard.NewHandler(nil, dashboard.Options{Token: token})
+	defer h.Close()
+	call := func(addr, method, path, auth, cookie, form string) *httptest.ResponseRecorder {
+		var body io.Reader
+		if form != "" {
+			body = strings.NewReader(form)
+		}
+		r := httptest.NewRequest(method, path, body)
+		r.RemoteAddr = addr + ":40000"
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		if cookie != "" {
+			r.AddCookie(&http.Cookie{Name: "starling_session", Value: cookie})
+		}
+		if form != "" {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	const attacker, other = "192.0.2.7", "192.0.2.8"
+	for i := range 10 {
+		var w *httptest.ResponseRecorder
+		switch i % 3 {
+		case 0:
+			w = call(attacker, "GET", "/api/about", fmt.Sprintf("Bearer guess-%d", i), "", "")
+		case 1:
+			w = call(attacker, "GET", "/api/about", "", fmt.Sprintf("forged-%d", i), "")
+		case 2:
+			w = call(attacker, "POST", "/login", "", "", "token=guess")
+			if loc := w.Header().Get("Location"); loc != "/login?failed=1" {
+				t.Fatalf("wrong token %d through the login form led to %q", i+1, loc)
+			}
+			continue
+		}
+		if w.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: status %d, want 401", i+1, w.Code)
+		}
+	}
+	if w := call(attacker, "GET", "/api/about", "Bearer "+token, "", ""); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("the right token after ten wrong ones: status %d, Retry-After %q; want 429 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+	}
+	if w := call(attacker, "POST", "/login", "", "", "token="+token); w.Header().Get("Location") != "/login?failed=wait" {
+		t.Fatalf("login form after ten wrong tokens led to %q", w.Header().Get("Location"))
+	}
+	if w := call(other, "GET", "/api/about", "Bearer "+token, "", ""); w.Code == http.StatusTooManyRequests || w.Code == http.StatusUnauthorized {
+		t.Fatalf("another address with the right token: status %d", w.Code)
+	}
+	if w := call(attacker, "GET", "/api/about", "", "", ""); w.Code != http.StatusUnauthorized {
+		t.Fatalf("no token at all: status %d, want 401", w.Code)
 	}
 }

@@ -386,7 +386,7 @@ func CheckConsoleSQL(sql string) (string, error) {
 				}
 			}
 			call := i+1 < len(toks) && toks[i+1].text == "("
-			if why, ok := consoleDeniedWords[up]; ok && !(up == "FORMAT" && call) { // format(...) is a string function
+			if why, ok := consoleDeniedWords[up]; ok && !(up == "FORMAT" && call) && !nameAt(toks, i) { // format(...) is a string function
 				return refuse("%s", why)
 			}
 			if call && deniedFunction(t.text) {
@@ -403,6 +403,14 @@ func CheckConsoleSQL(sql string) (string, error) {
 		return refuse("the statement is empty")
 	}
 	return strings.TrimSpace(sql[:end]), nil
+}
+
+// nameAt reports whether the word at toks[i] is a name and not a clause keyword: a part of
+// a qualified name (system.settings, settings.x) or an alias (AS format). ClickHouse reads
+// none of those as the clause the word starts elsewhere.
+func nameAt(toks []consoleToken, i int) bool {
+	return i > 0 && (toks[i-1].text == "." || toks[i-1].word && strings.EqualFold(toks[i-1].text, "AS")) ||
+		i+1 < len(toks) && toks[i+1].text == "."
 }
 
 func deniedFunction(name string) bool {

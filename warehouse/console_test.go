@@ -28,6 +28,11 @@ func TestCheckConsoleSQL(t *testing.T) {
 		{`SELECT 'it''s', 'a\'b' -- ; DROP`, `SELECT 'it''s', 'a\'b' -- ; DROP`},
 		{"SELECT format('{} {}', 'a', 'b'), source_format, urls, file_name FROM t", "SELECT format('{} {}', 'a', 'b'), source_format, urls, file_name FROM t"},
 		{"SELECT 1e3, 0x1F, 2.5", "SELECT 1e3, 0x1F, 2.5"},
+		// Denied words as names, not clauses: tables, qualified columns, aliases.
+		{"SELECT * FROM system.settings", "SELECT * FROM system.settings"},
+		{"SELECT name, value FROM system.settings WHERE name = 'readonly'", "SELECT name, value FROM system.settings WHERE name = 'readonly'"},
+		{"SELECT settings.name FROM system.settings AS settings", "SELECT settings.name FROM system.settings AS settings"},
+		{"SELECT lang AS format FROM tweets", "SELECT lang AS format FROM tweets"},
 	} {
 		got, err := warehouse.CheckConsoleSQL(tc.sql)
 		if err != nil || got != tc.want {
@@ -56,6 +61,8 @@ func TestCheckConsoleSQL(t *testing.T) {
 		{"SELECT 1 SETTINGS max_execution_time = 0", "SETTINGS"},
 		{"SELECT 1 settings readonly = 0", "SETTINGS"},
 		{"SELECT 1 FORMAT JSON", "FORMAT"},
+		{"SELECT * FROM system.settings SETTINGS max_threads = 1", "SETTINGS"},
+		{"SELECT * FROM system.settings FORMAT JSON", "FORMAT"},
 		{"SELECT * FROM url('http://169.254.169.254/', 'TSV', 'a String')", "url()"},
 		{"SELECT * FROM URL ('http://x', CSV, 'a String')", "URL()"},
 		{"SELECT * FROM `url`('http://x', CSV, 'a String')", "`url`()"},
@@ -157,6 +164,10 @@ func TestConsoleOnClickHouse(t *testing.T) {
 		t.Errorf("columns = %+v", res.Columns)
 	}
 
+	res, err = c.Query(ctx, "SELECT name, value FROM system.settings WHERE name = 'readonly'")
+	if err != nil || len(res.Rows) != 1 || *res.Rows[0][1] != "1" {
+		t.Errorf("system.settings through the console = %+v, %v; want readonly = 1", res, err)
+	}
 	res, err = c.Query(ctx, "SELECT hashtag, sum(tweets) AS n FROM hashtag_minute GROUP BY hashtag ORDER BY n DESC")
 	if err != nil || len(res.Rows) != 7 || res.Truncated != "" || *res.Rows[0][1] != "144" {
 		t.Fatalf("hashtags = %+v, %v", res, err)

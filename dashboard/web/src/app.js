@@ -411,13 +411,19 @@ function fillTable(id, rows, emptyText, columns) {
   table.dataset.points = String(rows.length);
 }
 
+// userText holds text from a tweet or its author in a <bdi>: direction overrides in it
+// (U+202E and friends) then reorder only that text, not what shares its line.
+function userText(s) {
+  return el('bdi', { text: s });
+}
+
 // tagButton is a hashtag inside a table, which filters by it when clicked.
 function tagButton(tag) {
-  return el('button', { type: 'button', class: 'tag', title: `filter by #${tag}`, text: `#${tag}`, onclick: () => setFilter('hashtag', tag) });
+  return el('button', { type: 'button', class: 'tag', dir: 'auto', title: `filter by #${tag}`, onclick: () => setFilter('hashtag', tag) }, '#', userText(tag));
 }
 
 function tweetCell(t) {
-  const td = el('td', { class: 'text' }, document.createTextNode(t.text));
+  const td = el('td', { class: 'text' }, userText(t.text));
   if (t.hashtags && t.hashtags.length) {
     td.append(el('br'));
     for (const tag of t.hashtags.slice(0, 8)) td.append(tagButton(tag));
@@ -426,7 +432,7 @@ function tweetCell(t) {
 }
 
 function userCell(t) {
-  return el('td', { class: 'user', title: t.user_name ? `${t.user_name} (@${t.screen_name})` : `@${t.screen_name}`, text: `@${t.screen_name}` });
+  return el('td', { class: 'user', title: t.user_name ? `${t.user_name} (@${t.screen_name})` : `@${t.screen_name}` }, '@', userText(t.screen_name));
 }
 
 function scoreCell(s) {
@@ -454,7 +460,7 @@ function renderExtremes(x) {
 
 function renderEntities(e) {
   fillTable('table-entities', e.items.map((x) => el('tr', {},
-    el('td', { class: 'entity', text: x.entity }), el('td', { class: 'kind', text: x.kind }),
+    el('td', { class: 'entity' }, userText(x.entity)), el('td', { class: 'kind', text: x.kind }),
     el('td', { class: 'num', text: num(x.tweets) }), scoreCell(x.sentiment))), 'no entities in this window (the entities group samples English tweets)', 4);
   estimateNote('note-entities', e.sample, 'people, places, organisations; tweets weighted by the sampling step');
 }
@@ -645,7 +651,7 @@ function renderControls() {
   for (const [k, label] of [['hashtag', '#'], ['word', 'word: '], ['lang', 'language: ']]) {
     if (!state[k]) continue;
     chips.push(el('span', { class: 'chip', 'data-filter': k },
-      el('span', { class: 'chip-text', text: label + state[k], title: label + state[k] }),
+      el('span', { class: 'chip-text', title: label + state[k] }, label, userText(state[k])),
       el('button', { type: 'button', 'aria-label': `remove the ${k} filter`, text: '×', onclick: () => setFilter(k, state[k]) })));
   }
   if (chips.length) chips.push(el('button', { type: 'button', class: 'clear', text: 'clear filters', onclick: () => { state.hashtag = state.word = state.lang = ''; viewChanged(true); } }));
@@ -807,7 +813,7 @@ async function runConsole(format) {
   table.tHead.replaceChildren(el('tr', {}, ...r.columns.map((c) => el('th', { class: c.numeric ? 'num' : undefined, title: c.type, text: c.name }))));
   table.tBodies[0].replaceChildren(...r.rows.map((row) => el('tr', {}, ...row.map((v, i) => (v === null
     ? el('td', { class: 'null', text: 'NULL' })
-    : el('td', { class: r.columns[i].numeric ? 'num' : undefined, title: v.length > 60 ? v : undefined, text: v }))))));
+    : el('td', { class: r.columns[i].numeric ? 'num' : undefined, title: v.length > 60 ? v : undefined }, userText(v)))))));
   table.dataset.state = r.rows.length ? 'ready' : 'empty';
   table.dataset.points = String(r.rows.length);
   consoleMessage(`${num(r.rows.length)} row${r.rows.length === 1 ? '' : 's'} in ${(r.elapsed_ns / 1e6).toFixed(0)} ms${r.truncated ? ` · showing ${r.truncated}` : ''}`);
