@@ -188,8 +188,8 @@ type ETL struct {
 	dialer   *kafka.Dialer // set by Run, used by the consumer groups
 	// readDialer, set by Run, is the partition readers': it checks the batches fetched.
 	readDialer *kafka.Dialer
-	purger   *purger       // set by Run
-	inserter *inserter     // set by Run
+	purger     *purger   // set by Run
+	inserter   *inserter // set by Run
 
 	consumed, loaded, duplicates, withdrawn, dead, batches, fullBatches, insertErrors atomic.Uint64
 }

@@ -58,8 +58,8 @@ type fetchChecker struct {
 	// left of a response passed through, or a Fetch response read whole and checked.
 	rhdr    [8]byte
 	rn      int
-	version int16 // the Fetch version of the response being read; -1 for other responses
-	rleft   int64 // bytes of a passed-through response still to read from the connection
+	version int16  // the Fetch version of the response being read; -1 for other responses
+	rleft   int64  // bytes of a passed-through response still to read from the connection
 	frame   []byte // a Fetch response being read: its header, then its body
 	out     []byte // bytes ready for the client
 	alt     []byte // re-encoded responses
