@@ -2,40 +2,44 @@ package etl
 
 import (
 	"context"
+	"time"
 
 	"github.com/starling-analytics/starling/warehouse"
 )
 
-// inserter writes the tweets of every partition's batches that are ready at the same time
-// in one INSERT. Each INSERT costs ClickHouse a new part in the tweets table and in each
-// of the tables its views fill, and merging those parts later; with a partition per
-// loader, writing each batch on its own multiplied that cost by the partitions. Rows keep
-// their topic, partition and offset, so the loaded-offsets view still records each
-// partition's progress, and a failed INSERT fails every batch in it (each loader plans
-// its batch again and retries).
+// inserter loads the batches of every partition that are ready at the same time in one
+// warehouse.Load: one INSERT per table for all of them. Each INSERT costs ClickHouse a new
+// part in its table and merging it later, whatever its size; partitions that keep up flush
+// at the same ticks of the ETL's clock (nextTick), so that at a steady rate a replica makes
+// one set of parts per flush interval, not one per partition. The batches commit together:
+// a failed Load fails every batch in it, and each loader retries its own.
 //
-// Batches that arrive while an INSERT runs wait for it and go in the next one together,
-// as a group commit: no batch waits for others to come.
+// The first batch of a round waits up to gatherWindow for the others due at the same tick;
+// batches that arrive while a Load runs wait for it and go in the next one together, as a
+// group commit.
 type inserter struct {
 	db   *warehouse.DB
 	reqs chan insertReq
 }
 
+// gatherWindow is how long a Load waits for more batches after the first.
+const gatherWindow = 5 * time.Millisecond
+
 type insertReq struct {
-	ctx  context.Context
-	rows []warehouse.TweetRow
-	done chan error
+	ctx   context.Context
+	batch warehouse.LoadBatch
+	done  chan error
 }
 
 func newInserter(db *warehouse.DB) *inserter {
 	return &inserter{db: db, reqs: make(chan insertReq)}
 }
 
-// insert loads rows with the other batches ready now and returns the INSERT's result. It
-// returns ctx's error if ctx ends before the rows are taken; once taken, they are written
-// under the context of the batch that opened the INSERT.
-func (in *inserter) insert(ctx context.Context, rows []warehouse.TweetRow) error {
-	req := insertReq{ctx: ctx, rows: rows, done: make(chan error, 1)}
+// load loads b with the other batches ready now and returns the Load's result. It returns
+// ctx's error if ctx ends before b is taken; once taken, the batches are written under the
+// context of the batch that opened the Load.
+func (in *inserter) load(ctx context.Context, b warehouse.LoadBatch) error {
+	req := insertReq{ctx: ctx, batch: b, done: make(chan error, 1)}
 	select {
 	case in.reqs <- req:
 	case <-ctx.Done():
@@ -44,10 +48,12 @@ func (in *inserter) insert(ctx context.Context, rows []warehouse.TweetRow) error
 	return <-req.done
 }
 
-// run serves insert calls until ctx ends.
+// run serves load calls until ctx ends.
 func (in *inserter) run(ctx context.Context) {
-	var rows []warehouse.TweetRow
+	var batches []warehouse.LoadBatch
 	var waiting []insertReq
+	gather := time.NewTimer(0)
+	<-gather.C
 	for {
 		select {
 		case <-ctx.Done():
@@ -55,25 +61,25 @@ func (in *inserter) run(ctx context.Context) {
 		case req := <-in.reqs:
 			waiting = append(waiting[:0], req)
 		}
-		// Take every batch already waiting, without waiting for more.
+		gather.Reset(gatherWindow)
 	more:
 		for {
 			select {
 			case req := <-in.reqs:
 				waiting = append(waiting, req)
-			default:
+			case <-gather.C:
 				break more
 			}
 		}
-		rows = rows[:0]
+		batches = batches[:0]
 		for _, r := range waiting {
-			rows = append(rows, r.rows...)
+			batches = append(batches, r.batch)
 		}
-		err := in.db.InsertTweets(waiting[0].ctx, rows)
+		err := in.db.Load(waiting[0].ctx, batches)
 		for _, r := range waiting {
 			r.done <- err
 		}
-		clear(rows) // drop references to the rows' strings
+		clear(batches) // drop references to the rows' strings
 		clear(waiting)
 	}
 }

@@ -27,6 +27,12 @@ type partitionLoader struct {
 	// maxKnown is the highest tweet id the warehouse held at assignment, raised as this
 	// loader writes: see plan.
 	maxKnown uint64
+	// storedTo is the highest offset of the partition whose rows the warehouse held at
+	// assignment, committed or not. Batches up to it, and a batch retried after a failed
+	// load, are loaded with Careful: an attempt that never committed may have stored some
+	// of their rows (see warehouse.Load).
+	storedTo int64
+	careful  bool
 
 	// The pending batch: tweets, tombstones and records to dead-letter, covering the
 	// offsets up to last. Records are added in offset order, so rows and tombs are too.
@@ -34,6 +40,7 @@ type partitionLoader struct {
 	tombs       []tombstone
 	dead        []kafka.Message
 	pending     int   // records in the batch, loaded or dead-lettered
+	first       int64 // offset of the batch's first record
 	last        int64 // offset of the batch's last record
 	flushAt     context.Context
 	cancelFlush context.CancelFunc
@@ -43,6 +50,13 @@ type partitionLoader struct {
 	cancelFlushLate context.CancelFunc
 	// behind is how many records the broker held past the last one read, when it was read.
 	behind int64
+}
+
+// nextTick is when a batch begun at now flushes while its partition keeps up: the end of
+// the current interval of the ETL's clock, the same for every partition, so that the
+// batches of all partitions go in the same INSERTs (see inserter).
+func nextTick(now time.Time, interval time.Duration) time.Time {
+	return now.Truncate(interval).Add(interval)
 }
 
 // backlogWait bounds how long a batch waits to fill while its partition is behind: ten
@@ -129,6 +143,10 @@ func (p *partitionLoader) startOffset(ctx context.Context) (int64, bool) {
 		if err == nil {
 			p.maxKnown, err = p.db.MaxKnownID(ctx)
 		}
+		var stored map[int32]int64
+		if err == nil {
+			stored, err = p.db.StoredExtent(ctx, e.cfg.Topic)
+		}
 		if err == nil {
 			start := kafka.FirstOffset
 			if p.committed >= 0 {
@@ -136,6 +154,11 @@ func (p *partitionLoader) startOffset(ctx context.Context) (int64, bool) {
 			}
 			if l, ok := loaded[int32(p.partition)]; ok && l+1 > start {
 				start = l + 1
+			}
+			p.storedTo = -1
+			if s, ok := stored[int32(p.partition)]; ok && s >= start {
+				p.storedTo = s
+				e.log.Info("rows of an attempt that did not commit lie ahead: loading carefully up to them", "partition", p.partition, "from", start, "to", s)
 			}
 			return start, true
 		}
@@ -152,8 +175,10 @@ func (p *partitionLoader) add(ctx context.Context, m kafka.Message) {
 	e.consumed.Add(1)
 	e.metrics.consumed.Inc()
 	if p.pending == 0 {
-		p.flushAt, p.cancelFlush = context.WithTimeout(ctx, e.cfg.FlushInterval)
+		p.flushAt, p.cancelFlush = context.WithDeadline(ctx, nextTick(time.Now(), e.cfg.FlushInterval))
 		p.flushLate, p.cancelFlushLate = context.WithTimeout(ctx, backlogWait(e.cfg.FlushInterval))
+		p.first = m.Offset
+		p.careful = p.careful || m.Offset <= p.storedTo
 	}
 	p.pending++
 	p.last = m.Offset
@@ -185,11 +210,11 @@ func deadLetter(m kafka.Message, reason error) kafka.Message {
 
 // flush completes the pending batch: dead letters first (so that nothing is marked done
 // before it is safe somewhere), then the plan (what the warehouse already holds decides
-// which tweets are new and which to withdraw), the deletions, the new tweets in one INSERT,
-// the offset of a batch that ends without a new tweet, and the group commit. Warehouse and
-// DLQ writes are retried with back-off until waitCtx ends, and the plan is made again after
-// a failed write, so a write that landed after all is not repeated; nothing is committed
-// before the batch is in. false means waitCtx ended first and the batch was abandoned (the
+// which tweets are new and which to withdraw) and its load, which commits the batch with
+// its aggregates and mark (warehouse.Load), then the group commit. Warehouse and DLQ
+// writes are retried with back-off until waitCtx ends. A failed load may have stored rows
+// or even committed: the retry asks whether the batch is committed, and if not plans again
+// and loads with Careful. false means waitCtx ended first and the batch was abandoned (the
 // next owner reads it again).
 func (p *partitionLoader) flush(waitCtx context.Context) bool {
 	if p.pending == 0 {
@@ -200,7 +225,7 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 	if len(p.dead) > 0 {
 		if !p.retry(waitCtx, "dead-letter write", func(ctx context.Context) error {
 			return p.dlq.WriteMessages(ctx, p.dead...)
-		}, nil) {
+		}) {
 			return false
 		}
 		e.dead.Add(uint64(len(p.dead)))
@@ -209,34 +234,33 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 		clear(p.dead)
 		p.dead = p.dead[:0]
 	}
-	if !p.retry(waitCtx, "account tombstones", p.fanOut, nil) {
+	if !p.retry(waitCtx, "account tombstones", p.fanOut) {
 		return false
 	}
-	var plan *batchPlan
-	if len(p.rows)+len(p.tombs) > 0 {
-		// Each attempt plans anew: what an earlier attempt wrote, the warehouse now holds,
-		// and the new plan leaves it out.
-		var deletions int
-		var purge []uint64
-		if !p.retry(waitCtx, "load", func(ctx context.Context) error {
-			var err error
-			if plan, err = p.plan(ctx, p.rows, p.tombs); err != nil {
+	var plan *batchPlan // the plan of the attempt that committed
+	if !p.retry(waitCtx, "load", func(ctx context.Context) error {
+		if p.careful {
+			if _, ok, err := p.db.BatchCommitted(ctx, e.cfg.Topic, int32(p.partition), p.first); err != nil {
 				return err
+			} else if ok {
+				return nil // an earlier attempt's commit, whose reply was lost
 			}
-			if len(plan.deletions) > 0 {
-				if err := p.db.InsertDeletions(ctx, plan.deletions); err != nil {
-					return err
-				}
-				deletions += len(plan.deletions)
-				purge = append(purge, plan.purge...)
-			}
-			if len(plan.rows) > 0 {
-				return e.inserter.insert(ctx, plan.rows)
-			}
-			return nil
-		}, nil) {
-			return false
 		}
+		var err error
+		if plan, err = p.plan(ctx, p.rows, p.tombs); err != nil {
+			return err
+		}
+		err = e.inserter.load(ctx, warehouse.LoadBatch{Topic: e.cfg.Topic, Partition: int32(p.partition), First: p.first, Last: p.last,
+			Tweets: plan.rows, Deletions: plan.deletions, Careful: p.careful})
+		if err != nil {
+			p.careful = true // it may have stored rows
+		}
+		return err
+	}) {
+		return false
+	}
+	p.careful = p.last < p.storedTo
+	if plan != nil {
 		// What this batch wrote is known now, and ids of the batch that were skipped
 		// were known before.
 		for i := range p.rows {
@@ -248,30 +272,31 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 		for _, d := range plan.deletions {
 			p.maxKnown = max(p.maxKnown, d.ID)
 		}
+		var retracted int
+		for _, d := range plan.deletions {
+			if d.Retracted {
+				retracted++
+			}
+		}
 		e.loaded.Add(uint64(len(plan.rows)))
 		now := time.Now()
 		for i := range plan.rows {
 			e.metrics.freshness.Observe(now.Sub(plan.rows[i].CreatedAt).Seconds())
 		}
 		e.duplicates.Add(uint64(plan.duplicates + plan.superseded))
-		e.withdrawn.Add(uint64(deletions))
+		e.withdrawn.Add(uint64(len(plan.deletions)))
 		e.metrics.loaded.Add(float64(len(plan.rows)))
 		e.metrics.skipped.WithLabelValues("duplicate").Add(float64(plan.duplicates))
 		e.metrics.skipped.WithLabelValues("superseded").Add(float64(plan.superseded))
 		e.metrics.skipped.WithLabelValues("withdrawn").Add(float64(plan.withdrawn))
-		e.metrics.deletions.Add(float64(deletions))
-		e.purger.add(purge)
-	}
-	if plan == nil || len(plan.rows) == 0 || plan.rows[len(plan.rows)-1].KafkaOffset < p.last {
-		// The batch ended with records that inserted no tweet (dead letters, tombstones,
-		// duplicates): record that they are done, so that a restart does not read them
-		// again.
-		offsets := map[int32]int64{int32(p.partition): p.last}
-		if !p.retry(waitCtx, "record offsets", func(ctx context.Context) error {
-			return p.db.RecordOffsets(ctx, e.cfg.Topic, offsets)
-		}, nil) {
-			return false
-		}
+		e.metrics.deletions.Add(float64(len(plan.deletions)))
+		e.purger.add(plan.purge)
+	} else {
+		// Committed by an attempt of another process, whose plan is not known here: the
+		// batch's ids are known now, and its withdrawals are among the ids its tombstones
+		// name, which the purger deletes again harmlessly.
+		p.maxKnown = max(p.maxKnown, p.maxIDOfBatch())
+		e.purger.add(p.tombIDs())
 	}
 	e.batches.Add(1)
 	if p.pending >= e.cfg.BatchSize {
@@ -280,12 +305,38 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 	e.metrics.batchRecords.Observe(float64(p.pending))
 	e.metrics.batchSeconds.Observe(time.Since(started).Seconds())
 	if err := p.gen.CommitOffsets(map[string]map[int]int64{e.cfg.Topic: {p.partition: p.last + 1}}); err != nil {
-		// The warehouse holds the batch and its offset, so resuming stays exact; the
-		// group's offset lags until the next commit.
+		// The warehouse holds the batch and its mark, so resuming stays exact; the group's
+		// offset lags until the next commit.
 		e.log.Warn("offset commit failed", "partition", p.partition, "offset", p.last+1, "err", err)
 	}
 	p.reset()
 	return true
+}
+
+// maxIDOfBatch is the highest tweet id the pending batch names.
+func (p *partitionLoader) maxIDOfBatch() uint64 {
+	var m uint64
+	for i := range p.rows {
+		m = max(m, p.rows[i].ID)
+		for _, id := range p.rows[i].EditHistory {
+			m = max(m, id)
+		}
+	}
+	for _, t := range p.tombs {
+		m = max(m, t.id)
+	}
+	return m
+}
+
+// tombIDs are the tweet ids the pending batch's tombstones name.
+func (p *partitionLoader) tombIDs() []uint64 {
+	var ids []uint64
+	for _, t := range p.tombs {
+		if t.id != 0 {
+			ids = append(ids, t.id)
+		}
+	}
+	return ids
 }
 
 // fanOut produces, for each tombstone of an account in the batch, a tombstone of each of
@@ -326,21 +377,13 @@ func (p *partitionLoader) fanOut(ctx context.Context) error {
 // retry runs op until it succeeds, backing off between attempts, until waitCtx ends. Each
 // attempt has its own deadline and is not cut short when waitCtx ends: an INSERT abandoned
 // halfway might still be stored after the next owner of the partition has read the loaded
-// offsets. landed, when given, is asked after a failure whether op took effect anyway.
-func (p *partitionLoader) retry(waitCtx context.Context, what string, op func(context.Context) error, landed func(context.Context) bool) bool {
+// offsets.
+func (p *partitionLoader) retry(waitCtx context.Context, what string, op func(context.Context) error) bool {
 	e := p.etl
 	var b backoff
 	for {
 		err := p.attempt(waitCtx, op)
 		if err == nil {
-			return true
-		}
-		if landed != nil && p.attempt(waitCtx, func(ctx context.Context) error {
-			if !landed(ctx) {
-				return errNotLanded
-			}
-			return nil
-		}) == nil {
 			return true
 		}
 		e.insertErrors.Add(1)
@@ -351,9 +394,6 @@ func (p *partitionLoader) retry(waitCtx context.Context, what string, op func(co
 		}
 	}
 }
-
-// errNotLanded says a failed write did not take effect after all.
-var errNotLanded = errors.New("not stored")
 
 // attempt runs op once with its own deadline, detached from waitCtx's cancellation.
 func (p *partitionLoader) attempt(waitCtx context.Context, op func(context.Context) error) error {

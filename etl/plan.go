@@ -17,9 +17,9 @@ import (
 // earlier versions, and an earlier version arriving after a later one is dropped.
 //
 // Within a batch the order of tweets and tombstones does not matter: a tweet and a
-// tombstone of it end the same way (withdrawn) whichever came first. The flush writes the
-// deletions before the tweets, so a crash in between leaves the loaded offsets where they
-// were and the batch is read again; its tombstones are then found already applied.
+// tombstone of it end the same way (withdrawn) whichever came first. A batch is applied
+// when its commit lands (warehouse.Load): until then, what its attempts stored does not
+// count, and the plan of a retry is the plan of the first attempt.
 
 // Reasons recorded for withdrawals the ETL decides itself.
 const (
@@ -68,7 +68,9 @@ func (p *partitionLoader) plan(ctx context.Context, rows []warehouse.TweetRow, t
 	// seen every earlier arrival of each. Only the rest are looked up; in a live stream that
 	// is none.
 	known := ids[:sort.Search(len(ids), func(i int) bool { return ids[i] > p.maxKnown })]
-	states, err := db.LookupIDs(ctx, known)
+	// Rows stored for this partition from the batch's first offset on were stored by
+	// attempts that did not commit (warehouse.Load): they do not make a tweet known.
+	states, err := db.LookupIDs(ctx, known, &warehouse.Uncommitted{Partition: int32(p.partition), From: p.first})
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ FROM tweets WHERE retweet_of != 0 GROUP BY retweet_of ORDER BY retweets DESC LIM
 WHERE has(hashtags, 'outage') GROUP BY word ORDER BY n DESC LIMIT 20`},
 	{"The busiest authors and their reach", `SELECT user_screen_name, count() AS tweets, max(user_followers) AS followers
 FROM tweets GROUP BY user_screen_name ORDER BY tweets DESC LIMIT 10`},
-	{"Where the ETL is: the last loaded offset of each partition", `SELECT topic, partition, max(offset) AS last_loaded FROM loaded_offsets GROUP BY topic, partition ORDER BY topic, partition`},
+	{"Where the ETL is: the last loaded offset of each partition", `SELECT topic, partition, max(last_offset) AS last_loaded FROM loaded_batches GROUP BY topic, partition ORDER BY topic, partition`},
 	{"The people, places and organisations named most in the last day of data (a sample: each row stands for sampled_every tweets)", `SELECT entity, kind, sum(sampled_every) AS tweets
 FROM entities WHERE created_at >= (SELECT max(created_at) FROM entities) - INTERVAL 1 DAY
 GROUP BY entity, kind ORDER BY tweets DESC LIMIT 10`},

@@ -27,34 +27,15 @@ type EntityRow struct {
 	KafkaOffset    int64
 }
 
-const insertEntities = `INSERT INTO entities (tweet_id, created_at, entity, kind, lang, sentiment, sampled_every,
-	kafka_partition, kafka_offset)`
+// entityKinds are the Enum8 values of the entity kinds.
+var entityKinds = map[string]int8{KindPerson: 1, KindPlace: 2, KindOrganisation: 3}
 
 // InsertEntities writes rows in one INSERT.
 func (db *DB) InsertEntities(ctx context.Context, rows []EntityRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	batch, err := db.conn.PrepareBatch(ctx, insertEntities)
-	if err != nil {
-		return fmt.Errorf("warehouse: prepare entities: %w", err)
-	}
 	for i := range rows {
-		r := &rows[i]
-		switch r.Kind {
-		case KindPerson, KindPlace, KindOrganisation:
-		default:
-			batch.Abort()
-			return fmt.Errorf("%w: entity kind %q", ErrInvalidRow, r.Kind)
-		}
-		if err := batch.Append(r.TweetID, clampDateTime(r.CreatedAt), r.Entity, r.Kind, r.Lang, r.Sentiment, r.SampledEvery,
-			r.KafkaPartition, r.KafkaOffset); err != nil {
-			batch.Abort()
-			return fmt.Errorf("warehouse: append entity: %w", err)
+		if _, ok := entityKinds[rows[i].Kind]; !ok {
+			return fmt.Errorf("%w: entity kind %q", ErrInvalidRow, rows[i].Kind)
 		}
 	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("warehouse: insert %d entities: %w", len(rows), err)
-	}
-	return nil
+	return entitiesTable.write(ctx, db, rows)
 }

@@ -1,4 +1,37 @@
 package warehouse
 
+import "context"
+
 // MigrateTo applies the migrations up to a version, for the upgrade tests.
 var MigrateTo = (*DB).migrateTo
+
+// TableSchemas are the tables the warehouse writes, as its definitions state them: table name
+// → (column name, type) in INSERT order.
+func TableSchemas() map[string][][2]string {
+	out := map[string][][2]string{}
+	for _, s := range []interface{ schema() (string, [][2]string) }{tweetsTable, tweetIDsTable, deletionsTable, statsTable, entitiesTable} {
+		name, cols := s.schema()
+		out[name] = cols
+	}
+	return out
+}
+
+// WriteRows stores what an attempt to load b that was cut short stores: its rows in the
+// named tables (tweets, tweet_ids, tweet_deletions), without the commit.
+func (db *DB) WriteRows(ctx context.Context, b LoadBatch, tables ...string) error {
+	for _, t := range tables {
+		var err error
+		switch t {
+		case "tweets":
+			err = tweetsTable.write(ctx, db, b.Tweets)
+		case "tweet_ids":
+			err = tweetIDsTable.write(ctx, db, b.Tweets)
+		case "tweet_deletions":
+			err = deletionsTable.write(ctx, db, b.Deletions)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -74,9 +74,16 @@ func idsTable(ids []uint64) (*ext.Table, error) {
 	return t, nil
 }
 
+// Uncommitted names the offsets of a partition, From on, whose rows an attempt may have
+// stored without committing them (see Load): lookups do not count them.
+type Uncommitted struct {
+	Partition int32
+	From      int64
+}
+
 // LookupIDs returns what the warehouse knows of each of ids; ids it has never seen are
-// absent from the map.
-func (db *DB) LookupIDs(ctx context.Context, ids []uint64) (map[uint64]IDState, error) {
+// absent from the map. Rows of the uncommitted offsets, when given, are left out.
+func (db *DB) LookupIDs(ctx context.Context, ids []uint64, skip *Uncommitted) (map[uint64]IDState, error) {
 	out := make(map[uint64]IDState)
 	if len(ids) == 0 {
 		return out, nil
@@ -85,8 +92,14 @@ func (db *DB) LookupIDs(ctx context.Context, ids []uint64) (map[uint64]IDState, 
 	if err != nil {
 		return nil, err
 	}
+	none := Uncommitted{Partition: -1}
+	if skip == nil {
+		skip = &none
+	}
 	rows, err := db.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)),
-		"SELECT id, toUInt8(1) FROM tweet_ids WHERE id IN _ids UNION ALL SELECT id, toUInt8(2) FROM tweet_deletions WHERE id IN _ids")
+		`SELECT id, toUInt8(1) FROM tweet_ids WHERE id IN _ids AND NOT (kafka_partition = ? AND kafka_offset >= ?)
+		UNION ALL SELECT id, toUInt8(2) FROM tweet_deletions WHERE id IN _ids AND NOT (kafka_partition = ? AND kafka_offset >= ?)`,
+		skip.Partition, skip.From, skip.Partition, skip.From)
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: look up %d tweet ids: %w", len(ids), err)
 	}
@@ -142,52 +155,6 @@ func Retraction(t TweetRow, reason string, at time.Time) DeletionRow {
 		CreatedAt: t.CreatedAt, Lang: t.Lang, Hashtags: t.Hashtags, Words: t.Words,
 		Sentiment: t.Sentiment, SentimentLabel: t.SentimentLabel,
 	}
-}
-
-const insertDeletions = `INSERT INTO tweet_deletions (id, user_id, reason, deleted_at, retracted, created_at, lang,
-	hashtags, words, sentiment, sentiment_label, kafka_topic, kafka_partition, kafka_offset)`
-
-// InsertDeletions writes rows in one INSERT; its views subtract the retracted tweets from
-// the aggregates in the same INSERT. The tweets rows themselves are removed by PurgeWithdrawn.
-func (db *DB) InsertDeletions(ctx context.Context, rows []DeletionRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	n := len(rows)
-	var (
-		id, userID           = make([]uint64, n), make([]uint64, n)
-		reason, lang, topic  = make([]string, n), make([]string, n), make([]string, n)
-		deletedAt, createdAt = make([]time.Time, n), make([]time.Time, n)
-		retracted            = make([]uint8, n)
-		hashtags, words      = make([][]string, n), make([][]string, n)
-		sentiment            = make([]float32, n)
-		label                = make([]int8, n)
-		partition            = make([]int32, n)
-		offset               = make([]int64, n)
-	)
-	for i := range rows {
-		r := &rows[i]
-		id[i], userID[i], reason[i], deletedAt[i], createdAt[i] = r.ID, r.UserID, r.Reason, clampDateTime(r.DeletedAt), clampDateTime(r.CreatedAt)
-		if r.Retracted {
-			retracted[i] = 1
-		}
-		lang[i], hashtags[i], words[i], sentiment[i], label[i] = r.Lang, nonNil(r.Hashtags), nonNil(r.Words), r.Sentiment, r.SentimentLabel
-		topic[i], partition[i], offset[i] = r.KafkaTopic, r.KafkaPartition, r.KafkaOffset
-	}
-	batch, err := db.conn.PrepareBatch(ctx, insertDeletions)
-	if err != nil {
-		return fmt.Errorf("warehouse: prepare deletions: %w", err)
-	}
-	for i, col := range []any{id, userID, reason, deletedAt, retracted, createdAt, lang, hashtags, words, sentiment, label, topic, partition, offset} {
-		if err := batch.Column(i).Append(col); err != nil {
-			batch.Abort()
-			return fmt.Errorf("warehouse: append deletion column %d: %w", i, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("warehouse: insert %d deletions: %w", n, err)
-	}
-	return nil
 }
 
 // clampDateTime keeps t inside the range a DateTime column holds.

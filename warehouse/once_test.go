@@ -85,7 +85,7 @@ func TestDeletionsRetractAndPurge(t *testing.T) {
 	if got, want := aggregates(t, db), aggregates(t, ref); got != want {
 		t.Errorf("aggregates after the deletions:\n got %s\nwant %s", got, want)
 	}
-	states, err := db.LookupIDs(ctx, []uint64{1, 11, 999, 12345})
+	states, err := db.LookupIDs(ctx, []uint64{1, 11, 999, 12345}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestLookupIDsInChunks(t *testing.T) {
 	for id := uint64(1); id <= 25000; id++ {
 		ids = append(ids, base+id)
 	}
-	states, err := db.LookupIDs(ctx, ids)
+	states, err := db.LookupIDs(ctx, ids, nil)
 	if err != nil || len(states) != 20000 || states[base+20000] != warehouse.Loaded || states[base+20001] != 0 {
 		t.Fatalf("LookupIDs = %d known, %v; want the 20000 loaded", len(states), err)
 	}
@@ -196,7 +196,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if err := db.InsertTweets(ctx, sampleRows(41, 20, 0)); err != nil {
 		t.Fatal(err)
 	}
-	states, err := db.LookupIDs(ctx, []uint64{1, 40, 41, 60, 61})
+	states, err := db.LookupIDs(ctx, []uint64{1, 40, 41, 60, 61}, nil)
 	if err != nil || len(states) != 4 || states[61] != 0 {
 		t.Fatalf("LookupIDs after the upgrade = %v, %v; want 1, 40, 41 and 60", states, err)
 	}
@@ -206,5 +206,83 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	if got, want := aggregates(t, db), aggregates(t, ref); got != want {
 		t.Errorf("aggregates across the upgrade:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestLoadAfterAttemptsCutShort: attempts that stored some of a batch's rows and never
+// committed (every combination of the three tables) are followed by a careful Load of the
+// same batch: each tweet is stored once, each deletion once, and the aggregates equal a
+// warehouse that loaded the batch once. Until the commit, LookupIDs told of the
+// uncommitted offsets does not count the stored rows; after it, BatchCommitted and
+// LoadedOffsets know the batch.
+func TestLoadAfterAttemptsCutShort(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	earlier := sampleRows(1, 20, 0) // loaded and committed before
+	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	batch := func() warehouse.LoadBatch {
+		rows := sampleRows(101, 50, 0)
+		for i := range rows {
+			rows[i].KafkaOffset = int64(100 + i)
+		}
+		var dels []warehouse.DeletionRow
+		for _, r := range earlier[:5] {
+			d := warehouse.Retraction(r, "deleted", now)
+			d.KafkaTopic, d.KafkaPartition, d.KafkaOffset = "tweets", 0, 150
+			dels = append(dels, d)
+		}
+		return warehouse.LoadBatch{Topic: "tweets", Partition: 0, First: 100, Last: 150, Tweets: rows, Deletions: dels}
+	}
+	ref := warehousetest.Open(t)
+	if err := ref.InsertTweets(ctx, earlier); err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.Load(ctx, []warehouse.LoadBatch{batch()}); err != nil {
+		t.Fatal(err)
+	}
+	want := aggregates(t, ref)
+	for _, cut := range [][]string{{"tweets"}, {"tweet_ids"}, {"tweet_deletions"}, {"tweets", "tweet_ids"}, {"tweets", "tweet_ids", "tweet_deletions"}} {
+		t.Run(fmt.Sprint(cut), func(t *testing.T) {
+			t.Parallel()
+			db := warehousetest.Open(t)
+			if err := db.InsertTweets(ctx, earlier); err != nil {
+				t.Fatal(err)
+			}
+			b := batch()
+			if err := db.WriteRows(ctx, b, cut...); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, err := db.BatchCommitted(ctx, "tweets", 0, 100); ok || err != nil {
+				t.Fatalf("BatchCommitted before the commit = %v, %v", ok, err)
+			}
+			ids := []uint64{1, 101, 150}
+			states, err := db.LookupIDs(ctx, ids, &warehouse.Uncommitted{Partition: 0, From: 100})
+			if err != nil || states[1] != warehouse.Loaded || states[101] != 0 || states[150] != 0 {
+				t.Fatalf("LookupIDs skipping the uncommitted offsets = %v, %v; want only tweet 1, loaded", states, err)
+			}
+			b.Careful = true
+			if err := db.Load(ctx, []warehouse.LoadBatch{b}); err != nil {
+				t.Fatal(err)
+			}
+			if last, ok, err := db.BatchCommitted(ctx, "tweets", 0, 100); !ok || last != 150 || err != nil {
+				t.Fatalf("BatchCommitted after the commit = %d, %v, %v", last, ok, err)
+			}
+			if offs, err := db.LoadedOffsets(ctx, "tweets"); err != nil || offs[0] != 150 {
+				t.Fatalf("LoadedOffsets = %v, %v; want partition 0 at 150", offs, err)
+			}
+			for q, n := range map[string]string{
+				"SELECT toString(count()) FROM tweets WHERE id > 100":                 "50",
+				"SELECT toString(count()) FROM tweet_ids":                             "70",
+				"SELECT toString(count()) FROM tweet_deletions":                       "5",
+				"SELECT toString(uniqExact(kafka_offset)) FROM tweets WHERE id > 100": "50",
+			} {
+				if got := queryString(t, db, q); got != n {
+					t.Errorf("%s = %s, want %s", q, got, n)
+				}
+			}
+			if got := aggregates(t, db); got != want {
+				t.Errorf("aggregates:\n got %s\nwant %s", got, want)
+			}
+		})
 	}
 }

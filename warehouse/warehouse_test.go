@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,9 +17,8 @@ import (
 
 // schemaTables are the tables and views the migrations create, in name order.
 var schemaTables = []string{
-	"entities", "hashtag_minute", "hashtag_minute_deletions_mv", "hashtag_minute_v2_mv", "loaded_offsets", "loaded_offsets_mv",
-	"schema_migrations", "sentiment_minute", "sentiment_minute_deletions_mv", "sentiment_minute_v2_mv",
-	"tweet_deletions", "tweet_ids", "tweet_ids_mv", "tweets", "word_minute", "word_minute_deletions_mv", "word_minute_v2_mv",
+	"entities", "hashtag_minute", "loaded_batches", "loaded_offsets", "minute_stats", "schema_migrations", "sentiment_minute",
+	"tweet_deletions", "tweet_ids", "tweets", "word_minute",
 }
 
 func TestMigrateConcurrentlyOnEmptyDatabaseThenAgain(t *testing.T) {
@@ -72,8 +72,8 @@ func TestMigrateConcurrentlyOnEmptyDatabaseThenAgain(t *testing.T) {
 		t.Errorf("tables = %v, want %v", got, schemaTables)
 	}
 	applied, err := db.AppliedMigrations(ctx)
-	if err != nil || len(applied) != 2 || !applied[1] || !applied[2] {
-		t.Fatalf("applied migrations = %v, %v; want exactly versions 1 and 2", applied, err)
+	if err != nil || len(applied) != 3 || !applied[1] || !applied[2] || !applied[3] {
+		t.Fatalf("applied migrations = %v, %v; want exactly versions 1 to 3", applied, err)
 	}
 }
 
@@ -217,4 +217,46 @@ func BenchmarkInsertTweets(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "tweets/s")
+}
+
+// TestTableDefinitionsMatchTheSchema compares each table the warehouse writes, as its Go
+// definition states it (the INSERT's columns and the types of their values), with the
+// migrated schema: a column renamed, retyped or added on one side only fails here.
+func TestTableDefinitionsMatchTheSchema(t *testing.T) {
+	t.Parallel()
+	db := warehousetest.Open(t)
+	ctx := context.Background()
+	for name, cols := range warehouse.TableSchemas() {
+		rows, err := db.Conn().Query(ctx, "SELECT name, type, default_kind FROM system.columns WHERE database = currentDatabase() AND table = ?", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schema := map[string]string{}
+		var defaulted []string
+		for rows.Next() {
+			var n, typ, def string
+			if err := rows.Scan(&n, &typ, &def); err != nil {
+				t.Fatal(err)
+			}
+			schema[n] = typ
+			if def != "" {
+				defaulted = append(defaulted, n)
+			}
+		}
+		rows.Close()
+		set := map[string]bool{}
+		for _, c := range cols {
+			set[c[0]] = true
+			if typ, ok := schema[c[0]]; !ok {
+				t.Errorf("%s.%s is written but the table has no such column", name, c[0])
+			} else if typ != c[1] {
+				t.Errorf("%s.%s is written as %s, the table has %s", name, c[0], c[1], typ)
+			}
+		}
+		for n := range schema {
+			if !set[n] && !slices.Contains(defaulted, n) {
+				t.Errorf("%s.%s has no default and is not written", name, n)
+			}
+		}
+	}
 }

@@ -1,0 +1,173 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The tables the ETL writes, each defined once: its columns' names and ClickHouse types, in
+// the order of its INSERT, and how each column's values come from the Go rows. The INSERT
+// statement and the block it sends are both built from the definition, so they cannot fall
+// out of step; a test compares every definition with the migrated schema (system.columns).
+
+// column is one column of a table the warehouse writes rows of type R into.
+type column[R any] struct {
+	name, typ string
+	values    func(rows []R) any // the column's values, one per row, as clickhouse-go appends them
+}
+
+// col defines a column whose value is get(row) for every row.
+func col[R, V any](name, typ string, get func(r *R) V) column[R] {
+	return column[R]{name: name, typ: typ, values: func(rows []R) any {
+		out := make([]V, len(rows))
+		for i := range rows {
+			out[i] = get(&rows[i])
+		}
+		return out
+	}}
+}
+
+// table is a table the warehouse writes, with the columns it sets (the others take their
+// defaults).
+type table[R any] struct {
+	name    string
+	columns []column[R]
+}
+
+// insert is the INSERT statement of the table's columns: ClickHouse 18.16's native batch
+// protocol needs the explicit list.
+func (t *table[R]) insert() string {
+	names := make([]string, len(t.columns))
+	for i, c := range t.columns {
+		names[i] = c.name
+	}
+	return "INSERT INTO " + t.name + " (" + strings.Join(names, ", ") + ")"
+}
+
+// write sends rows in one INSERT of one block.
+func (t *table[R]) write(ctx context.Context, db *DB, rows []R) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	batch, err := db.conn.PrepareBatch(ctx, t.insert())
+	if err != nil {
+		return fmt.Errorf("warehouse: prepare insert into %s: %w", t.name, err)
+	}
+	// Column by column: one Append per column instead of one reflective Append per row
+	// makes building the block several times cheaper.
+	for i, c := range t.columns {
+		if err := batch.Column(i).Append(c.values(rows)); err != nil {
+			batch.Abort()
+			return fmt.Errorf("warehouse: append %s.%s for %d rows: %w", t.name, c.name, len(rows), err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("warehouse: insert %d rows into %s: %w", len(rows), t.name, err)
+	}
+	return nil
+}
+
+// schema lists the column names and types of a table definition, for the schema test.
+func (t *table[R]) schema() (string, [][2]string) {
+	out := make([][2]string, len(t.columns))
+	for i, c := range t.columns {
+		out[i] = [2]string{c.name, c.typ}
+	}
+	return t.name, out
+}
+
+const (
+	labelEnum = "Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1)"
+	kindEnum  = "Enum8('hashtag' = 1, 'word' = 2, 'sentiment' = 3, 'batch' = 4)"
+)
+
+// tweetsTable: one row per tweet.
+var tweetsTable = &table[TweetRow]{name: "tweets", columns: []column[TweetRow]{
+	col("id", "UInt64", func(r *TweetRow) uint64 { return r.ID }),
+	col("created_at", "DateTime", func(r *TweetRow) time.Time { return r.CreatedAt.UTC() }),
+	col("text", "String", func(r *TweetRow) string { return r.Text }),
+	col("lang", "String", func(r *TweetRow) string { return r.Lang }),
+	col("user_id", "UInt64", func(r *TweetRow) uint64 { return r.UserID }),
+	col("user_screen_name", "String", func(r *TweetRow) string { return r.UserScreenName }),
+	col("user_name", "String", func(r *TweetRow) string { return r.UserName }),
+	col("user_followers", "UInt64", func(r *TweetRow) uint64 { return r.UserFollowers }),
+	col("hashtags", "Array(String)", func(r *TweetRow) []string { return nonNil(r.Hashtags) }),
+	col("mentions", "Array(String)", func(r *TweetRow) []string { return nonNil(r.Mentions) }),
+	col("urls", "Array(String)", func(r *TweetRow) []string { return nonNil(r.URLs) }),
+	col("cashtags", "Array(String)", func(r *TweetRow) []string { return nonNil(r.Cashtags) }),
+	col("words", "Array(String)", func(r *TweetRow) []string { return nonNil(r.Words) }),
+	col("retweet_of", "UInt64", func(r *TweetRow) uint64 { return r.RetweetOf }),
+	col("quote_of", "UInt64", func(r *TweetRow) uint64 { return r.QuoteOf }),
+	col("reply_to", "UInt64", func(r *TweetRow) uint64 { return r.ReplyTo }),
+	col("edit_history", "Array(UInt64)", func(r *TweetRow) []uint64 {
+		if r.EditHistory == nil {
+			return []uint64{}
+		}
+		return r.EditHistory
+	}),
+	col("sentiment", "Float32", func(r *TweetRow) float32 { return r.Sentiment }),
+	col("sentiment_label", labelEnum, func(r *TweetRow) int8 { return r.SentimentLabel }),
+	col("source_format", "String", func(r *TweetRow) string { return r.SourceFormat }),
+	col("kafka_topic", "String", func(r *TweetRow) string { return r.KafkaTopic }),
+	col("kafka_partition", "Int32", func(r *TweetRow) int32 { return r.KafkaPartition }),
+	col("kafka_offset", "Int64", func(r *TweetRow) int64 { return r.KafkaOffset }),
+}}
+
+// tweetIDsTable: every loaded tweet id, ordered by id, for the duplicate check.
+var tweetIDsTable = &table[TweetRow]{name: "tweet_ids", columns: []column[TweetRow]{
+	col("id", "UInt64", func(r *TweetRow) uint64 { return r.ID }),
+	col("created_at", "DateTime", func(r *TweetRow) time.Time { return r.CreatedAt.UTC() }),
+	col("kafka_partition", "Int32", func(r *TweetRow) int32 { return r.KafkaPartition }),
+	col("kafka_offset", "Int64", func(r *TweetRow) int64 { return r.KafkaOffset }),
+}}
+
+// deletionsTable: one row per withdrawn tweet.
+var deletionsTable = &table[DeletionRow]{name: "tweet_deletions", columns: []column[DeletionRow]{
+	col("id", "UInt64", func(r *DeletionRow) uint64 { return r.ID }),
+	col("user_id", "UInt64", func(r *DeletionRow) uint64 { return r.UserID }),
+	col("reason", "String", func(r *DeletionRow) string { return r.Reason }),
+	col("deleted_at", "DateTime", func(r *DeletionRow) time.Time { return clampDateTime(r.DeletedAt) }),
+	col("retracted", "UInt8", func(r *DeletionRow) uint8 {
+		if r.Retracted {
+			return 1
+		}
+		return 0
+	}),
+	col("created_at", "DateTime", func(r *DeletionRow) time.Time { return clampDateTime(r.CreatedAt) }),
+	col("lang", "String", func(r *DeletionRow) string { return r.Lang }),
+	col("hashtags", "Array(String)", func(r *DeletionRow) []string { return nonNil(r.Hashtags) }),
+	col("words", "Array(String)", func(r *DeletionRow) []string { return nonNil(r.Words) }),
+	col("sentiment", "Float32", func(r *DeletionRow) float32 { return r.Sentiment }),
+	col("sentiment_label", labelEnum, func(r *DeletionRow) int8 { return r.SentimentLabel }),
+	col("kafka_topic", "String", func(r *DeletionRow) string { return r.KafkaTopic }),
+	col("kafka_partition", "Int32", func(r *DeletionRow) int32 { return r.KafkaPartition }),
+	col("kafka_offset", "Int64", func(r *DeletionRow) int64 { return r.KafkaOffset }),
+}}
+
+// statsTable: the per-minute aggregates and the batch marks (load.go).
+var statsTable = &table[statRow]{name: "minute_stats", columns: []column[statRow]{
+	col("kind", kindEnum, func(r *statRow) int8 { return r.kind }),
+	col("minute", "DateTime", func(r *statRow) time.Time { return r.minute }),
+	col("key", "String", func(r *statRow) string { return r.key }),
+	col("label", labelEnum, func(r *statRow) int8 { return r.label }),
+	col("partition", "Int32", func(r *statRow) int32 { return r.partition }),
+	col("first_offset", "Int64", func(r *statRow) int64 { return r.first }),
+	col("last_offset", "Int64", func(r *statRow) int64 { return r.last }),
+	col("tweets", "Int64", func(r *statRow) int64 { return r.tweets }),
+	col("sentiment_sum", "Float64", func(r *statRow) float64 { return r.sentimentSum }),
+}}
+
+// entitiesTable: people, places and organisations the entities group found.
+var entitiesTable = &table[EntityRow]{name: "entities", columns: []column[EntityRow]{
+	col("tweet_id", "UInt64", func(r *EntityRow) uint64 { return r.TweetID }),
+	col("created_at", "DateTime", func(r *EntityRow) time.Time { return clampDateTime(r.CreatedAt) }),
+	col("entity", "String", func(r *EntityRow) string { return r.Entity }),
+	col("kind", "Enum8('person' = 1, 'place' = 2, 'organisation' = 3)", func(r *EntityRow) int8 { return entityKinds[r.Kind] }),
+	col("lang", "String", func(r *EntityRow) string { return r.Lang }),
+	col("sentiment", "Float32", func(r *EntityRow) float32 { return r.Sentiment }),
+	col("sampled_every", "UInt32", func(r *EntityRow) uint32 { return r.SampledEvery }),
+	col("kafka_partition", "Int32", func(r *EntityRow) int32 { return r.KafkaPartition }),
+	col("kafka_offset", "Int64", func(r *EntityRow) int64 { return r.KafkaOffset }),
+}}
