@@ -365,12 +365,12 @@ func (e *ETL) consumerGroup(group string, start int64, component string) (*kafka
 // queue of queue messages.
 func (e *ETL) partitionReader(partition int, start int64, queue int, component string) (*kafka.Reader, error) {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:       e.cfg.Brokers,
-		Topic:         e.cfg.Topic,
-		Partition:     partition,
-		Dialer:        e.readDialer,
-		MinBytes:      1,
-		MaxBytes:      8 << 20,
+		Brokers:   e.cfg.Brokers,
+		Topic:     e.cfg.Topic,
+		Partition: partition,
+		Dialer:    e.readDialer,
+		MinBytes:  1,
+		MaxBytes:  8 << 20,
 		// kafka-go gives a fetch a connection deadline of MaxWait and asks the broker to
 		// answer within three quarters of it (a quarter more below one second): with
 		// 250 ms, 62 ms of slack timed fetches out on a loaded machine. The broker answers
