@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -251,11 +250,7 @@ func (e *ETL) Run(ctx context.Context) error {
 	insertDone := make(chan struct{})
 	go func() {
 		defer close(insertDone)
-		var wg sync.WaitGroup
-		for range insertWorkers {
-			wg.Go(func() { e.inserter.run(insertCtx) })
-		}
-		wg.Wait()
+		e.inserter.run(insertCtx, insertWorkers)
 	}()
 	defer func() { stopInsert(); <-insertDone }()
 

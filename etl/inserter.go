@@ -2,6 +2,7 @@ package etl
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/starling-analytics/starling/warehouse"
@@ -48,38 +49,57 @@ func (in *inserter) load(ctx context.Context, b warehouse.LoadBatch) error {
 	return <-req.done
 }
 
-// run serves load calls until ctx ends.
-func (in *inserter) run(ctx context.Context) {
-	var batches []warehouse.LoadBatch
-	var waiting []insertReq
+// run gathers load calls into rounds and hands each round to one of workers goroutines,
+// until ctx ends. One goroutine gathers, so the batches due at the same tick go in one
+// round whichever worker is free; while every worker is busy, calls wait and join the
+// next round.
+func (in *inserter) run(ctx context.Context, workers int) {
+	rounds := make(chan []insertReq)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var batches []warehouse.LoadBatch
+			for round := range rounds {
+				batches = batches[:0]
+				for _, r := range round {
+					batches = append(batches, r.batch)
+				}
+				err := in.db.Load(round[0].ctx, batches)
+				for _, r := range round {
+					r.done <- err
+				}
+				clear(batches) // drop references to the rows' strings
+			}
+		})
+	}
+	defer func() { close(rounds); wg.Wait() }()
 	gather := time.NewTimer(0)
 	<-gather.C
 	for {
+		var round []insertReq
 		select {
 		case <-ctx.Done():
 			return
 		case req := <-in.reqs:
-			waiting = append(waiting[:0], req)
+			round = append(round, req)
 		}
 		gather.Reset(gatherWindow)
 	more:
 		for {
 			select {
 			case req := <-in.reqs:
-				waiting = append(waiting, req)
+				round = append(round, req)
 			case <-gather.C:
 				break more
 			}
 		}
-		batches = batches[:0]
-		for _, r := range waiting {
-			batches = append(batches, r.batch)
+		select {
+		case rounds <- round:
+		case <-ctx.Done():
+			for _, r := range round {
+				r.done <- ctx.Err()
+			}
+			return
 		}
-		err := in.db.Load(waiting[0].ctx, batches)
-		for _, r := range waiting {
-			r.done <- err
-		}
-		clear(batches) // drop references to the rows' strings
-		clear(waiting)
 	}
 }
