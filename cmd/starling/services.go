@@ -103,7 +103,7 @@ func ingestInputs(c *ingest.Config, inputs listFlag) []string {
 func etlFlags(fs *flag.FlagSet, c *etl.Config) {
 	fs.StringVar(&c.GroupID, "group", "etl", "Kafka consumer group shared by ETL replicas")
 	fs.IntVar(&c.BatchSize, "batch-size", 50000, "flush a partition's batch at this many records (it also bounds the memory a partition holds)")
-	fs.DurationVar(&c.FlushInterval, "flush-interval", 200*time.Millisecond, "flush a partition's batch this long after its first record")
+	fs.DurationVar(&c.FlushInterval, "flush-interval", 500*time.Millisecond, "flush batches at ticks of this interval: a record waits at most this long for its batch while its partition keeps up")
 	fs.BoolVar(&c.Entities, "entities", true, "also run the \"entities\" consumer group: named-entity recognition on a sample of the English tweets")
 	fs.Float64Var(&c.EntitiesCPU, "entities-cpu", 0.25, "share of a core the entities group may use; it samples more sparsely to keep up")
 }
