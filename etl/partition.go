@@ -33,6 +33,8 @@ type partitionLoader struct {
 	// of their rows (see warehouse.Load).
 	storedTo int64
 	careful  bool
+	// planRows is the memory of the last plan's rows, reused by the next (plan).
+	planRows []warehouse.TweetRow
 
 	// The pending batch: tweets, tombstones and records to dead-letter, covering the
 	// offsets up to last. Records are added in offset order, so rows and tombs are too.
@@ -419,6 +421,7 @@ func (p *partitionLoader) flushOnClose(ctx context.Context) {
 // reset empties the pending batch, keeping its memory.
 func (p *partitionLoader) reset() {
 	clear(p.rows) // drop references to the rows' strings
+	clear(p.planRows[:cap(p.planRows)])
 	p.rows = p.rows[:0]
 	p.tombs = p.tombs[:0]
 	p.dead = p.dead[:0]

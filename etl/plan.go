@@ -143,8 +143,10 @@ func (p *partitionLoader) plan(ctx context.Context, rows []warehouse.TweetRow, t
 		}
 	}
 
+	// The rows to insert: the batch's own when it keeps them all (a live stream), else a
+	// copy of those it keeps, into memory the loader keeps from batch to batch.
 	plan := &batchPlan{}
-	for i := range rows {
+	keep := func(i int) bool {
 		r := &rows[i]
 		_, withdrawn := withdraw[r.ID]
 		switch {
@@ -155,8 +157,24 @@ func (p *partitionLoader) plan(ctx context.Context, rows []warehouse.TweetRow, t
 		case withdrawn || states[r.ID]&warehouse.Withdrawn != 0:
 			plan.withdrawn++
 		default:
-			plan.rows = append(plan.rows, *r)
+			return true
 		}
+		return false
+	}
+	all := 0
+	for all < len(rows) && keep(all) {
+		all++
+	}
+	if all == len(rows) {
+		plan.rows = rows
+	} else {
+		plan.rows = append(p.planRows[:0], rows[:all]...)
+		for i := all + 1; i < len(rows); i++ {
+			if keep(i) {
+				plan.rows = append(plan.rows, rows[i])
+			}
+		}
+		p.planRows = plan.rows
 	}
 
 	// Deletion rows: retractions carry the loaded tweets' values.

@@ -92,6 +92,10 @@ func (db *DB) Load(ctx context.Context, batches []LoadBatch) error {
 	stats := aggregate(batches)
 	var rows, ids []TweetRow
 	var dels []DeletionRow
+	if len(batches) == 1 && !batches[0].Careful {
+		rows, ids, dels = batches[0].Tweets, batches[0].Tweets, batches[0].Deletions // no copy
+		batches = nil
+	}
 	for _, b := range batches {
 		if !b.Careful {
 			rows, ids, dels = append(rows, b.Tweets...), append(ids, b.Tweets...), append(dels, b.Deletions...)
