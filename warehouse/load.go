@@ -1,11 +1,9 @@
 package warehouse
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -171,10 +169,6 @@ func aggregate(batches []LoadBatch) []statRow {
 		}
 		out = append(out, statRow{kind: k.kind, minute: time.Unix(k.minute, 0).UTC(), key: k.key, label: k.label, tweets: s.tweets, sentimentSum: s.sum})
 	}
-	// In key order, as the table sorts them: ClickHouse writes the part without sorting.
-	slices.SortFunc(out, func(a, b statRow) int {
-		return cmp.Or(cmp.Compare(a.kind, b.kind), a.minute.Compare(b.minute), cmp.Compare(a.key, b.key), cmp.Compare(a.label, b.label))
-	})
 	for _, b := range batches {
 		out = append(out, statRow{kind: statBatch, minute: markMinute, key: b.Topic, partition: b.Partition, first: b.First, last: b.Last, tweets: markTweets})
 	}

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -36,6 +39,11 @@ type etlBenchResult struct {
 	Seconds         float64 `json:"seconds,omitempty"`
 	StartupSeconds  float64 `json:"startup_seconds,omitempty"`
 	WholeTweetsPerS float64 `json:"whole_run_tweets_per_s,omitempty"`
+	// Raw runs: clickhouse-client inserting the rows an ETL run wrote (tweets, tweet_ids,
+	// minute_stats, exported in ClickHouse's Native format) into a fresh database of the
+	// same schema; Ratio is the ETL's rate over it in the same round.
+	Round int     `json:"round,omitempty"`
+	Ratio float64 `json:"etl_over_raw,omitempty"`
 	// Freshness runs: produced at Rate, from the produce call to the tweet being returned
 	// by a warehouse query.
 	Rate        int     `json:"rate_per_s,omitempty"`
@@ -61,6 +69,7 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Var(&addrs, "clickhouse-addr", "ClickHouse native-protocol address (default: a local server started from the clickhouse-server binary, in a temporary folder)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the throughput runs to this file (go tool pprof)")
+	rounds := fs.Int("rounds", 2, "rounds of throughput runs: in each, every batch size, then clickhouse-client inserting the same rows (0 skips the raw runs: one round)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -98,18 +107,43 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	for i, b := range batches {
-		size, err := strconv.Atoi(b)
-		if err != nil || size < 1 {
-			return fmt.Errorf("--batch-sizes: %q is not a positive size", b)
+	raw := *rounds > 0
+	client, clientArgs := clickhouseClient(addrs[0])
+	if raw && client == "" {
+		return errors.New("the raw runs need clickhouse-client (apt-get install clickhouse-client), or --rounds 0")
+	}
+	exported := ""
+	for round := 1; round <= max(*rounds, 1); round++ {
+		var etlRate float64
+		for i, b := range batches {
+			size, err := strconv.Atoi(b)
+			if err != nil || size < 1 {
+				return fmt.Errorf("--batch-sizes: %q is not a positive size", b)
+			}
+			whCfg := warehouse.Config{Addr: addrs, Database: fmt.Sprintf("bench_etl_%d_%d_%d", os.Getpid(), round, i)}
+			var export func(db *warehouse.DB) error
+			if raw && exported == "" {
+				exported = tmp + "/rows"
+				export = func(db *warehouse.DB) error { return exportRows(ctx, client, clientArgs, db.Database(), exported) }
+			}
+			r, err := benchETLThroughput(ctx, brokerAddr, whCfg, size, *flushEvery, *tweets, export)
+			if err != nil {
+				return fmt.Errorf("batch size %d: %w", size, err)
+			}
+			r.Round = round
+			results = append(results, r)
+			etlRate = max(etlRate, r.TweetsPerS)
+			fmt.Fprintf(stderr, "done: round %d, batch size %d: %.0f tweets/s (load average %s)\n", round, size, r.TweetsPerS, loadAverage())
 		}
-		whCfg := warehouse.Config{Addr: addrs, Database: fmt.Sprintf("bench_etl_%d_%d", os.Getpid(), i)}
-		r, err := benchETLThroughput(ctx, brokerAddr, whCfg, size, *flushEvery, *tweets)
-		if err != nil {
-			return fmt.Errorf("batch size %d: %w", size, err)
+		if raw {
+			r, err := benchRawInsert(ctx, addrs, client, clientArgs, exported, fmt.Sprintf("bench_raw_%d_%d", os.Getpid(), round), *tweets)
+			if err != nil {
+				return fmt.Errorf("raw insert: %w", err)
+			}
+			r.Round, r.Ratio = round, etlRate/r.TweetsPerS
+			results = append(results, r)
+			fmt.Fprintf(stderr, "done: round %d, clickhouse-client: %.0f tweets/s (load average %s); the ETL's best: %.2f of it\n", round, r.TweetsPerS, loadAverage(), r.Ratio)
 		}
-		results = append(results, r)
-		fmt.Fprintf(stderr, "done: batch size %d: %.0f tweets/s\n", size, r.TweetsPerS)
 	}
 	pprof.StopCPUProfile()
 	if *rate > 0 {
@@ -122,12 +156,15 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		results = append(results, r)
 	}
 
-	fmt.Fprintf(stdout, "%-11s %6s %9s %10s %12s %10s  %s\n", "run", "batch", "flush", "tweets", "tweets/s", "startup s", "freshness p50 / p99 / max ms")
+	fmt.Fprintf(stdout, "%-11s %5s %6s %9s %10s %12s %10s  %s\n", "run", "round", "batch", "flush", "tweets", "tweets/s", "startup s", "freshness p50 / p99 / max ms, or the ETL over clickhouse-client")
 	for _, r := range results {
-		if r.Run == "throughput" {
-			fmt.Fprintf(stdout, "%-11s %6d %9s %10d %12.0f %10.2f  -\n", r.Run, r.BatchSize, r.FlushInterval, r.Tweets, r.TweetsPerS, r.StartupSeconds)
-		} else {
-			fmt.Fprintf(stdout, "%-11s %6d %9s %10d %12s %10s  %.0f / %.0f / %.0f at %d/s (%d samples, polled every %.0f ms)\n", r.Run, r.BatchSize,
+		switch r.Run {
+		case "throughput":
+			fmt.Fprintf(stdout, "%-11s %5d %6d %9s %10d %12.0f %10.2f  -\n", r.Run, r.Round, r.BatchSize, r.FlushInterval, r.Tweets, r.TweetsPerS, r.StartupSeconds)
+		case "raw":
+			fmt.Fprintf(stdout, "%-11s %5d %6s %9s %10d %12.0f %10s  ETL %.2fx\n", "clickhouse", r.Round, "-", "-", r.Tweets, r.TweetsPerS, "-", r.Ratio)
+		default:
+			fmt.Fprintf(stdout, "%-11s %5s %6d %9s %10d %12s %10s  %.0f / %.0f / %.0f at %d/s (%d samples, polled every %.0f ms)\n", r.Run, "-", r.BatchSize,
 				r.FlushInterval, r.Tweets, "-", "-", r.FreshP50Ms, r.FreshP99Ms, r.FreshMaxMs, r.Rate, r.Samples, r.PollEveryMs)
 		}
 	}
@@ -176,7 +213,9 @@ func loadedCount(ctx context.Context, db *warehouse.DB) (int64, error) {
 	return n, err
 }
 
-func benchETLThroughput(ctx context.Context, brokerAddr string, whCfg warehouse.Config, size int, flush time.Duration, n int) (etlBenchResult, error) {
+// benchETLThroughput loads the topic with a new ETL into a new database and measures the
+// rate; export, when given, is called with the loaded database before it is dropped.
+func benchETLThroughput(ctx context.Context, brokerAddr string, whCfg warehouse.Config, size int, flush time.Duration, n int, export func(*warehouse.DB) error) (etlBenchResult, error) {
 	r := etlBenchResult{Run: "throughput", BatchSize: size, FlushInterval: flush, Tweets: n}
 	start := time.Now()
 	db, stop, err := startBenchETL(ctx, brokerAddr, whCfg, "bench-"+whCfg.Database, size, flush)
@@ -207,6 +246,9 @@ func benchETLThroughput(ctx context.Context, brokerAddr string, whCfg warehouse.
 			r.Seconds = end.Sub(first).Seconds()
 			r.TweetsPerS = float64(int64(n)-firstN) / r.Seconds
 			r.WholeTweetsPerS = float64(n) / end.Sub(start).Seconds()
+			if export != nil {
+				return r, export(db)
+			}
 			return r, nil
 		}
 		if time.Since(start) > 30*time.Minute {
@@ -389,4 +431,105 @@ func commitEnds(ctx context.Context, addr, group string) error {
 	}
 	_, err = c.OffsetCommit(ctx, commit)
 	return err
+}
+
+// rawTables are the tables the ETL writes, in the order the raw runs insert them: the rows
+// first (at once), then the aggregates, as the ETL does.
+var rawTables = []string{"tweets", "tweet_ids", "minute_stats"}
+
+// clickhouseClient finds the clickhouse-client command and its arguments for addr.
+func clickhouseClient(addr string) (string, []string) {
+	host, port, _ := net.SplitHostPort(addr)
+	args := []string{"--host", host, "--port", port}
+	if p, err := exec.LookPath("clickhouse-client"); err == nil {
+		return p, args
+	}
+	if p, err := exec.LookPath("clickhouse"); err == nil {
+		return p, append([]string{"client"}, args...)
+	}
+	return "", nil
+}
+
+// exportRows writes the rows of the ETL's tables in database to dir, one Native file each.
+func exportRows(ctx context.Context, client string, args []string, database, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, t := range rawTables {
+		f, err := os.Create(filepath.Join(dir, t+".native"))
+		if err != nil {
+			return err
+		}
+		q := fmt.Sprintf("SELECT %s FROM %s.%s FORMAT Native", strings.Join(warehouse.WrittenColumns(t), ", "), database, t)
+		cmd := exec.CommandContext(ctx, client, append(slices.Clone(args), "--query", q)...)
+		cmd.Stdout = f
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		err = cmd.Run()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("export %s: %v: %s", t, err, errb.String())
+		}
+	}
+	return nil
+}
+
+// benchRawInsert inserts the exported rows with clickhouse-client into a fresh database of
+// the same schema and measures the rate, in tweets: tweets and tweet_ids at once, then
+// minute_stats.
+func benchRawInsert(ctx context.Context, addrs []string, client string, args []string, dir, database string, tweets int) (etlBenchResult, error) {
+	r := etlBenchResult{Run: "raw", Tweets: tweets}
+	whCfg := warehouse.Config{Addr: addrs, Database: database}
+	db, err := warehouse.Open(ctx, whCfg)
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+database)
+		db.Close()
+	}()
+	if err := db.Migrate(ctx); err != nil {
+		return r, err
+	}
+	insert := func(t string) error {
+		f, err := os.Open(filepath.Join(dir, t+".native"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		q := fmt.Sprintf("INSERT INTO %s.%s (%s) FORMAT Native", database, t, strings.Join(warehouse.WrittenColumns(t), ", "))
+		cmd := exec.CommandContext(ctx, client, append(slices.Clone(args), "--query", q)...)
+		cmd.Stdin = f
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("insert %s: %v: %s", t, err, errb.String())
+		}
+		return nil
+	}
+	start := time.Now()
+	errs := make(chan error, 2)
+	for _, t := range rawTables[:2] {
+		go func() { errs <- insert(t) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			return r, err
+		}
+	}
+	if err := insert(rawTables[2]); err != nil {
+		return r, err
+	}
+	r.Seconds = time.Since(start).Seconds()
+	r.TweetsPerS = float64(tweets) / r.Seconds
+	return r, nil
+}
+
+// loadAverage is the machine's one-minute load average, as /proc/loadavg has it.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
