@@ -35,3 +35,8 @@ func (db *DB) WriteRows(ctx context.Context, b LoadBatch, tables ...string) erro
 	}
 	return nil
 }
+
+// CopyLock and ProcessToken are the lock of migration 3's copy and this process's token.
+const CopyLock = copyLock
+
+var ProcessToken = processToken

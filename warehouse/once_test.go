@@ -3,6 +3,7 @@ package warehouse_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,5 +285,81 @@ func TestLoadAfterAttemptsCutShort(t *testing.T) {
 				t.Errorf("aggregates:\n got %s\nwant %s", got, want)
 			}
 		})
+	}
+}
+
+// TestUpgradeFromVersion2 migrates a warehouse of schema version 2 holding tweets (their
+// aggregates filled by version 2's views), from four processes at once, one of which
+// lost its connection in the middle of a copy it had begun (its lock is still there): the
+// aggregates are copied once, the loaded offsets become marks, and the warehouse answers
+// as one that loaded the same tweets with version 3.
+func TestUpgradeFromVersion2(t *testing.T) {
+	t.Parallel()
+	cfg := warehousetest.Empty(t)
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := warehouse.MigrateTo(db, ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	rows := sampleRows(1, 60, 0)
+	batch, err := db.Conn().PrepareBatch(ctx, `INSERT INTO tweets (id, created_at, text, lang, user_id, hashtags, words,
+		sentiment, sentiment_label, kafka_topic, kafka_partition, kafka_offset)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := batch.Append(r.ID, r.CreatedAt, r.Text, r.Lang, r.UserID, r.Hashtags, r.Words, r.Sentiment, r.SentimentLabel,
+			r.KafkaTopic, r.KafkaPartition, r.KafkaOffset); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+	// This process's copy, cut short: its lock and a part of what it copied.
+	for _, q := range []string{
+		"CREATE TABLE " + warehouse.CopyLock + " (owner String) ENGINE = TinyLog",
+		"INSERT INTO " + warehouse.CopyLock + " (owner) SELECT '" + warehouse.ProcessToken + "'",
+		"CREATE TABLE IF NOT EXISTS minute_stats (kind Enum8('hashtag' = 1, 'word' = 2, 'sentiment' = 3, 'batch' = 4), minute DateTime, key String, label Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1), partition Int32, first_offset Int64, last_offset Int64, tweets Int64, sentiment_sum Float64, written_at DateTime DEFAULT now()) ENGINE = SummingMergeTree((tweets, sentiment_sum)) ORDER BY (kind, minute, key, label, partition, first_offset, last_offset)",
+		"INSERT INTO minute_stats (kind, minute, key, label, partition, first_offset, last_offset, tweets, sentiment_sum) SELECT 'hashtag', minute, hashtag, 'neutral', -1, 0, 0, toInt64(tweets), sentiment_sum FROM hashtag_minute",
+	} {
+		if err := db.Conn().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			d, err := warehouse.Open(ctx, cfg)
+			if err == nil {
+				err = d.Migrate(ctx)
+				d.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Migrate %d: %v", i, err)
+		}
+	}
+	ref := warehousetest.Open(t)
+	if err := ref.InsertTweets(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aggregates(t, db), aggregates(t, ref); got != want {
+		t.Errorf("aggregates across the upgrade:\n got %s\nwant %s", got, want)
+	}
+	if offs, err := db.LoadedOffsets(ctx, "tweets"); err != nil || offs[0] != 60 {
+		t.Errorf("LoadedOffsets after the upgrade = %v, %v; want partition 0 at 60", offs, err)
+	}
+	if n := queryString(t, db, "SELECT toString(count()) FROM system.tables WHERE database = currentDatabase() AND name = '"+warehouse.CopyLock+"'"); n != "0" {
+		t.Errorf("the copy's lock is still there")
 	}
 }

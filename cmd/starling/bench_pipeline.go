@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -29,10 +30,21 @@ type pipelineSample struct {
 	Produced   float64            `json:"produced_per_s"`
 	Loaded     float64            `json:"loaded_per_s"`
 	Lag        int64              `json:"lag"` // produced but not yet loaded
-	LatencyP50 float64            `json:"latency_p50_ms"`
-	LatencyP99 float64            `json:"latency_p99_ms"`
+	LatencyP50 millis             `json:"latency_p50_ms"`
+	LatencyP99 millis             `json:"latency_p99_ms"`
 	CPU        map[string]float64 `json:"cpu_cores"` // per service
 	RSS        map[string]float64 `json:"rss_mib"`
+}
+
+// millis is a latency in milliseconds; NaN, a second or a run without samples, is null
+// in JSON (which has no NaN).
+type millis float64
+
+func (m millis) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(m)) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(m))
 }
 
 // pipelineResult is a whole pipeline run.
@@ -43,14 +55,20 @@ type pipelineResult struct {
 	Loaded        int64              `json:"loaded"`
 	ProducedPerS  float64            `json:"produced_per_s"`
 	SustainedPerS float64            `json:"sustained_loaded_per_s"`
-	LatencyP50    float64            `json:"latency_p50_ms"`
-	LatencyP99    float64            `json:"latency_p99_ms"`
-	LatencyMax    float64            `json:"latency_max_ms"`
+	LatencyP50    millis             `json:"latency_p50_ms"`
+	LatencyP99    millis             `json:"latency_p99_ms"`
+	LatencyMax    millis             `json:"latency_max_ms"`
 	Samples       int                `json:"latency_samples"`
 	CPU           map[string]float64 `json:"cpu_cores_mean"`
 	RSS           map[string]float64 `json:"rss_mib_max"`
 	Bottleneck    string             `json:"bottleneck"`
-	Series        []pipelineSample   `json:"series"`
+	// ClickHouse's folder at the end of the run, the bytes of its tables' active parts
+	// (what the data needs; the rest is replaced parts not yet deleted, logs and
+	// metadata), and the most active parts one table has.
+	ClickHouseDirMiB  float64          `json:"clickhouse_dir_mib"`
+	ActivePartsMiB    float64          `json:"clickhouse_active_parts_mib"`
+	MostPartsOneTable uint64           `json:"clickhouse_most_active_parts_in_a_table"`
+	Series            []pipelineSample `json:"series"`
 }
 
 func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -84,7 +102,10 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	printPipeline(stdout, res)
 	if *jsonOut != "" {
-		data, _ := json.MarshalIndent(res, "", "  ")
+		data, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return fmt.Errorf("--json: %w", err)
+		}
 		if err := os.WriteFile(*jsonOut, data, 0o644); err != nil {
 			return err
 		}
@@ -190,7 +211,8 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 		}
 		smp := pipelineSample{T: now.Seconds(), Produced: float64(produced - lastProduced), Loaded: float64(int64(loaded) - lastLoaded),
 			Lag: produced - int64(loaded), CPU: map[string]float64{}, RSS: map[string]float64{}}
-		smp.LatencyP50, smp.LatencyP99 = lat.window()
+		p50, p99 := lat.window()
+		smp.LatencyP50, smp.LatencyP99 = millis(p50), millis(p99)
 		for name, pid := range pids() {
 			if stopped && name == "ingest" {
 				continue
@@ -229,7 +251,8 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 		return nil, err
 	}
 	res.Seconds = duration.Seconds()
-	res.LatencyP50, res.LatencyP99, res.LatencyMax, res.Samples = lat.total()
+	p50, p99, mx, samples := lat.total()
+	res.LatencyP50, res.LatencyP99, res.LatencyMax, res.Samples = millis(p50), millis(p99), millis(mx), samples
 	// Sustained rates: per second over the run, after the first five seconds (processes
 	// starting, the group joining).
 	var n int
@@ -253,7 +276,32 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 		res.CPU[name] = c.Seconds() / span
 	}
 	res.Bottleneck = bottleneck(res, duration)
+	if err := clickhouseDisk(ctx, db, filepath.Join(dir, "clickhouse"), res); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// clickhouseDisk measures ClickHouse's folder against its active parts.
+func clickhouseDisk(ctx context.Context, db *warehouse.DB, dir string, res *pipelineResult) error {
+	var active uint64
+	if err := db.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE active").Scan(&active); err != nil {
+		return fmt.Errorf("active parts: %w", err)
+	}
+	if err := db.Conn().QueryRow(ctx, "SELECT max(n) FROM (SELECT count() AS n FROM system.parts WHERE active GROUP BY database, table)").Scan(&res.MostPartsOneTable); err != nil {
+		return fmt.Errorf("active parts per table: %w", err)
+	}
+	var total int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	res.ClickHouseDirMiB, res.ActivePartsMiB = float64(total)/(1<<20), float64(active)/(1<<20)
+	return nil
 }
 
 // bottleneck names what limits a run.
@@ -479,6 +527,8 @@ func printPipeline(w io.Writer, r *pipelineResult) {
 	fmt.Fprintf(w, "\npipeline, %s for %.0f s\n", target, r.Seconds)
 	fmt.Fprintf(w, "  produced        %10d  (%.0f tweets/s)\n", r.Produced, r.ProducedPerS)
 	fmt.Fprintf(w, "  loaded          %10d  (sustained %.0f tweets/s)\n", r.Loaded, r.SustainedPerS)
+	defer fmt.Fprintf(w, "  clickhouse disk %.0f MiB in its folder, %.0f MiB of it in active parts (%.1fx); at most %d active parts in one table\n",
+		r.ClickHouseDirMiB, r.ActivePartsMiB, r.ClickHouseDirMiB/max(r.ActivePartsMiB, 0.001), r.MostPartsOneTable)
 	fmt.Fprintf(w, "  latency         p50 %.0f ms  p99 %.0f ms  max %.0f ms  (%d samples, produce → returned by a warehouse query)\n",
 		r.LatencyP50, r.LatencyP99, r.LatencyMax, r.Samples)
 	names := make([]string, 0, len(r.CPU))
@@ -591,8 +641,8 @@ func pipelineChart(r *pipelineResult) string {
 		{"loaded", colors[1], pick(func(s pipelineSample) float64 { return s.Loaded })},
 	}))
 	b.WriteString(chart("Produce → queryable latency", "ms", []line{
-		{"p50", colors[2], pick(func(s pipelineSample) float64 { return s.LatencyP50 })},
-		{"p99", colors[3], pick(func(s pipelineSample) float64 { return s.LatencyP99 })},
+		{"p50", colors[2], pick(func(s pipelineSample) float64 { return float64(s.LatencyP50) })},
+		{"p99", colors[3], pick(func(s pipelineSample) float64 { return float64(s.LatencyP99) })},
 	}))
 	b.WriteString(chart("CPU per service", "cores", cpu))
 	return b.String()

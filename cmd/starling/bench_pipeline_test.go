@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -15,20 +17,31 @@ import (
 func TestBenchPipelineMeasures(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	r, err := benchPipeline(ctx, os.Args[0], []string{"STARLING_TEST_MAIN=1"}, t.TempDir(), 1000, 8*time.Second, 1, 3, io.Discard)
+	// Two ETL replicas, so that the group with more than one member is what the bench
+	// waits for.
+	r, err := benchPipeline(ctx, os.Args[0], []string{"STARLING_TEST_MAIN=1"}, t.TempDir(), 1000, 8*time.Second, 2, 3, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Produced < 4000 || r.Loaded != r.Produced || r.Samples == 0 || !(r.LatencyP50 > 0) || r.LatencyMax < r.LatencyP99 {
 		t.Errorf("result %+v", *r)
 	}
-	for _, svc := range []string{"broker", "etl", "ingest", "clickhouse"} {
+	for _, svc := range []string{"broker", "etl-0", "etl-1", "ingest", "clickhouse"} {
 		if r.RSS[svc] <= 0 {
 			t.Errorf("no memory figure for %s: %v", svc, r.RSS)
 		}
 	}
 	if !strings.HasPrefix(r.Bottleneck, "none at this rate") && !strings.Contains(r.Bottleneck, "saturated") {
 		t.Errorf("bottleneck at 1,000 tweets/s: %s", r.Bottleneck)
+	}
+	// The results as JSON, and a run without a latency sample (a second, or a run, with no
+	// new tweet: NaN) among them, which JSON cannot hold.
+	if _, err := json.Marshal(r); err != nil {
+		t.Errorf("JSON of the result: %v", err)
+	}
+	r.Series = append(r.Series, pipelineSample{LatencyP50: millis(math.NaN()), LatencyP99: millis(math.NaN())})
+	if data, err := json.Marshal(r); err != nil || !strings.Contains(string(data), `"latency_p50_ms":null`) {
+		t.Errorf("JSON of a second without samples: %v", err)
 	}
 	chart := pipelineChart(r)
 	if strings.Count(chart, "<svg") != 3 || !strings.Contains(chart, "<polyline") {

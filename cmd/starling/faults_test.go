@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -235,7 +240,7 @@ func checkWarehouse(t *testing.T, s *stack, m *feedModel, timeout time.Duration)
 		}
 		return out
 	}
-	// An INSERT writes the tweets table before the tables its views fill, so the last
+	// A batch's tweets are written before its aggregates (its commit), so the last
 	// batch's tweets can be counted a moment before its aggregates: wait for them to
 	// settle, then check that they stay (nothing is counted twice later).
 	settle := time.Now().Add(30 * time.Second)
@@ -329,6 +334,103 @@ func TestFaultClickHouseDown(t *testing.T) {
 	}
 	waitIngest(t, in, 3*time.Minute)
 	checkWarehouse(t, s, m, 3*time.Minute)
+}
+
+// insertInFlight polls ClickHouse's running queries over its HTTP interface until one is
+// an INSERT of a batch (into tweets, tweet_ids, tweet_deletions or minute_stats), and
+// reports whether one was seen before the timeout.
+func insertInFlight(s *stack, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	addr := s.ClickHouseHTTP()
+	q := url.QueryEscape("SELECT count() FROM system.processes WHERE match(query, '^INSERT INTO (tweets|tweet_ids|tweet_deletions|minute_stats) ')")
+	c := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		resp, err := c.Get("http://" + addr + "/?query=" + q)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if n, err := strconv.Atoi(strings.TrimSpace(string(body))); err == nil && n > 0 {
+				return true
+			}
+		}
+		time.Sleep(2 * time.Millisecond) // the poll's own pace
+	}
+	return false
+}
+
+// waitLoading waits until the warehouse holds tweets.
+func waitLoading(t *testing.T, s *stack, timeout time.Duration) {
+	t.Helper()
+	db, err := warehouse.Open(context.Background(), s.Warehouse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		var n uint64
+		if err := db.Conn().QueryRow(context.Background(), "SELECT count() FROM tweets").Scan(&n); err == nil && n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing loaded after %s", timeout)
+		}
+		time.Sleep(50 * time.Millisecond) // poll
+	}
+}
+
+// TestFaultKilledMidInsert kills ClickHouse with SIGKILL twenty times, each time while an
+// INSERT of the ETL is in flight (into tweets, tweet_ids or minute_stats, whichever it
+// is), and starts it again; then kills the ETL ten times while one of its INSERTs is in
+// flight, and starts another. Every batch cut short is loaded again, and no tweet is
+// stored or counted twice.
+func TestFaultKilledMidInsert(t *testing.T) {
+	s := testStack(t)
+	m := newModel()
+	rng := rand.New(rand.NewPCG(17, 18))
+	feed := m.writeFeed(t, s.dir, 17, 240000) // 3,000/s for 80 s
+	etl, err := s.StartETL("etl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.StartIngest("ingest", "--input", feed, "--speed", "0", "--rate", "3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	waitLoading(t, s, time.Minute) // the ETL has migrated and loads: its INSERTs are batches
+	for kill := range 20 {
+		if !insertInFlight(s, 30*time.Second) {
+			t.Fatalf("no INSERT in flight to cut before kill %d of ClickHouse", kill+1)
+		}
+		s.KillClickHouse()
+		startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := s.StartClickHouse(startCtx)
+		cancel()
+		if err != nil {
+			t.Fatalf("restart ClickHouse after kill %d: %v", kill+1, err)
+		}
+		after(t, time.Duration(200+rng.IntN(800))*time.Millisecond, etl, in)
+	}
+	waitIngest(t, in, 3*time.Minute)
+
+	feed2 := m.writeFeed(t, s.dir, 18, 450000) // 3,000/s for 150 s
+	in, err = s.StartIngest("ingest-2", "--input", feed2, "--speed", "0", "--rate", "3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kill := range 10 {
+		if !insertInFlight(s, time.Minute) {
+			t.Fatalf("no INSERT in flight to cut before kill %d of the ETL", kill+1)
+		}
+		etl.Kill()
+		if etl, err = s.StartETL(fmt.Sprintf("etl-%d", kill+1)); err != nil {
+			t.Fatal(err)
+		}
+		after(t, time.Duration(500+rng.IntN(1500))*time.Millisecond, etl)
+	}
+	waitIngest(t, in, 5*time.Minute)
+	checkWarehouse(t, s, m, 5*time.Minute)
 }
 
 // TestFaultETLKilledAndReplicas runs three ETL processes of one group while tweets flow:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/ingest"
@@ -218,16 +220,21 @@ func runMigrate(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return migrate(ctx, cfg)
 }
 
-// migrate waits up to two minutes for ClickHouse (it may still be starting) and applies
-// the migrations.
+// migrate waits up to two minutes for ClickHouse (it may still be starting, or
+// restarting) and applies the migrations. A migration cut short by a lost connection is
+// applied again (they are idempotent); one ClickHouse refuses is an error.
 func migrate(ctx context.Context, cfg warehouse.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
 		db, err := warehouse.Open(ctx, cfg)
 		if err == nil {
-			defer db.Close()
-			return db.Migrate(ctx)
+			err = db.Migrate(ctx)
+			db.Close()
+			var ex *clickhouse.Exception
+			if err == nil || errors.As(err, &ex) || ctx.Err() != nil {
+				return err
+			}
 		}
 		if cfg.Logger != nil {
 			cfg.Logger.Warn("waiting for ClickHouse", "err", err)

@@ -89,6 +89,22 @@ func (s *stack) StopClickHouse() error {
 	return err
 }
 
+// KillClickHouse ends the server with SIGKILL, as a crash would.
+func (s *stack) KillClickHouse() {
+	if s.ch != nil {
+		s.ch.Kill()
+		s.ch = nil
+	}
+}
+
+// ClickHouseHTTP is the server's HTTP address, "" when it is not running.
+func (s *stack) ClickHouseHTTP() string {
+	if s.ch == nil {
+		return ""
+	}
+	return s.ch.HTTPAddr()
+}
+
 // ClickHousePID is the server's process id, 0 when it is not running.
 func (s *stack) ClickHousePID() int {
 	if s.ch == nil {

@@ -192,6 +192,12 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// Kill ends the server with SIGKILL, as a crash would, and waits for the process to exit.
+func (s *Server) Kill() {
+	s.closeOnce.Do(func() { _ = s.cmd.Process.Kill() })
+	<-s.exited
+}
+
 // waitReady polls the HTTP /ping endpoint until it answers "Ok.", the process exits, or
 // the timeout passes.
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
