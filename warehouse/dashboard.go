@@ -18,8 +18,8 @@ import (
 //
 // Where the answers come from:
 //   - Without a filter, from the per-minute aggregates (sentiment_minute, hashtag_minute,
-//     word_minute): SummingMergeTree tables, always read with sum(...) GROUP BY, whose counts
-//     are signed because withdrawn tweets are subtracted.
+//     word_minute): views of minute_stats, a SummingMergeTree table, always read with
+//     sum(...) GROUP BY, whose counts are signed because withdrawn tweets are subtracted.
 //   - With a filter, from the tweets table over the window's created_at range, which the
 //     aggregates cannot answer (which words go with a hashtag, which languages use a word).
 //     Tweets that were withdrawn but are not purged yet are left out by their id in
