@@ -137,7 +137,10 @@ func (p *entityLoader) run(genCtx context.Context) {
 }
 
 // startOffset is after the group's committed offset or the recorded progress, whichever
-// is later; a partition with neither starts at its end (StartOffset).
+// is later. A partition with neither starts at its end as of now: the end is read from
+// the partition's leader and committed at once, so that the group's starting point is
+// fixed when it joins (records produced while a reader connects are not skipped, and a
+// restart resumes there).
 func (p *entityLoader) startOffset(ctx context.Context) (int64, bool) {
 	e := p.g.e
 	var b backoff
@@ -148,13 +151,42 @@ func (p *entityLoader) startOffset(ctx context.Context) (int64, bool) {
 			if l, ok := loaded[int32(p.partition)]; ok && (start < 0 || l+1 > start) {
 				start = l + 1
 			}
-			return start, true
+			if start >= 0 {
+				return start, true
+			}
+			if start, err = p.pinEnd(ctx); err == nil {
+				return start, true
+			}
 		}
-		e.log.Warn("reading the entities group's progress failed; retrying", "partition", p.partition, "err", err)
+		e.log.Warn("reading the entities group's starting offset failed; retrying", "partition", p.partition, "err", err)
 		if !b.wait(ctx) {
 			return 0, false
 		}
 	}
+}
+
+// pinEnd reads the partition's end offset and commits it as the group's offset.
+func (p *entityLoader) pinEnd(ctx context.Context) (int64, error) {
+	e := p.g.e
+	var errs []error
+	for _, broker := range e.cfg.Brokers {
+		conn, err := e.readDialer.DialLeader(ctx, "tcp", broker, e.cfg.Topic, p.partition)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		end, err := conn.ReadLastOffset()
+		conn.Close()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := p.gen.CommitOffsets(map[string]map[int]int64{e.cfg.Topic: {p.partition: end}}); err != nil {
+			return 0, fmt.Errorf("commit the starting offset: %w", err)
+		}
+		return end, nil
+	}
+	return 0, fmt.Errorf("read the end of partition %d: %w", p.partition, errors.Join(errs...))
 }
 
 // adjust moves the sampling step with the lag, once a flush: it doubles while the

@@ -16,18 +16,26 @@ import (
 	"github.com/starling-analytics/starling/warehouse/warehousetest"
 )
 
-// waitForGroup waits until a consumer group is stable with members.
-func waitForGroup(t *testing.T, addr, group string, members int) {
+// waitForStart waits until a new consumer group that starts at the end of the topic has
+// pinned its starting offset (committed it) on every partition.
+func waitForStart(t *testing.T, addr, group string, partitions int) {
 	t.Helper()
 	adm, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer adm.Close()
-	waitFor(t, time.Minute, "group "+group+" stable", func() bool {
-		groups, err := kadm.NewClient(adm).DescribeGroups(context.Background(), group)
-		g := groups[group]
-		return err == nil && g.State == "Stable" && len(g.Members) == members
+	waitFor(t, time.Minute, "group "+group+"'s starting offsets", func() bool {
+		offsets, err := kadm.NewClient(adm).FetchOffsets(context.Background(), group)
+		if err != nil {
+			return false
+		}
+		for p := range partitions {
+			if _, ok := offsets.Lookup(tweet.TopicTweets, int32(p)); !ok {
+				return false
+			}
+		}
+		return true
 	})
 }
 
@@ -59,7 +67,7 @@ func TestEntitiesGroupStoresWhatTweetsName(t *testing.T) {
 	db := openDB(t, whCfg)
 	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, Entities: true, EntitiesCPU: 1, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
 	_, stop := runETL(t, cfg)
-	waitForGroup(t, addr, "entities", 1) // it starts at the end of the topic
+	waitForStart(t, addr, "entities", 2) // it starts at the end of the topic
 	produce(t, addr, namedTweets(t, 1, 60))
 	ends := endOffsets(t, addr, tweet.TopicTweets, 2)
 	waitFor(t, time.Minute, "the entities group through the tweets", func() bool {
@@ -98,7 +106,7 @@ func TestEntitiesGroupSamplesWhenBehind(t *testing.T) {
 	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, Entities: true, EntitiesCPU: 0.05, EntitiesMaxLag: 100,
 		FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
 	_, stop := runETL(t, cfg)
-	waitForGroup(t, addr, "entities", 1)
+	waitForStart(t, addr, "entities", 1)
 	produce(t, addr, namedTweets(t, 1, 20000))
 	ends := endOffsets(t, addr, tweet.TopicTweets, 1)
 	waitFor(t, 2*time.Minute, "the entities group through the partition", func() bool {

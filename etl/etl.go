@@ -178,8 +178,11 @@ type Stats struct {
 	Withdrawn    uint64 // tweets withdrawn by tombstones and edits
 	DeadLettered uint64 // records written to the dead-letter topic
 	Batches      uint64 // batches flushed (inserted and/or offsets recorded)
-	FullBatches  uint64 // of those, the ones flushed at BatchSize records (the others by time)
-	InsertErrors uint64 // failed writes to the warehouse or the dead-letter topic (each retried)
+	// Of those: flushed at BatchSize records; by the flush interval while their partition
+	// kept up; while their partition was behind, because its reader delivered nothing for
+	// a while (a slow broker or machine); and when their partition was taken away.
+	FullBatches, IntervalBatches, StalledBatches, HandoverBatches uint64
+	InsertErrors                                                  uint64 // failed writes to the warehouse or the dead-letter topic (each retried)
 }
 
 // ETL is a streaming consumer. Create it with New, run it with Run.
@@ -194,7 +197,8 @@ type ETL struct {
 	purger     *purger   // set by Run
 	inserter   *inserter // set by Run
 
-	consumed, loaded, duplicates, withdrawn, dead, batches, fullBatches, insertErrors atomic.Uint64
+	consumed, loaded, duplicates, withdrawn, dead, insertErrors atomic.Uint64
+	batches                                                     [flushReasons]atomic.Uint64
 }
 
 // New checks cfg and prepares an ETL (it loads the sentiment lexicon).
@@ -217,16 +221,21 @@ func Run(ctx context.Context, cfg Config) error {
 
 // Stats returns a snapshot of the counters.
 func (e *ETL) Stats() Stats {
-	return Stats{
+	s := Stats{
 		Consumed:     e.consumed.Load(),
 		Loaded:       e.loaded.Load(),
 		Duplicates:   e.duplicates.Load(),
 		Withdrawn:    e.withdrawn.Load(),
 		DeadLettered: e.dead.Load(),
-		Batches:      e.batches.Load(),
-		FullBatches:  e.fullBatches.Load(),
 		InsertErrors: e.insertErrors.Load(),
+
+		FullBatches:     e.batches[flushFull].Load(),
+		IntervalBatches: e.batches[flushInterval].Load(),
+		StalledBatches:  e.batches[flushStalled].Load(),
+		HandoverBatches: e.batches[flushHandover].Load(),
 	}
+	s.Batches = s.FullBatches + s.IntervalBatches + s.StalledBatches + s.HandoverBatches
+	return s
 }
 
 // Run consumes and loads until ctx is done, then returns nil. It waits for the warehouse

@@ -18,6 +18,7 @@ type etlMetrics struct {
 	deletions    prometheus.Counter
 	skipped      *prometheus.CounterVec
 	writeErrors  *prometheus.CounterVec
+	batches      *prometheus.CounterVec
 	batchRecords prometheus.Histogram
 	batchSeconds prometheus.Histogram
 	lag          *prometheus.GaugeVec
@@ -47,6 +48,8 @@ func newETLMetrics(group string) *etlMetrics {
 			Help: "Tweets not inserted: duplicate (the warehouse holds them), superseded (a newer edit is loaded), withdrawn."}, []string{"reason"}),
 		writeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "starling_etl_write_errors_total", ConstLabels: labels,
 			Help: "Failed warehouse or dead-letter writes, each retried with back-off."}, []string{"what"}),
+		batches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "starling_etl_batches_total", ConstLabels: labels,
+			Help: "Batches flushed, by why: full (BatchSize records), interval (the flush interval ended while the partition kept up), stalled (the partition was behind but its reader delivered nothing for a while), handover (the partition was taken away)."}, []string{"reason"}),
 		batchRecords: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "starling_etl_batch_records", ConstLabels: labels,
 			Help: "Records per flushed batch.", Buckets: prometheus.ExponentialBuckets(1, 4, 10)}),
 		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "starling_etl_batch_seconds", ConstLabels: labels,
@@ -66,7 +69,7 @@ func newETLMetrics(group string) *etlMetrics {
 		Help: "Entities written to the warehouse."})
 	m.entitySeconds = prometheus.NewCounter(prometheus.CounterOpts{Name: "starling_etl_entities_recognition_seconds_total", ConstLabels: labels,
 		Help: "Time spent in named-entity recognition."})
-	m.reg.MustRegister(m.consumed, m.loaded, m.deadLettered, m.deletions, m.skipped, m.writeErrors, m.batchRecords, m.batchSeconds, m.lag, m.freshness,
+	m.reg.MustRegister(m.consumed, m.loaded, m.deadLettered, m.deletions, m.skipped, m.writeErrors, m.batches, m.batchRecords, m.batchSeconds, m.lag, m.freshness,
 		m.entityLag, m.entityEvery, m.entityTweets, m.entities, m.entitySeconds)
 	return m
 }

@@ -52,6 +52,24 @@ type partitionLoader struct {
 	cancelFlushLate context.CancelFunc
 	// behind is how many records the broker held past the last one read, when it was read.
 	behind int64
+	// overdue: the batch's flush interval is up, and it flushes once it has read what the
+	// broker held then (behind reaches 0).
+	overdue bool
+}
+
+// flushReason says why a batch was flushed.
+type flushReason int
+
+const (
+	flushFull     flushReason = iota // it reached BatchSize records
+	flushInterval                    // its flush interval ended while the partition kept up
+	flushStalled                     // the partition was behind, but its reader delivered nothing for backlogWait
+	flushHandover                    // the partition was taken away (rebalance or shutdown)
+	flushReasons
+)
+
+func (r flushReason) String() string {
+	return [...]string{"full", "interval", "stalled", "handover"}[r]
 }
 
 // nextTick is when a batch begun at now flushes while its partition keeps up: the end of
@@ -103,8 +121,10 @@ func (p *partitionLoader) run(genCtx context.Context) {
 			// partition keeps up. While it is behind by at least the batch's room, the
 			// records that fill the batch are already in the broker, and the batch is
 			// flushed full instead: every INSERT costs ClickHouse new parts in six tables
-			// whatever its size, so a backlog is loaded in fewer, larger INSERTs.
-			if p.behind >= int64(e.cfg.BatchSize-p.pending) {
+			// whatever its size, so a backlog is loaded in fewer, larger INSERTs. Once the
+			// interval is up (overdue), the batch takes the records the broker already
+			// held and flushes when it has read up to them.
+			if p.overdue || p.behind >= int64(e.cfg.BatchSize-p.pending) {
 				fetchCtx = p.flushLate
 			}
 		}
@@ -115,13 +135,26 @@ func (p *partitionLoader) run(genCtx context.Context) {
 			p.behind = max(m.HighWaterMark-m.Offset-1, 0)
 			lag.Set(float64(p.behind))
 			p.add(ctx, m)
-			if p.pending >= e.cfg.BatchSize && !p.flush(ctx) {
-				return
+			switch {
+			case p.pending >= e.cfg.BatchSize:
+				if !p.flush(ctx, flushFull) {
+					return
+				}
+			case p.overdue && p.behind == 0:
+				if !p.flush(ctx, flushInterval) {
+					return
+				}
 			}
 		case ctx.Err() != nil:
 			return
-		case errors.Is(err, context.DeadlineExceeded): // the batch's flush interval is up
-			if !p.flush(ctx) {
+		case errors.Is(err, context.DeadlineExceeded) && fetchCtx == p.flushAt && p.behind > 0:
+			p.overdue = true // the interval is up, and the broker holds more of the partition
+		case errors.Is(err, context.DeadlineExceeded):
+			why := flushInterval
+			if fetchCtx == p.flushLate {
+				why = flushStalled // behind, yet nothing arrived for backlogWait
+			}
+			if !p.flush(ctx, why) {
 				return
 			}
 		default:
@@ -218,7 +251,7 @@ func deadLetter(m kafka.Message, reason error) kafka.Message {
 // or even committed: the retry asks whether the batch is committed, and if not plans again
 // and loads with Careful. false means waitCtx ended first and the batch was abandoned (the
 // next owner reads it again).
-func (p *partitionLoader) flush(waitCtx context.Context) bool {
+func (p *partitionLoader) flush(waitCtx context.Context, why flushReason) bool {
 	if p.pending == 0 {
 		return true
 	}
@@ -300,10 +333,8 @@ func (p *partitionLoader) flush(waitCtx context.Context) bool {
 		p.maxKnown = max(p.maxKnown, p.maxIDOfBatch())
 		e.purger.add(p.tombIDs())
 	}
-	e.batches.Add(1)
-	if p.pending >= e.cfg.BatchSize {
-		e.fullBatches.Add(1)
-	}
+	e.batches[why].Add(1)
+	e.metrics.batches.WithLabelValues(why.String()).Inc()
 	e.metrics.batchRecords.Observe(float64(p.pending))
 	e.metrics.batchSeconds.Observe(time.Since(started).Seconds())
 	if err := p.gen.CommitOffsets(map[string]map[int]int64{e.cfg.Topic: {p.partition: p.last + 1}}); err != nil {
@@ -412,7 +443,7 @@ func (p *partitionLoader) flushOnClose(ctx context.Context) {
 	}
 	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeFlushTimeout)
 	defer cancel()
-	if !p.flush(waitCtx) {
+	if !p.flush(waitCtx, flushHandover) {
 		p.etl.log.Info("pending batch left for the next owner", "partition", p.partition, "records", p.pending)
 		p.reset()
 	}
@@ -425,7 +456,7 @@ func (p *partitionLoader) reset() {
 	p.rows = p.rows[:0]
 	p.tombs = p.tombs[:0]
 	p.dead = p.dead[:0]
-	p.pending = 0
+	p.pending, p.overdue = 0, false
 	if p.cancelFlush != nil {
 		p.cancelFlush()
 		p.cancelFlushLate()
