@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -79,6 +80,8 @@ type entityLoader struct {
 	last      int64 // offset of the last record read
 	behind    int64 // the partition's lag at the last record read
 	pending   bool  // records read since the last flush
+	tried     bool  // a write of rows was attempted: some may be stored
+	written   bool  // rows are stored; only the progress is left to record
 }
 
 // entityFlushEvery is how often a partition's entities are written and its progress kept.
@@ -136,8 +139,8 @@ func (p *entityLoader) run(genCtx context.Context) {
 	}
 }
 
-// startOffset is after the group's committed offset or the recorded progress, whichever
-// is later. A partition with neither starts at its end as of now: the end is read from
+// startOffset is after the group's committed offset, the recorded progress or the last
+// entity row stored (see flush), whichever is later. A partition with neither starts at its end as of now: the end is read from
 // the partition's leader and committed at once, so that the group's starting point is
 // fixed when it joins (records produced while a reader connects are not skipped, and a
 // restart resumes there).
@@ -146,10 +149,18 @@ func (p *entityLoader) startOffset(ctx context.Context) (int64, bool) {
 	var b backoff
 	for {
 		loaded, err := p.g.db.LoadedOffsets(ctx, entityProgress(e.cfg.Topic))
+		var extent map[int32]int64
+		if err == nil {
+			extent, err = p.g.db.EntityExtent(ctx)
+		}
 		if err == nil {
 			start := p.committed // kafka.LastOffset for a new group
 			if l, ok := loaded[int32(p.partition)]; ok && (start < 0 || l+1 > start) {
 				start = l + 1
+			}
+			// Rows stored past the progress: a write whose progress was never recorded.
+			if x, ok := extent[int32(p.partition)]; ok && start >= 0 && x+1 > start {
+				start = x + 1
 			}
 			if start >= 0 {
 				return start, true
@@ -239,7 +250,10 @@ func (p *entityLoader) add(ctx context.Context, m kafka.Message) {
 }
 
 // flush writes the sampled entities, then the progress, then commits. false means ctx
-// ended first; what was not written is sampled again by the next owner.
+// ended first; what was not written is sampled again by the next owner. A write that
+// failed may have been stored all the same (a lost reply, an INSERT cancelled as the
+// generation ended but finished by ClickHouse), so a retry leaves out the rows whose
+// offsets are stored: no entity is counted twice.
 func (p *entityLoader) flush(ctx context.Context) bool {
 	if !p.pending {
 		return true
@@ -247,7 +261,7 @@ func (p *entityLoader) flush(ctx context.Context) bool {
 	e := p.g.e
 	var b backoff
 	for {
-		err := p.g.db.InsertEntities(ctx, p.rows)
+		err := p.write(ctx)
 		if err == nil {
 			err = p.g.db.RecordOffsets(ctx, entityProgress(e.cfg.Topic), map[int32]int64{int32(p.partition): p.last})
 		}
@@ -265,8 +279,29 @@ func (p *entityLoader) flush(ctx context.Context) bool {
 		e.log.Warn("entities offset commit failed", "partition", p.partition, "err", err)
 	}
 	clear(p.rows)
-	p.rows, p.pending = p.rows[:0], false
+	p.rows, p.pending, p.written, p.tried = p.rows[:0], false, false, false
 	return true
+}
+
+// write inserts the pending rows once: after a failed attempt, only those not stored.
+func (p *entityLoader) write(ctx context.Context) error {
+	if p.written || len(p.rows) == 0 {
+		return nil
+	}
+	rows := p.rows
+	if p.tried {
+		stored, err := p.g.db.StoredEntityOffsets(ctx, int32(p.partition), rows[0].KafkaOffset, rows[len(rows)-1].KafkaOffset)
+		if err != nil {
+			return err
+		}
+		rows = slices.DeleteFunc(slices.Clone(rows), func(r warehouse.EntityRow) bool { return stored[r.KafkaOffset] })
+	}
+	p.tried = true
+	if err := p.g.db.InsertEntities(ctx, rows); err != nil {
+		return err
+	}
+	p.written = true
+	return nil
 }
 
 // cpuBudget lets named-entity recognition use at most share of a core: a token bucket of

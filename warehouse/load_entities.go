@@ -30,6 +30,48 @@ type EntityRow struct {
 // entityKinds are the Enum8 values of the entity kinds.
 var entityKinds = map[string]int8{KindPerson: 1, KindPlace: 2, KindOrganisation: 3}
 
+// StoredEntityOffsets returns which offsets of partition, in [from, to], have entity rows
+// stored: after a write that failed, and may have been stored all the same (a reply lost,
+// a cancelled INSERT that ClickHouse finished), the writer leaves those rows out.
+func (db *DB) StoredEntityOffsets(ctx context.Context, partition int32, from, to int64) (map[int64]bool, error) {
+	rows, err := db.conn.Query(ctx, "SELECT DISTINCT kafka_offset FROM entities WHERE kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?", partition, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: stored entity offsets: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var o int64
+		if err := rows.Scan(&o); err != nil {
+			return nil, fmt.Errorf("warehouse: scan stored entity offsets: %w", err)
+		}
+		out[o] = true
+	}
+	return out, rows.Err()
+}
+
+// EntityExtent returns, per partition, the highest offset with entity rows stored. A reader
+// that finds it past its recorded progress resumes after it: the rows of a write whose
+// progress was never recorded are there already. (The entities table holds the entities of
+// one topic.)
+func (db *DB) EntityExtent(ctx context.Context) (map[int32]int64, error) {
+	rows, err := db.conn.Query(ctx, "SELECT kafka_partition, max(kafka_offset) FROM entities GROUP BY kafka_partition")
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: entity extent: %w", err)
+	}
+	defer rows.Close()
+	out := map[int32]int64{}
+	for rows.Next() {
+		var p int32
+		var o int64
+		if err := rows.Scan(&p, &o); err != nil {
+			return nil, fmt.Errorf("warehouse: scan entity extent: %w", err)
+		}
+		out[p] = o
+	}
+	return out, rows.Err()
+}
+
 // InsertEntities writes rows in one INSERT.
 func (db *DB) InsertEntities(ctx context.Context, rows []EntityRow) error {
 	for i := range rows {

@@ -363,3 +363,28 @@ func TestUpgradeFromVersion2(t *testing.T) {
 		t.Errorf("the copy's lock is still there")
 	}
 }
+
+// TestEntityWritesAreKnownByOffset: the entities group finds which of a write's offsets are
+// stored, and how far each partition's rows reach, to write nothing twice.
+func TestEntityWritesAreKnownByOffset(t *testing.T) {
+	t.Parallel()
+	db := warehousetest.Open(t)
+	ctx := context.Background()
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	var rows []warehouse.EntityRow
+	for _, o := range []int64{3, 5, 5, 9} {
+		rows = append(rows, warehouse.EntityRow{TweetID: uint64(o), CreatedAt: at, Entity: "Chicago", Kind: warehouse.KindPlace, Lang: "en", SampledEvery: 1, KafkaPartition: 1, KafkaOffset: o})
+	}
+	rows = append(rows, warehouse.EntityRow{TweetID: 40, CreatedAt: at, Entity: "Berlin", Kind: warehouse.KindPlace, Lang: "en", SampledEvery: 1, KafkaPartition: 2, KafkaOffset: 40})
+	if err := db.InsertEntities(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := db.StoredEntityOffsets(ctx, 1, 4, 20)
+	if err != nil || fmt.Sprint(stored) != "map[5:true 9:true]" {
+		t.Errorf("StoredEntityOffsets(1, 4, 20) = %v, %v; want offsets 5 and 9", stored, err)
+	}
+	extent, err := db.EntityExtent(ctx)
+	if err != nil || fmt.Sprint(extent) != "map[1:9 2:40]" {
+		t.Errorf("EntityExtent = %v, %v; want 1:9 2:40", extent, err)
+	}
+}
