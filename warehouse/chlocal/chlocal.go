@@ -300,13 +300,16 @@ func serverConfig(dir string, tcpPort, httpPort int) string {
   <default_database>default</default_database>
   <timezone>UTC</timezone>
   <mlock_executable>false</mlock_executable>
-  <!-- Parts a merge replaced are deleted a second later, not after 8 minutes. While a table
-       is small, ClickHouse merges each new part into its one big part, so a steady stream of
-       INSERTs leaves a replaced copy of the table every few hundred milliseconds: kept
-       8 minutes (or even 30 s) they made the folder 80 times its data, and a restart opened
-       them all. A part still read by a query is kept until the query ends. -->
+  <!-- Parts a merge replaced are deleted at the next cleanup, a second or two later, not
+       after 8 minutes. While a table is small, ClickHouse 18.16 merges each new part into its
+       one big part, so a steady stream of INSERTs leaves a replaced copy of the table every
+       few hundred milliseconds: kept 8 minutes (or even 30 s) they made the folder 80 times
+       its data, and a restart opened them all. A part still read by a query is kept until
+       the query ends. What the 8 minutes guard against is a power cut losing a merged part
+       the system had not yet written to disk (a killed process loses nothing); the broker,
+       which keeps every acknowledged tweet, is the copy to reload from then. -->
   <merge_tree>
-    <old_parts_lifetime>1</old_parts_lifetime>
+    <old_parts_lifetime>0</old_parts_lifetime>
   </merge_tree>
 </yandex>
 `, dir, tcpPort, httpPort)
