@@ -76,6 +76,14 @@ type Config struct {
 	// work at about 0.14 of a core; at 200ms the p99 was about 0.3 s and ClickHouse's work
 	// more than twice as much.
 	FlushInterval time.Duration
+	// MaxFlushInterval is how far the tick slows down while the flushes are small: each
+	// INSERT costs ClickHouse a part, and merging it into the table's big part rewrites that
+	// part, whatever the INSERT's size, so a trickle of tweets flushed twice a second kept a
+	// local ClickHouse busy for a quarter of a core merging. While the INSERTs of a tick carry
+	// fewer than slowBelow records the interval doubles, up to this; above fastAbove it
+	// drops back to FlushInterval. Default 2s (at least FlushInterval); equal to
+	// FlushInterval, the tick is fixed.
+	MaxFlushInterval time.Duration
 	// Logger receives the ETL's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -98,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 500 * time.Millisecond
+	}
+	if c.MaxFlushInterval == 0 {
+		c.MaxFlushInterval = max(2*time.Second, c.FlushInterval)
 	}
 	if c.EntitiesGroup == "" {
 		c.EntitiesGroup = "entities"
@@ -130,6 +141,9 @@ func (c Config) Validate() error {
 	}
 	if c.FlushInterval < time.Millisecond {
 		return fmt.Errorf("etl: flush interval %s is shorter than a millisecond", c.FlushInterval)
+	}
+	if c.MaxFlushInterval < c.FlushInterval {
+		return fmt.Errorf("etl: max flush interval %s is shorter than the flush interval %s", c.MaxFlushInterval, c.FlushInterval)
 	}
 	if c.Entities && c.EntitiesGroup == c.GroupID {
 		return errors.New("etl: the entities group must differ from the loading group")
@@ -172,13 +186,14 @@ const maxBatchRecordBytes = 64 << 20
 
 // Stats are the ETL's running counters, since New.
 type Stats struct {
-	Consumed     uint64 // records read from the topic (re-reads after a rebalance count again)
-	Loaded       uint64 // tweets inserted into the warehouse
-	Duplicates   uint64 // tweets not inserted because the warehouse holds them, or a newer edit
-	Withdrawn    uint64 // tweets withdrawn by tombstones and edits
-	DeadLettered uint64 // records written to the dead-letter topic
-	Batches      uint64 // batches flushed (inserted and/or offsets recorded)
-	// Of those: flushed at BatchSize records; by the flush interval while their partition
+	Consumed      uint64        // records read from the topic (re-reads after a rebalance count again)
+	Loaded        uint64        // tweets inserted into the warehouse
+	Duplicates    uint64        // tweets not inserted because the warehouse holds them, or a newer edit
+	Withdrawn     uint64        // tweets withdrawn by tombstones and edits
+	DeadLettered  uint64        // records written to the dead-letter topic
+	Batches       uint64        // batches flushed (inserted and/or offsets recorded)
+	FlushInterval time.Duration // the current tick of the ETL's clock (see MaxFlushInterval)
+	// Of the batches: flushed at BatchSize records; by the flush interval while their partition
 	// kept up; while their partition was behind, because its reader delivered nothing for
 	// a while (a slow broker or machine); and when their partition was taken away.
 	FullBatches, IntervalBatches, StalledBatches, HandoverBatches uint64
@@ -197,6 +212,9 @@ type ETL struct {
 	purger     *purger   // set by Run
 	inserter   *inserter // set by Run
 
+	// tick is the current flush interval, between FlushInterval and MaxFlushInterval.
+	tick atomic.Int64
+
 	consumed, loaded, duplicates, withdrawn, dead, insertErrors atomic.Uint64
 	batches                                                     [flushReasons]atomic.Uint64
 }
@@ -207,7 +225,10 @@ func New(cfg Config) (*ETL, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &ETL{cfg: cfg, log: cfg.Logger, analyzer: sentiment.New(), metrics: newETLMetrics(cfg.GroupID)}, nil
+	e := &ETL{cfg: cfg, log: cfg.Logger, analyzer: sentiment.New(), metrics: newETLMetrics(cfg.GroupID)}
+	e.tick.Store(int64(cfg.FlushInterval))
+	e.metrics.flushInterval.Set(cfg.FlushInterval.Seconds())
+	return e, nil
 }
 
 // Run is New followed by (*ETL).Run.
@@ -229,6 +250,8 @@ func (e *ETL) Stats() Stats {
 		DeadLettered: e.dead.Load(),
 		InsertErrors: e.insertErrors.Load(),
 
+		FlushInterval: e.flushTick(),
+
 		FullBatches:     e.batches[flushFull].Load(),
 		IntervalBatches: e.batches[flushInterval].Load(),
 		StalledBatches:  e.batches[flushStalled].Load(),
@@ -236,6 +259,36 @@ func (e *ETL) Stats() Stats {
 	}
 	s.Batches = s.FullBatches + s.IntervalBatches + s.StalledBatches + s.HandoverBatches
 	return s
+}
+
+// The flush interval adapts to the records each tick's INSERTs carry (MaxFlushInterval).
+const (
+	slowBelow = 1000
+	fastAbove = 4000
+)
+
+// flushTick is the current flush interval.
+func (e *ETL) flushTick() time.Duration { return time.Duration(e.tick.Load()) }
+
+// adaptTick moves the flush interval after INSERTs that carried records records.
+func (e *ETL) adaptTick(records int64) {
+	cur := e.flushTick()
+	next := nextInterval(cur, e.cfg.FlushInterval, e.cfg.MaxFlushInterval, records)
+	if next != cur && e.tick.CompareAndSwap(int64(cur), int64(next)) {
+		e.metrics.flushInterval.Set(next.Seconds())
+		e.log.Debug("flush interval", "interval", next, "records", records)
+	}
+}
+
+// nextInterval is the flush interval after a tick at cur whose INSERTs carried records.
+func nextInterval(cur, lo, hi time.Duration, records int64) time.Duration {
+	switch {
+	case records < slowBelow:
+		return min(2*cur, hi)
+	case records > fastAbove:
+		return lo // a burst, or a rate that fills the ticks: back to fresh flushes at once
+	}
+	return cur
 }
 
 // Run consumes and loads until ctx is done, then returns nil. It waits for the warehouse
@@ -258,7 +311,7 @@ func (e *ETL) Run(ctx context.Context) error {
 	go func() { defer close(purgeDone); e.purger.run(purgeCtx) }()
 	defer func() { stopPurge(); <-purgeDone }()
 	// Likewise the inserter serves the partitions' last flushes.
-	e.inserter = newInserter(db)
+	e.inserter = newInserter(db, e.adaptTick)
 	insertCtx, stopInsert := context.WithCancel(context.WithoutCancel(ctx))
 	insertDone := make(chan struct{})
 	go func() {

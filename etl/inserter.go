@@ -21,6 +21,8 @@ import (
 type inserter struct {
 	db   *warehouse.DB
 	reqs chan insertReq
+	// loaded, when set, is told how many records each successful Load carried.
+	loaded func(records int64)
 }
 
 // gatherWindow is how long a Load waits for more batches after the first.
@@ -32,8 +34,8 @@ type insertReq struct {
 	done  chan error
 }
 
-func newInserter(db *warehouse.DB) *inserter {
-	return &inserter{db: db, reqs: make(chan insertReq)}
+func newInserter(db *warehouse.DB, loaded func(records int64)) *inserter {
+	return &inserter{db: db, reqs: make(chan insertReq), loaded: loaded}
 }
 
 // load loads b with the other batches ready now and returns the Load's result. It returns
@@ -61,10 +63,15 @@ func (in *inserter) run(ctx context.Context, workers int) {
 			var batches []warehouse.LoadBatch
 			for round := range rounds {
 				batches = batches[:0]
+				var records int64
 				for _, r := range round {
 					batches = append(batches, r.batch)
+					records += r.batch.Last - r.batch.First + 1
 				}
 				err := in.db.Load(round[0].ctx, batches)
+				if err == nil && in.loaded != nil {
+					in.loaded(records)
+				}
 				for _, r := range round {
 					r.done <- err
 				}

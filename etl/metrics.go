@@ -11,18 +11,19 @@ import (
 // throughput, what was skipped and why, batch sizes and latencies, write errors, and the
 // lag of every partition it loads.
 type etlMetrics struct {
-	reg          *prometheus.Registry
-	consumed     prometheus.Counter
-	loaded       prometheus.Counter
-	deadLettered prometheus.Counter
-	deletions    prometheus.Counter
-	skipped      *prometheus.CounterVec
-	writeErrors  *prometheus.CounterVec
-	batches      *prometheus.CounterVec
-	batchRecords prometheus.Histogram
-	batchSeconds prometheus.Histogram
-	lag          *prometheus.GaugeVec
-	freshness    prometheus.Histogram
+	reg           *prometheus.Registry
+	consumed      prometheus.Counter
+	loaded        prometheus.Counter
+	deadLettered  prometheus.Counter
+	deletions     prometheus.Counter
+	skipped       *prometheus.CounterVec
+	writeErrors   *prometheus.CounterVec
+	batches       *prometheus.CounterVec
+	flushInterval prometheus.Gauge
+	batchRecords  prometheus.Histogram
+	batchSeconds  prometheus.Histogram
+	lag           *prometheus.GaugeVec
+	freshness     prometheus.Histogram
 
 	// The entities group.
 	entityLag     *prometheus.GaugeVec
@@ -50,6 +51,8 @@ func newETLMetrics(group string) *etlMetrics {
 			Help: "Failed warehouse or dead-letter writes, each retried with back-off."}, []string{"what"}),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "starling_etl_batches_total", ConstLabels: labels,
 			Help: "Batches flushed, by why: full (BatchSize records), interval (the flush interval ended while the partition kept up), stalled (the partition was behind but its reader delivered nothing for a while), handover (the partition was taken away)."}, []string{"reason"}),
+		flushInterval: prometheus.NewGauge(prometheus.GaugeOpts{Name: "starling_etl_flush_interval_seconds", ConstLabels: labels,
+			Help: "The current tick of the ETL's clock: it slows down, up to the max flush interval, while the flushes are small."}),
 		batchRecords: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "starling_etl_batch_records", ConstLabels: labels,
 			Help: "Records per flushed batch.", Buckets: prometheus.ExponentialBuckets(1, 4, 10)}),
 		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "starling_etl_batch_seconds", ConstLabels: labels,
@@ -69,7 +72,7 @@ func newETLMetrics(group string) *etlMetrics {
 		Help: "Entities written to the warehouse."})
 	m.entitySeconds = prometheus.NewCounter(prometheus.CounterOpts{Name: "starling_etl_entities_recognition_seconds_total", ConstLabels: labels,
 		Help: "Time spent in named-entity recognition."})
-	m.reg.MustRegister(m.consumed, m.loaded, m.deadLettered, m.deletions, m.skipped, m.writeErrors, m.batches, m.batchRecords, m.batchSeconds, m.lag, m.freshness,
+	m.reg.MustRegister(m.consumed, m.loaded, m.deadLettered, m.deletions, m.skipped, m.writeErrors, m.batches, m.flushInterval, m.batchRecords, m.batchSeconds, m.lag, m.freshness,
 		m.entityLag, m.entityEvery, m.entityTweets, m.entities, m.entitySeconds)
 	return m
 }

@@ -210,7 +210,7 @@ func (p *partitionLoader) add(ctx context.Context, m kafka.Message) {
 	e.consumed.Add(1)
 	e.metrics.consumed.Inc()
 	if p.pending == 0 {
-		p.flushAt, p.cancelFlush = context.WithDeadline(ctx, nextTick(time.Now(), e.cfg.FlushInterval))
+		p.flushAt, p.cancelFlush = context.WithDeadline(ctx, nextTick(time.Now(), e.flushTick()))
 		p.flushLate, p.cancelFlushLate = context.WithTimeout(ctx, backlogWait(e.cfg.FlushInterval))
 		p.first = m.Offset
 		p.careful = p.careful || m.Offset <= p.storedTo
