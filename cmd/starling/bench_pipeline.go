@@ -59,6 +59,7 @@ type pipelineResult struct {
 	LatencyP99    millis             `json:"latency_p99_ms"`
 	LatencyMax    millis             `json:"latency_max_ms"`
 	Samples       int                `json:"latency_samples"`
+	PollEveryMs   float64            `json:"latency_poll_every_ms"`
 	CPU           map[string]float64 `json:"cpu_cores_mean"`
 	RSS           map[string]float64 `json:"rss_mib_max"`
 	Bottleneck    string             `json:"bottleneck"`
@@ -79,6 +80,7 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 	duration := fs.Duration("duration", time.Minute, "how long to produce")
 	replicas := fs.Int("etl-replicas", 1, "ETL processes in the group")
 	partitions := fs.Int("partitions", 3, "partitions of the tweet topic")
+	pollEvery := fs.Duration("poll-every", 50*time.Millisecond, "how often the latency probe asks ClickHouse for new tweets: its queries are part of ClickHouse's CPU figure, and a latency is known to within this")
 	jsonOut := fs.String("json", "", "write the results, with the per-second series, as JSON to this file")
 	chartOut := fs.String("chart", "", "write an HTML chart of the run to this file")
 	keep := fs.String("dir", "", "keep the run's data and logs in this folder (default: a temporary one, removed)")
@@ -96,7 +98,10 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 		}
 		defer os.RemoveAll(dir)
 	}
-	res, err := benchPipeline(ctx, exe, nil, dir, *rate, *duration, *replicas, *partitions, stderr)
+	if *pollEvery < time.Millisecond {
+		return fmt.Errorf("bench pipeline: --poll-every %s is shorter than a millisecond", *pollEvery)
+	}
+	res, err := benchPipeline(ctx, exe, nil, dir, *rate, *duration, *replicas, *partitions, *pollEvery, stderr)
 	if err != nil {
 		return err
 	}
@@ -119,7 +124,7 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 }
 
 // benchPipeline runs the stack and measures it.
-func benchPipeline(ctx context.Context, exe string, env []string, dir string, rate int, duration time.Duration, replicas, partitions int, progress io.Writer) (*pipelineResult, error) {
+func benchPipeline(ctx context.Context, exe string, env []string, dir string, rate int, duration time.Duration, replicas, partitions int, pollEvery time.Duration, progress io.Writer) (*pipelineResult, error) {
 	s, err := newStack(dir, exe, env)
 	if err != nil {
 		return nil, err
@@ -171,7 +176,7 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 	lat := &latencies{}
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	pollDone := make(chan error, 1)
-	go func() { pollDone <- pollLatency(pollCtx, db, lat) }()
+	go func() { pollDone <- pollLatency(pollCtx, db, lat, pollEvery) }()
 
 	res := &pipelineResult{Rate: rate, CPU: map[string]float64{}, RSS: map[string]float64{}}
 	start := time.Now()
@@ -253,6 +258,7 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 	res.Seconds = duration.Seconds()
 	p50, p99, mx, samples := lat.total()
 	res.LatencyP50, res.LatencyP99, res.LatencyMax, res.Samples = millis(p50), millis(p99), millis(mx), samples
+	res.PollEveryMs = float64(pollEvery) / 1e6
 	// Sustained rates: per second over the run, after the first five seconds (processes
 	// starting, the group joining).
 	var n int
@@ -399,16 +405,16 @@ func (l *latencies) total() (p50, p99, mx float64, n int) {
 }
 
 // pollLatency finds newly loaded tweets of a sample (one in 16, by a hash of the id) every
-// 25 ms; a stamped tweet's id says when it was produced (ingest --stamp), so the latency
-// is the time of the query that first returns it less the time in its id.
-func pollLatency(ctx context.Context, db *warehouse.DB, lat *latencies) error {
-	// Every 50 ms, the parts of tweets that INSERTs made since the last look (merged
+// pollEvery; a stamped tweet's id says when it was produced (ingest --stamp), so the
+// latency is the time of the query that first returns it less the time in its id.
+func pollLatency(ctx context.Context, db *warehouse.DB, lat *latencies, every time.Duration) error {
+	// Every poll, the parts of tweets that INSERTs made since the last look (merged
 	// parts hold rows seen before), and the sampled tweets in those parts only: a query
 	// reads what is new, not a range of the table, so the measurement's own cost stays out
 	// of ClickHouse's CPU figure even when the latency, and with it the rows in flight,
 	// grows (a part merged before the poller looks at it is missed, and so are its
 	// samples).
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	seenParts := map[string]bool{}
 	for {
@@ -529,8 +535,8 @@ func printPipeline(w io.Writer, r *pipelineResult) {
 	fmt.Fprintf(w, "  loaded          %10d  (sustained %.0f tweets/s)\n", r.Loaded, r.SustainedPerS)
 	defer fmt.Fprintf(w, "  clickhouse disk %.0f MiB in its folder, %.0f MiB of it in active parts (%.1fx); at most %d active parts in one table\n",
 		r.ClickHouseDirMiB, r.ActivePartsMiB, r.ClickHouseDirMiB/max(r.ActivePartsMiB, 0.001), r.MostPartsOneTable)
-	fmt.Fprintf(w, "  latency         p50 %.0f ms  p99 %.0f ms  max %.0f ms  (%d samples, produce → returned by a warehouse query)\n",
-		r.LatencyP50, r.LatencyP99, r.LatencyMax, r.Samples)
+	fmt.Fprintf(w, "  latency         p50 %.0f ms  p99 %.0f ms  max %.0f ms  (%d samples, produce → returned by a warehouse query polled every %.0f ms)\n",
+		r.LatencyP50, r.LatencyP99, r.LatencyMax, r.Samples, r.PollEveryMs)
 	names := make([]string, 0, len(r.CPU))
 	for name := range r.CPU {
 		names = append(names, name)
