@@ -52,6 +52,7 @@ func (g *entityGroup) run(ctx context.Context) error {
 		return fmt.Errorf("etl: entities group: %w", err)
 	}
 	defer cg.Close()
+	e.log.Info("entities group started", "group", e.cfg.EntitiesGroup, "cpu_share", e.cfg.EntitiesCPU)
 	for {
 		gen, err := cg.Next(ctx)
 		if err != nil {

@@ -361,21 +361,25 @@ func (e *ETL) Run(ctx context.Context) error {
 	defer cg.Close() // ends the current generation and waits for its partition goroutines
 	e.log.Info("etl started", "group", e.cfg.GroupID, "topic", e.cfg.Topic, "brokers", e.cfg.Brokers)
 	if e.cfg.Entities {
-		x, err := entities.New()
-		if err != nil {
-			return fmt.Errorf("etl: entities: %w", err)
-		}
-		g := &entityGroup{e: e, db: db, x: x, cpu: newCPUBudget(e.cfg.EntitiesCPU)}
+		// The recogniser's model takes most of a second to load: the loading group does not
+		// wait for it.
 		entCtx, stopEnt := context.WithCancel(ctx)
 		entDone := make(chan error, 1)
-		go func() { entDone <- g.run(entCtx) }()
+		go func() {
+			x, err := entities.New()
+			if err != nil {
+				entDone <- fmt.Errorf("etl: entities: %w", err)
+				return
+			}
+			g := &entityGroup{e: e, db: db, x: x, cpu: newCPUBudget(e.cfg.EntitiesCPU)}
+			entDone <- g.run(entCtx)
+		}()
 		defer func() {
 			stopEnt()
 			if err := <-entDone; err != nil {
 				e.log.Error("entities group stopped", "err", err)
 			}
 		}()
-		e.log.Info("entities group started", "group", e.cfg.EntitiesGroup, "cpu_share", e.cfg.EntitiesCPU)
 	}
 
 	for {
