@@ -316,20 +316,7 @@ func (db *DB) StoredExtent(ctx context.Context, topic string) (map[int32]int64, 
 		UNION ALL SELECT kafka_partition AS p, max(kafka_offset) AS o FROM tweet_ids GROUP BY p
 		UNION ALL SELECT kafka_partition AS p, max(kafka_offset) AS o FROM tweet_deletions WHERE kafka_topic = ? GROUP BY p
 	) GROUP BY p`, topic, topic)
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: read stored offsets: %w", err)
-	}
-	defer rows.Close()
-	out := map[int32]int64{}
-	for rows.Next() {
-		var p int32
-		var o int64
-		if err := rows.Scan(&p, &o); err != nil {
-			return nil, err
-		}
-		out[p] = o
-	}
-	return out, rows.Err()
+	return partitionOffsets(rows, err, "stored offsets")
 }
 
 // InsertTweets loads rows, with their aggregates, as one batch per topic and partition

@@ -56,20 +56,7 @@ func (db *DB) StoredEntityOffsets(ctx context.Context, partition int32, from, to
 // one topic.)
 func (db *DB) EntityExtent(ctx context.Context) (map[int32]int64, error) {
 	rows, err := db.conn.Query(ctx, "SELECT kafka_partition, max(kafka_offset) FROM entities GROUP BY kafka_partition")
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: entity extent: %w", err)
-	}
-	defer rows.Close()
-	out := map[int32]int64{}
-	for rows.Next() {
-		var p int32
-		var o int64
-		if err := rows.Scan(&p, &o); err != nil {
-			return nil, fmt.Errorf("warehouse: scan entity extent: %w", err)
-		}
-		out[p] = o
-	}
-	return out, rows.Err()
+	return partitionOffsets(rows, err, "entity extent")
 }
 
 // InsertEntities writes rows in one INSERT.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // ErrInvalidRow is wrapped by the errors of TweetRow.Validate. A row that fails it can never
@@ -95,8 +97,14 @@ func (db *DB) LoadedOffsets(ctx context.Context, topic string) (map[int32]int64,
 		SELECT partition AS p, max(offset) AS o FROM loaded_offsets WHERE topic = ? GROUP BY p
 		UNION ALL SELECT partition AS p, max(last_offset) AS o FROM minute_stats WHERE kind = 'batch' AND minute = ? AND key = ? GROUP BY p
 	) GROUP BY p`, topic, markMinute, topic)
+	return partitionOffsets(rows, err, "loaded offsets")
+}
+
+// partitionOffsets reads the rows of a query of (partition Int32, offset Int64) pairs into
+// a map; what names them in errors.
+func partitionOffsets(rows driver.Rows, err error, what string) (map[int32]int64, error) {
 	if err != nil {
-		return nil, fmt.Errorf("warehouse: read loaded offsets: %w", err)
+		return nil, fmt.Errorf("warehouse: read %s: %w", what, err)
 	}
 	defer rows.Close()
 	out := map[int32]int64{}
@@ -104,7 +112,7 @@ func (db *DB) LoadedOffsets(ctx context.Context, topic string) (map[int32]int64,
 		var p int32
 		var o int64
 		if err := rows.Scan(&p, &o); err != nil {
-			return nil, fmt.Errorf("warehouse: scan loaded offsets: %w", err)
+			return nil, fmt.Errorf("warehouse: scan %s: %w", what, err)
 		}
 		out[p] = o
 	}
