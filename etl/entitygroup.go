@@ -141,10 +141,10 @@ func (p *entityLoader) run(genCtx context.Context) {
 }
 
 // startOffset is after the group's committed offset, the recorded progress or the last
-// entity row stored (see flush), whichever is later. A partition with neither starts at its end as of now: the end is read from
-// the partition's leader and committed at once, so that the group's starting point is
-// fixed when it joins (records produced while a reader connects are not skipped, and a
-// restart resumes there).
+// entity row stored (see flush), whichever is later. A partition with neither starts at
+// its end as of now: the end is read from the partition's leader and committed at once, so
+// that the group's starting point is fixed when it joins (records produced while a reader
+// connects are not skipped, and a restart resumes there).
 func (p *entityLoader) startOffset(ctx context.Context) (int64, bool) {
 	e := p.g.e
 	var b backoff

@@ -120,7 +120,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 			// The flush interval bounds how long a record waits for its batch while the
 			// partition keeps up. While it is behind by at least the batch's room, the
 			// records that fill the batch are already in the broker, and the batch is
-			// flushed full instead: every INSERT costs ClickHouse new parts in six tables
+			// flushed full instead: every INSERT costs ClickHouse new parts in its tables
 			// whatever its size, so a backlog is loaded in fewer, larger INSERTs. Once the
 			// interval is up (overdue), the batch takes the records the broker already
 			// held and flushes when it has read up to them.
