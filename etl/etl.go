@@ -186,18 +186,19 @@ const maxBatchRecordBytes = 64 << 20
 
 // Stats are the ETL's running counters, since New.
 type Stats struct {
-	Consumed      uint64        // records read from the topic (re-reads after a rebalance count again)
-	Loaded        uint64        // tweets inserted into the warehouse
-	Duplicates    uint64        // tweets not inserted because the warehouse holds them, or a newer edit
-	Withdrawn     uint64        // tweets withdrawn by tombstones and edits
-	DeadLettered  uint64        // records written to the dead-letter topic
-	Batches       uint64        // batches flushed (inserted and/or offsets recorded)
-	FlushInterval time.Duration // the current tick of the ETL's clock (see MaxFlushInterval)
-	// Of the batches: flushed at BatchSize records; by the flush interval while their partition
-	// kept up; while their partition was behind, because its reader delivered nothing for
-	// a while (a slow broker or machine); and when their partition was taken away.
+	Consumed     uint64 // records read from the topic (re-reads after a rebalance count again)
+	Loaded       uint64 // tweets inserted into the warehouse
+	Duplicates   uint64 // tweets not inserted because the warehouse holds them, or a newer edit
+	Withdrawn    uint64 // tweets withdrawn by tombstones and edits
+	DeadLettered uint64 // records written to the dead-letter topic
+	InsertErrors uint64 // failed writes to the warehouse or the dead-letter topic (each retried)
+	Batches      uint64 // batches flushed (inserted and/or offsets recorded)
+	// Of the batches: flushed at BatchSize records; by the flush interval while their
+	// partition kept up; while their partition was behind, because its reader delivered
+	// nothing for a while (a slow broker or machine); and when their partition was taken
+	// away.
 	FullBatches, IntervalBatches, StalledBatches, HandoverBatches uint64
-	InsertErrors                                                  uint64 // failed writes to the warehouse or the dead-letter topic (each retried)
+	FlushInterval                                                 time.Duration // the current tick of the ETL's clock (see MaxFlushInterval)
 }
 
 // ETL is a streaming consumer. Create it with New, run it with Run.
