@@ -106,7 +106,7 @@ func etlFlags(fs *flag.FlagSet, c *etl.Config) {
 	fs.StringVar(&c.GroupID, "group", "etl", "Kafka consumer group shared by ETL replicas")
 	fs.IntVar(&c.BatchSize, "batch-size", 50000, "flush a partition's batch at this many records (it also bounds the memory a partition holds)")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", 500*time.Millisecond, "flush batches at ticks of this interval: a record waits at most this long for its batch while its partition keeps up")
-	fs.DurationVar(&c.MaxFlushInterval, "max-flush-interval", 2*time.Second, "while the flushes are small (a trickle of tweets), the tick slows down to at most this, so ClickHouse merges fewer parts; equal to --flush-interval, the tick is fixed")
+	fs.DurationVar(&c.MaxFlushInterval, "max-flush-interval", 0, "while the flushes are small (a trickle of tweets), the tick slows down to at most this, so ClickHouse merges fewer parts; equal to --flush-interval, the tick is fixed (default 2s, or --flush-interval when that is longer)")
 	fs.BoolVar(&c.Entities, "entities", true, "also run the \"entities\" consumer group: named-entity recognition on a sample of the English tweets")
 	fs.Float64Var(&c.EntitiesCPU, "entities-cpu", 0.25, "share of a core the entities group may use; it samples more sparsely to keep up")
 }
