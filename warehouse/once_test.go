@@ -47,6 +47,36 @@ func sampleRows(first uint64, n int, partition int32) []warehouse.TweetRow {
 	return rows
 }
 
+// openAtVersion opens the empty warehouse cfg migrated to schema version, with rows in
+// tweets as an ETL of that version wrote them (its views fill what they fill). The test
+// closes it.
+func openAtVersion(t *testing.T, ctx context.Context, cfg warehouse.Config, version uint32, rows []warehouse.TweetRow) *warehouse.DB {
+	t.Helper()
+	db, err := warehouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := warehouse.MigrateTo(db, ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := db.Conn().PrepareBatch(ctx, `INSERT INTO tweets (id, created_at, text, lang, user_id, hashtags, words,
+		sentiment, sentiment_label, kafka_topic, kafka_partition, kafka_offset)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := batch.Append(r.ID, r.CreatedAt, r.Text, r.Lang, r.UserID, r.Hashtags, r.Words, r.Sentiment, r.SentimentLabel,
+			r.KafkaTopic, r.KafkaPartition, r.KafkaOffset); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // TestDeletionsRetractAndPurge withdraws loaded tweets: the aggregates lose them in the same
 // INSERT, LookupIDs reports them, and the purge removes their rows.
 func TestDeletionsRetractAndPurge(t *testing.T) {
@@ -165,29 +195,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	t.Parallel()
 	cfg := warehousetest.Empty(t)
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := warehouse.MigrateTo(db, ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	// Rows as an ETL of schema version 1 wrote them.
-	batch, err := db.Conn().PrepareBatch(ctx, `INSERT INTO tweets (id, created_at, text, lang, user_id, hashtags, words,
-		sentiment, sentiment_label, kafka_topic, kafka_partition, kafka_offset)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range sampleRows(1, 40, 0) {
-		if err := batch.Append(r.ID, r.CreatedAt, r.Text, r.Lang, r.UserID, r.Hashtags, r.Words, r.Sentiment, r.SentimentLabel,
-			r.KafkaTopic, r.KafkaPartition, r.KafkaOffset); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		t.Fatal(err)
-	}
+	db := openAtVersion(t, ctx, cfg, 1, sampleRows(1, 40, 0))
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -297,29 +305,8 @@ func TestUpgradeFromVersion2(t *testing.T) {
 	t.Parallel()
 	cfg := warehousetest.Empty(t)
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := warehouse.MigrateTo(db, ctx, 2); err != nil {
-		t.Fatal(err)
-	}
 	rows := sampleRows(1, 60, 0)
-	batch, err := db.Conn().PrepareBatch(ctx, `INSERT INTO tweets (id, created_at, text, lang, user_id, hashtags, words,
-		sentiment, sentiment_label, kafka_topic, kafka_partition, kafka_offset)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range rows {
-		if err := batch.Append(r.ID, r.CreatedAt, r.Text, r.Lang, r.UserID, r.Hashtags, r.Words, r.Sentiment, r.SentimentLabel,
-			r.KafkaTopic, r.KafkaPartition, r.KafkaOffset); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		t.Fatal(err)
-	}
+	db := openAtVersion(t, ctx, cfg, 2, rows)
 	// This process's copy, cut short: its lock and a part of what it copied.
 	for _, q := range []string{
 		"CREATE TABLE " + warehouse.CopyLock + " (owner String) ENGINE = TinyLog",
