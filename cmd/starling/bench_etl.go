@@ -44,6 +44,13 @@ type etlBenchResult struct {
 	// same schema; Ratio is the ETL's rate over it in the same round.
 	Round int     `json:"round,omitempty"`
 	Ratio float64 `json:"etl_over_raw,omitempty"`
+	// CPU time per tweet over the measured span, in microseconds: of this process (the ETL
+	// and the broker it reads; throughput runs), of the ClickHouse server (when the bench
+	// started it) and of clickhouse-client (raw runs). Where the machine is the limit, they
+	// say which side spends it.
+	BenchCPUMicros  float64 `json:"bench_cpu_us_per_tweet,omitempty"`
+	ServerCPUMicros float64 `json:"clickhouse_server_cpu_us_per_tweet,omitempty"`
+	ClientCPUMicros float64 `json:"clickhouse_client_cpu_us_per_tweet,omitempty"`
 	// Freshness runs: produced at Rate, from the produce call to the tweet being returned
 	// by a warehouse query.
 	Rate        int     `json:"rate_per_s,omitempty"`
@@ -78,6 +85,7 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	serverCPU := func() time.Duration { return 0 } // unknown for a server elsewhere
 	if len(addrs) == 0 {
 		srv, err := chlocal.Start(ctx, chlocal.Config{Dir: tmp + "/clickhouse"})
 		if err != nil {
@@ -85,6 +93,10 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		defer srv.Close()
 		addrs = listFlag{srv.Addr()}
+		serverCPU = func() time.Duration {
+			cpu, _, _ := procUsage(srv.PID())
+			return cpu
+		}
 	}
 	brokerAddr, stop, err := startBenchBroker(ctx, tmp+"/broker")
 	if err != nil {
@@ -126,7 +138,7 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				exported = tmp + "/rows"
 				export = func(db *warehouse.DB) error { return exportRows(ctx, client, clientArgs, db.Database(), exported) }
 			}
-			r, err := benchETLThroughput(ctx, brokerAddr, whCfg, size, *flushEvery, *tweets, export)
+			r, err := benchETLThroughput(ctx, brokerAddr, whCfg, size, *flushEvery, *tweets, serverCPU, export)
 			if err != nil {
 				return fmt.Errorf("batch size %d: %w", size, err)
 			}
@@ -136,7 +148,7 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			fmt.Fprintf(stderr, "done: round %d, batch size %d: %.0f tweets/s (load average %s)\n", round, size, r.TweetsPerS, loadAverage())
 		}
 		if raw {
-			r, err := benchRawInsert(ctx, addrs, client, clientArgs, exported, fmt.Sprintf("bench_raw_%d_%d", os.Getpid(), round), *tweets)
+			r, err := benchRawInsert(ctx, addrs, client, clientArgs, exported, fmt.Sprintf("bench_raw_%d_%d", os.Getpid(), round), *tweets, serverCPU)
 			if err != nil {
 				return fmt.Errorf("raw insert: %w", err)
 			}
@@ -156,18 +168,23 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		results = append(results, r)
 	}
 
-	fmt.Fprintf(stdout, "%-11s %5s %6s %9s %10s %12s %10s  %s\n", "run", "round", "batch", "flush", "tweets", "tweets/s", "startup s", "freshness p50 / p99 / max ms, or the ETL over clickhouse-client")
+	fmt.Fprintf(stdout, "%-11s %5s %6s %9s %10s %12s %10s %-22s  %s\n", "run", "round", "batch", "flush", "tweets", "tweets/s", "startup s",
+		"cpu us/tweet: s+srv+cli", "freshness p50 / p99 / max ms, or the ETL over clickhouse-client")
 	for _, r := range results {
 		switch r.Run {
 		case "throughput":
-			fmt.Fprintf(stdout, "%-11s %5d %6d %9s %10d %12.0f %10.2f  -\n", r.Run, r.Round, r.BatchSize, r.FlushInterval, r.Tweets, r.TweetsPerS, r.StartupSeconds)
+			fmt.Fprintf(stdout, "%-11s %5d %6d %9s %10d %12.0f %10.2f %-22s  -\n", r.Run, r.Round, r.BatchSize, r.FlushInterval, r.Tweets, r.TweetsPerS,
+				r.StartupSeconds, cpuColumn(r))
 		case "raw":
-			fmt.Fprintf(stdout, "%-11s %5d %6s %9s %10d %12.0f %10s  ETL %.2fx\n", "clickhouse", r.Round, "-", "-", r.Tweets, r.TweetsPerS, "-", r.Ratio)
+			fmt.Fprintf(stdout, "%-11s %5d %6s %9s %10d %12.0f %10s %-22s  ETL %.2fx\n", "clickhouse", r.Round, "-", "-", r.Tweets, r.TweetsPerS, "-",
+				cpuColumn(r), r.Ratio)
 		default:
-			fmt.Fprintf(stdout, "%-11s %5s %6d %9s %10d %12s %10s  %.0f / %.0f / %.0f at %d/s (%d samples, polled every %.0f ms)\n", r.Run, "-", r.BatchSize,
-				r.FlushInterval, r.Tweets, "-", "-", r.FreshP50Ms, r.FreshP99Ms, r.FreshMaxMs, r.Rate, r.Samples, r.PollEveryMs)
+			fmt.Fprintf(stdout, "%-11s %5s %6d %9s %10d %12s %10s %-22s  %.0f / %.0f / %.0f at %d/s (%d samples, polled every %.0f ms)\n", r.Run, "-", r.BatchSize,
+				r.FlushInterval, r.Tweets, "-", "-", "-", r.FreshP50Ms, r.FreshP99Ms, r.FreshMaxMs, r.Rate, r.Samples, r.PollEveryMs)
 		}
 	}
+	fmt.Fprintln(stdout, "cpu us/tweet: CPU time per tweet loaded, of this process (the ETL and the broker it reads), the ClickHouse server "+
+		"(when the bench started it) and clickhouse-client; their sum over the rate's inverse is how many cores the run kept busy.")
 	if *jsonOut != "" {
 		data, _ := json.MarshalIndent(results, "", "  ")
 		return os.WriteFile(*jsonOut, data, 0o644)
@@ -176,25 +193,25 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 // startBenchETL migrates a fresh database and runs an ETL on it until the returned stop.
-func startBenchETL(ctx context.Context, brokerAddr string, whCfg warehouse.Config, group string, size int, flush time.Duration) (*warehouse.DB, func(), error) {
+func startBenchETL(ctx context.Context, brokerAddr string, whCfg warehouse.Config, group string, size int, flush time.Duration) (*warehouse.DB, *etl.ETL, func(), error) {
 	db, err := warehouse.Open(ctx, whCfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	e, err := etl.New(etl.Config{Brokers: []string{brokerAddr}, Warehouse: whCfg, GroupID: group, BatchSize: size, FlushInterval: flush,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- e.Run(runCtx) }()
-	return db, func() {
+	return db, e, func() {
 		cancel()
 		<-done
 		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+whCfg.Database)
@@ -215,17 +232,23 @@ func loadedCount(ctx context.Context, db *warehouse.DB) (int64, error) {
 
 // benchETLThroughput loads the topic with a new ETL into a new database and measures the
 // rate; export, when given, is called with the loaded database before it is dropped.
-func benchETLThroughput(ctx context.Context, brokerAddr string, whCfg warehouse.Config, size int, flush time.Duration, n int, export func(*warehouse.DB) error) (etlBenchResult, error) {
+func benchETLThroughput(ctx context.Context, brokerAddr string, whCfg warehouse.Config, size int, flush time.Duration, n int,
+	serverCPU func() time.Duration, export func(*warehouse.DB) error) (etlBenchResult, error) {
 	r := etlBenchResult{Run: "throughput", BatchSize: size, FlushInterval: flush, Tweets: n}
 	start := time.Now()
-	db, stop, err := startBenchETL(ctx, brokerAddr, whCfg, "bench-"+whCfg.Database, size, flush)
+	db, e, stop, err := startBenchETL(ctx, brokerAddr, whCfg, "bench-"+whCfg.Database, size, flush)
 	if err != nil {
 		return r, err
 	}
 	defer stop()
+	// The ETL runs in this process: its own count of the tweets it has loaded (committed
+	// with their batch marks) is watched, every millisecond, at no cost to ClickHouse. A
+	// query every few milliseconds would cost ClickHouse a third more CPU per tweet than
+	// the load itself, and the ETL the client side of it.
 	var first time.Time
 	var firstN int64
-	tick := time.NewTicker(20 * time.Millisecond)
+	var selfAt, serverAt time.Duration // CPU used by then
+	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
@@ -233,19 +256,25 @@ func benchETLThroughput(ctx context.Context, brokerAddr string, whCfg warehouse.
 			return r, ctx.Err()
 		case <-tick.C:
 		}
-		got, err := loadedCount(ctx, db)
-		if err != nil {
-			return r, err
-		}
+		got := int64(e.Stats().Loaded)
 		if got > 0 && first.IsZero() {
 			first, firstN = time.Now(), got
+			selfAt, serverAt = selfCPU(), serverCPU()
 		}
 		if got >= int64(n) {
 			end := time.Now()
+			r.BenchCPUMicros = perTweet(selfCPU()-selfAt, int64(n)-firstN)
+			r.ServerCPUMicros = perTweet(serverCPU()-serverAt, int64(n)-firstN)
 			r.StartupSeconds = first.Sub(start).Seconds()
 			r.Seconds = end.Sub(first).Seconds()
 			r.TweetsPerS = float64(int64(n)-firstN) / r.Seconds
 			r.WholeTweetsPerS = float64(n) / end.Sub(start).Seconds()
+			// What the ETL counted, the warehouse must hold: its batch marks cover the topic.
+			if stored, err := loadedCount(ctx, db); err != nil {
+				return r, err
+			} else if stored != int64(n) {
+				return r, fmt.Errorf("the ETL counts %d tweets loaded, the warehouse's marks cover %d of %d records", got, stored, n)
+			}
 			if export != nil {
 				return r, export(db)
 			}
@@ -268,7 +297,7 @@ func benchETLFreshness(ctx context.Context, brokerAddr string, whCfg warehouse.C
 	if err := commitEnds(ctx, brokerAddr, group); err != nil {
 		return r, err
 	}
-	db, stop, err := startBenchETL(ctx, brokerAddr, whCfg, group, size, flush)
+	db, _, stop, err := startBenchETL(ctx, brokerAddr, whCfg, group, size, flush)
 	if err != nil {
 		return r, err
 	}
@@ -477,7 +506,7 @@ func exportRows(ctx context.Context, client string, args []string, database, dir
 // benchRawInsert inserts the exported rows with clickhouse-client into a fresh database of
 // the same schema and measures the rate, in tweets: tweets and tweet_ids at once, then
 // minute_stats.
-func benchRawInsert(ctx context.Context, addrs []string, client string, args []string, dir, database string, tweets int) (etlBenchResult, error) {
+func benchRawInsert(ctx context.Context, addrs []string, client string, args []string, dir, database string, tweets int, serverCPU func() time.Duration) (etlBenchResult, error) {
 	r := etlBenchResult{Run: "raw", Tweets: tweets}
 	whCfg := warehouse.Config{Addr: addrs, Database: database}
 	db, err := warehouse.Open(ctx, whCfg)
@@ -491,6 +520,8 @@ func benchRawInsert(ctx context.Context, addrs []string, client string, args []s
 	if err := db.Migrate(ctx); err != nil {
 		return r, err
 	}
+	var clientMu sync.Mutex
+	var clientCPU time.Duration
 	insert := func(t string) error {
 		f, err := os.Open(filepath.Join(dir, t+".native"))
 		if err != nil {
@@ -505,8 +536,12 @@ func benchRawInsert(ctx context.Context, addrs []string, client string, args []s
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("insert %s: %v: %s", t, err, errb.String())
 		}
+		clientMu.Lock()
+		clientCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		clientMu.Unlock()
 		return nil
 	}
+	serverAt := serverCPU()
 	start := time.Now()
 	errs := make(chan error, 2)
 	for _, t := range rawTables[:2] {
@@ -522,7 +557,34 @@ func benchRawInsert(ctx context.Context, addrs []string, client string, args []s
 	}
 	r.Seconds = time.Since(start).Seconds()
 	r.TweetsPerS = float64(tweets) / r.Seconds
+	r.ServerCPUMicros = perTweet(serverCPU()-serverAt, int64(tweets))
+	r.ClientCPUMicros = perTweet(clientCPU, int64(tweets))
 	return r, nil
+}
+
+// cpuColumn is a result's CPU per tweet, "-" where not measured.
+func cpuColumn(r etlBenchResult) string {
+	f := func(us float64) string {
+		if us == 0 {
+			return "-"
+		}
+		return strconv.FormatFloat(us, 'f', 1, 64)
+	}
+	return f(r.BenchCPUMicros) + " + " + f(r.ServerCPUMicros) + " + " + f(r.ClientCPUMicros)
+}
+
+// selfCPU is the CPU time this process has used.
+func selfCPU() time.Duration {
+	cpu, _, _ := procUsage(os.Getpid())
+	return cpu
+}
+
+// perTweet is cpu per tweet in microseconds.
+func perTweet(cpu time.Duration, tweets int64) float64 {
+	if tweets <= 0 {
+		return 0
+	}
+	return float64(cpu.Microseconds()) / float64(tweets)
 }
 
 // loadAverage is the machine's one-minute load average, as /proc/loadavg has it.
