@@ -30,7 +30,7 @@ func kafkaFlags(fs *flag.FlagSet, brokers *listFlag, c *kafkaclient.Config) {
 	fs.StringVar(&c.CertFile, "kafka-cert-file", "", "PEM client certificate, for mutual TLS")
 	fs.StringVar(&c.KeyFile, "kafka-key-file", "", "PEM client key, for mutual TLS")
 	fs.BoolVar(&c.InsecureSkipVerify, "kafka-tls-insecure", false, "accept any broker certificate (testing only)")
-	fs.StringVar(&c.SASLMechanism, "kafka-sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)")
+	fs.StringVar(&c.SASLMechanism, "kafka-sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, or AWS_MSK_IAM (Amazon MSK IAM access control over TLS; credentials and region from the AWS SDK default chain, e.g. AWS_REGION and AWS_PROFILE) (empty: no SASL)")
 	fs.StringVar(&c.Username, "kafka-username", "", "SASL user name")
 	fs.StringVar(&c.Password, "kafka-password", "", "SASL password")
 }

@@ -14,8 +14,10 @@ import (
 	"strings"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/aws_msk_iam_v2"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 )
@@ -30,11 +32,19 @@ type Config struct {
 	CertFile, KeyFile string
 	// InsecureSkipVerify accepts any server certificate (testing only).
 	InsecureSkipVerify bool
-	// SASLMechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty means no SASL.
+	// SASLMechanism is PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM; empty means no
+	// SASL. AWS_MSK_IAM (Amazon MSK's IAM access control, the only authentication MSK
+	// Serverless accepts) signs each connection with the credentials and region of the
+	// AWS SDK's default chain: the AWS_* environment variables, the shared config and
+	// credentials files (AWS_PROFILE), web identity (EKS service accounts), the ECS
+	// container or EC2 instance role.
 	SASLMechanism string
-	// Username and Password are the SASL credentials.
+	// Username and Password are the SASL credentials (PLAIN and SCRAM).
 	Username, Password string
 }
+
+// MechanismMSKIAM names Amazon MSK's IAM authentication.
+const MechanismMSKIAM = "AWS_MSK_IAM"
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
@@ -67,9 +77,31 @@ func (c Config) mechanism() (sasl.Mechanism, error) {
 			return nil, fmt.Errorf("kafka: SASL %s: %w", m, err)
 		}
 		return mech, nil
+	case MechanismMSKIAM:
+		return mskIAM(c)
 	default:
-		return nil, fmt.Errorf("kafka: SASL mechanism %q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", c.SASLMechanism)
+		return nil, fmt.Errorf("kafka: SASL mechanism %q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, %s", c.SASLMechanism, MechanismMSKIAM)
 	}
+}
+
+// mskIAM is the AWS_MSK_IAM mechanism with the default chain's credentials and region.
+// Loading the chain reads environment and files only; the credentials themselves are
+// fetched (and refreshed, cached) when a connection signs in.
+func mskIAM(c Config) (sasl.Mechanism, error) {
+	if !c.TLS {
+		return nil, fmt.Errorf("kafka: SASL %s runs over TLS only (MSK's IAM listener, port 9098): turn TLS on", MechanismMSKIAM)
+	}
+	if c.Username != "" || c.Password != "" {
+		return nil, fmt.Errorf("kafka: SASL %s takes its credentials from the AWS SDK's default chain, not a user name and password", MechanismMSKIAM)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("kafka: SASL %s: AWS configuration: %w", MechanismMSKIAM, err)
+	}
+	if cfg.Region == "" {
+		return nil, fmt.Errorf("kafka: SASL %s needs the cluster's AWS region: set AWS_REGION (or a region in the AWS profile)", MechanismMSKIAM)
+	}
+	return aws_msk_iam_v2.NewMechanism(cfg), nil
 }
 
 func (c Config) tlsConfig() (*tls.Config, error) {
