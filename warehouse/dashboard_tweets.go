@@ -234,7 +234,9 @@ func (sc *Scope) TopEntities(ctx context.Context, kind string, limit int) (Entit
 		t.time("created_at", p).tweets(Filter{Hashtag: sc.Filter.Hashtag, Word: sc.Filter.Word}, p)
 		c.add("tweet_id IN (SELECT id FROM tweets WHERE "+t.sql()+")", t.args...)
 	}
-	c.add("tweet_id NOT IN (SELECT id FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)", p.win.From, p.win.end())
+	if !p.noneWithdrawn {
+		c.add("tweet_id NOT IN (SELECT id FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)", p.win.From, p.win.end())
+	}
 	rows, err := sc.db.conn.Query(ctx, `SELECT entity, toString(kind) AS k, sum(sampled_every) AS n, sum(sentiment * sampled_every)
 		FROM entities WHERE `+c.sql()+` GROUP BY entity, k ORDER BY n DESC, entity LIMIT ?`, append(c.args, uint64(limit))...)
 	if err != nil {
