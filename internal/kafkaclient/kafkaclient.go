@@ -180,6 +180,13 @@ func (c Config) ConsumerDialer(limit int64) (*kafka.Dialer, error) {
 	return d, nil
 }
 
+// metadataTTL is how long a writer trusts its view of the partitions' leaders. kafka-go
+// does not refresh it when a broker answers "not leader": after a leader moves (a broker
+// restart, MSK's rolling patching) a writer's produce requests to that partition fail until
+// the view expires. kafka-go's default is 6 s; a metadata request a second costs a broker
+// next to nothing.
+const metadataTTL = time.Second
+
 // Transport returns a kafka-go transport (for writers).
 func (c Config) Transport() (*kafka.Transport, error) {
 	mech, err := c.mechanism()
@@ -190,5 +197,5 @@ func (c Config) Transport() (*kafka.Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &kafka.Transport{DialTimeout: 10 * time.Second, TLS: tlsCfg, SASL: mech}, nil
+	return &kafka.Transport{DialTimeout: 10 * time.Second, TLS: tlsCfg, SASL: mech, MetadataTTL: metadataTTL}, nil
 }
