@@ -7,7 +7,7 @@ BIN := bin/starling
 WEB := dashboard/web
 SCREENSHOTS ?= $(CURDIR)/test-output/screenshots
 # Debian/Ubuntu packages the tests and `make run` use.
-DEB_PACKAGES := clickhouse-server clickhouse-client chromium kcat python3-kafka python3-snappy python3-lz4
+DEB_PACKAGES := clickhouse-server clickhouse-client chromium kcat python3-kafka python3-snappy python3-lz4 zookeeper
 
 .PHONY: run test deps web build compose-up compose-test clean sample-data
 
@@ -34,7 +34,7 @@ web: $(WEB)/node_modules/.package-lock.json
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
 	npm --prefix $(WEB) ci --no-audit --no-fund
 
-## deps: install the Debian packages the tests need (ClickHouse, Chromium, kcat, kafka-python) when missing
+## deps: install the Debian packages the tests need (ClickHouse, ZooKeeper, Chromium, kcat, kafka-python) when missing
 deps:
 	@missing=(); for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing+=($$p); done; \
 	if [ $${#missing[@]} -gt 0 ]; then \

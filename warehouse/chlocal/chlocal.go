@@ -48,6 +48,9 @@ type Config struct {
 	StopTimeout time.Duration
 	// Logger receives progress messages; nil discards them.
 	Logger *slog.Logger
+	// Include is an XML fragment added to the server's configuration: a cluster's
+	// topology, ZooKeeper and macros (StartCluster writes them).
+	Include string
 }
 
 // Validate reports the first setting that cannot work.
@@ -121,7 +124,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	conf := filepath.Join(dir, "config.xml")
-	if err := os.WriteFile(conf, []byte(serverConfig(dir, s.tcpPort, s.httpPort)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(serverConfig(dir, s.tcpPort, s.httpPort, cfg.Include)), 0o644); err != nil {
 		return nil, fmt.Errorf("chlocal: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(usersConfig), 0o644); err != nil {
@@ -272,7 +275,7 @@ func freePort() (int, error) {
 // caches sized for a laptop rather than the defaults' several gigabytes. A short HTTP
 // keep-alive and shutdown wait let SIGTERM stop the server in about a second even while
 // clients still hold idle connections (the defaults make it linger ten).
-func serverConfig(dir string, tcpPort, httpPort int) string {
+func serverConfig(dir string, tcpPort, httpPort int, include string) string {
 	return fmt.Sprintf(`<?xml version="1.0"?>
 <yandex>
   <logger>
@@ -311,8 +314,9 @@ func serverConfig(dir string, tcpPort, httpPort int) string {
   <merge_tree>
     <old_parts_lifetime>0</old_parts_lifetime>
   </merge_tree>
+%[4]s
 </yandex>
-`, dir, tcpPort, httpPort)
+`, dir, tcpPort, httpPort, include)
 }
 
 // ConsoleUser is the read-only user of the dashboard's SQL console on the local server:

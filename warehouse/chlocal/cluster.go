@@ -1,0 +1,242 @@
+package chlocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrZooKeeperNotInstalled is returned by StartCluster when ZooKeeper cannot be run.
+var ErrZooKeeperNotInstalled = errors.New(`no ZooKeeper found (looked for java and /usr/share/java/zookeeper.jar).
+Install it:
+  Debian/Ubuntu:  sudo apt-get install zookeeper`)
+
+// ClusterConfig says how to run a replicated, sharded ClickHouse cluster on this machine.
+type ClusterConfig struct {
+	// Dir holds ZooKeeper's and every server's folder. Required.
+	Dir string
+	// Name is the cluster's name in remote_servers (ON CLUSTER, Distributed). Default
+	// "starling".
+	Name string
+	// Shards and Replicas per shard. Default 2 and 2.
+	Shards, Replicas int
+	// Logger receives progress messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Cluster is a running ZooKeeper and Shards × Replicas ClickHouse servers, each server
+// knowing the whole topology (remote_servers), its place in it (macros {shard} and
+// {replica}) and ZooKeeper (replication and ON CLUSTER DDL).
+type Cluster struct {
+	Name string
+	// Servers[shard][replica].
+	Servers   [][]*Server
+	configs   [][]Config
+	zookeeper *exec.Cmd
+	zkExited  chan struct{}
+	zkAddr    string
+}
+
+// StartCluster starts ZooKeeper, then every server, and waits until each answers.
+func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("chlocal: a cluster directory is required")
+	}
+	if cfg.Name == "" {
+		cfg.Name = "starling"
+	}
+	if cfg.Shards <= 0 {
+		cfg.Shards = 2
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 2
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("chlocal: %w", err)
+	}
+	c := &Cluster{Name: cfg.Name}
+	if err := c.startZooKeeper(ctx, filepath.Join(dir, "zookeeper")); err != nil {
+		return nil, err
+	}
+	type ports struct{ tcp, http, interserver int }
+	all := make([][]ports, cfg.Shards)
+	for s := range all {
+		all[s] = make([]ports, cfg.Replicas)
+		for r := range all[s] {
+			for _, p := range []*int{&all[s][r].tcp, &all[s][r].http, &all[s][r].interserver} {
+				if *p, err = freePort(); err != nil {
+					c.Close()
+					return nil, err
+				}
+			}
+		}
+	}
+	var topology strings.Builder
+	for s := range all {
+		topology.WriteString("      <shard>\n        <internal_replication>true</internal_replication>\n")
+		for r := range all[s] {
+			fmt.Fprintf(&topology, "        <replica><host>127.0.0.1</host><port>%d</port></replica>\n", all[s][r].tcp)
+		}
+		topology.WriteString("      </shard>\n")
+	}
+	_, zkPort, _ := net.SplitHostPort(c.zkAddr)
+	c.Servers = make([][]*Server, cfg.Shards)
+	c.configs = make([][]Config, cfg.Shards)
+	for s := range all {
+		for r := range all[s] {
+			include := fmt.Sprintf(`  <interserver_http_host>127.0.0.1</interserver_http_host>
+  <interserver_http_port>%[1]d</interserver_http_port>
+  <remote_servers>
+    <%[2]s>
+%[3]s    </%[2]s>
+  </remote_servers>
+  <zookeeper>
+    <node><host>127.0.0.1</host><port>%[4]s</port></node>
+    <session_timeout_ms>10000</session_timeout_ms>
+  </zookeeper>
+  <distributed_ddl>
+    <path>/clickhouse/task_queue/ddl</path>
+  </distributed_ddl>
+  <macros>
+    <shard>%[5]d</shard>
+    <replica>s%[5]d-r%[6]d</replica>
+  </macros>`, all[s][r].interserver, cfg.Name, topology.String(), zkPort, s+1, r+1)
+			sc := Config{Dir: filepath.Join(dir, fmt.Sprintf("s%d-r%d", s+1, r+1)), TCPPort: all[s][r].tcp, HTTPPort: all[s][r].http,
+				Logger: cfg.Logger, Include: include}
+			srv, err := Start(ctx, sc)
+			if err != nil {
+				c.Close()
+				return nil, fmt.Errorf("chlocal: shard %d replica %d: %w", s+1, r+1, err)
+			}
+			c.Servers[s] = append(c.Servers[s], srv)
+			c.configs[s] = append(c.configs[s], sc)
+		}
+	}
+	return c, nil
+}
+
+// Addrs are every server's native-protocol address, shard by shard.
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, shard := range c.Servers {
+		for _, s := range shard {
+			out = append(out, s.Addr())
+		}
+	}
+	return out
+}
+
+// ZooKeeper is ZooKeeper's client address.
+func (c *Cluster) ZooKeeper() string { return c.zkAddr }
+
+// Restart starts the server of shard and replica (numbered from 0) again, with its data,
+// ports and configuration, after Close or Kill.
+func (c *Cluster) Restart(ctx context.Context, shard, replica int) error {
+	old := c.Servers[shard][replica]
+	<-old.Done()
+	srv, err := Start(ctx, c.configs[shard][replica])
+	if err != nil {
+		return err
+	}
+	c.Servers[shard][replica] = srv
+	return nil
+}
+
+// Close stops every server, then ZooKeeper.
+func (c *Cluster) Close() error {
+	for _, shard := range c.Servers {
+		for _, s := range shard {
+			s.Close()
+		}
+	}
+	if c.zookeeper != nil {
+		_ = c.zookeeper.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.zkExited:
+		case <-time.After(10 * time.Second):
+			_ = c.zookeeper.Process.Kill()
+			<-c.zkExited
+		}
+	}
+	return nil
+}
+
+// startZooKeeper runs a standalone ZooKeeper (Debian's package) in dir on a free port and
+// waits until it answers "imok".
+func (c *Cluster) startZooKeeper(ctx context.Context, dir string) error {
+	java, err := exec.LookPath("java")
+	const jar = "/usr/share/java/zookeeper.jar"
+	if _, statErr := os.Stat(jar); err != nil || statErr != nil {
+		return ErrZooKeeperNotInstalled
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		return fmt.Errorf("chlocal: %w", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(filepath.Join(dir, "zookeeper.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("chlocal: %w", err)
+	}
+	defer out.Close()
+	classpath := jar
+	if _, err := os.Stat("/etc/zookeeper/conf"); err == nil {
+		classpath = "/etc/zookeeper/conf:" + jar // its log4j configuration
+	}
+	cmd := exec.Command(java, "-Xmx256m", "-cp", classpath,
+		"-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=ruok",
+		"org.apache.zookeeper.server.ZooKeeperServerMain", strconv.Itoa(port), filepath.Join(dir, "data"))
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("chlocal: start ZooKeeper: %w", err)
+	}
+	c.zookeeper, c.zkExited = cmd, make(chan struct{})
+	go func() { cmd.Wait(); close(c.zkExited) }()
+	c.zkAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if ruok(c.zkAddr) {
+			return nil
+		}
+		select {
+		case <-c.zkExited:
+			return fmt.Errorf("chlocal: ZooKeeper exited during start-up (log in %s)", dir)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("chlocal: ZooKeeper did not answer on %s within a minute (log in %s)", c.zkAddr, dir)
+		}
+	}
+}
+
+// ruok asks ZooKeeper whether it is up.
+func ruok(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("ruok")); err != nil {
+		return false
+	}
+	buf := make([]byte, 4)
+	n, _ := conn.Read(buf)
+	return string(buf[:n]) == "imok"
+}
