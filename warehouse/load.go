@@ -120,35 +120,55 @@ func (db *DB) Load(ctx context.Context, batches []LoadBatch) error {
 // then a mark for each batch. They are the sums the per-minute views of schema version 2
 // computed in ClickHouse.
 func aggregate(batches []LoadBatch) []statRow {
-	type key struct {
+	// Keyed in two levels: the kind, minute and label of a tweet's rows once per tweet, then
+	// each hashtag, word or language by its string alone, which Go hashes far faster than
+	// a struct holding it.
+	type group struct {
 		kind   int8
 		minute int64
-		key    string
 		label  int8
 	}
 	type sums struct {
 		tweets int64
 		sum    float64
 	}
-	acc := map[key]*sums{}
-	add := func(k key, sign int64, sentiment float32) {
-		s := acc[k]
+	acc := map[group]map[string]*sums{}
+	var slab []sums // the sums, allocated in chunks
+	terms := func(g group) map[string]*sums {
+		m := acc[g]
+		if m == nil {
+			m = map[string]*sums{}
+			acc[g] = m
+		}
+		return m
+	}
+	add := func(m map[string]*sums, key string, sign int64, sentiment float32) {
+		s := m[key]
 		if s == nil {
-			s = &sums{}
-			acc[k] = s
+			if len(slab) == cap(slab) {
+				slab = make([]sums, 0, 4096)
+			}
+			slab = append(slab, sums{})
+			s = &slab[len(slab)-1]
+			m[key] = s
 		}
 		s.tweets += sign
 		s.sum += float64(sign) * float64(sentiment)
 	}
-	count := func(sign int64, createdAt time.Time, hashtags, words []string, lang string, label int8, sentiment float32) {
+	var lastMinute int64 = -1
+	var hashtags, words map[string]*sums
+	count := func(sign int64, createdAt time.Time, hs, ws []string, lang string, label int8, sentiment float32) {
 		m := createdAt.Unix() - createdAt.Unix()%60
-		for _, h := range hashtags {
-			add(key{statHashtag, m, h, 0}, sign, sentiment)
+		if m != lastMinute { // tweets come mostly in time order: a minute's maps are reused
+			lastMinute, hashtags, words = m, terms(group{statHashtag, m, 0}), terms(group{statWord, m, 0})
 		}
-		for _, w := range words {
-			add(key{statWord, m, w, 0}, sign, sentiment)
+		for _, h := range hs {
+			add(hashtags, h, sign, sentiment)
 		}
-		add(key{statSentiment, m, lang, label}, sign, sentiment)
+		for _, w := range ws {
+			add(words, w, sign, sentiment)
+		}
+		add(terms(group{statSentiment, m, label}), lang, sign, sentiment)
 	}
 	for _, b := range batches {
 		for i := range b.Tweets {
@@ -162,12 +182,19 @@ func aggregate(batches []LoadBatch) []statRow {
 			}
 		}
 	}
-	out := make([]statRow, 0, len(acc)+len(batches))
-	for k, s := range acc {
-		if s.tweets == 0 && s.sum == 0 {
-			continue // added and withdrawn in the same batch
+	n := len(batches)
+	for _, m := range acc {
+		n += len(m)
+	}
+	out := make([]statRow, 0, n)
+	for g, m := range acc {
+		minute := time.Unix(g.minute, 0).UTC()
+		for key, s := range m {
+			if s.tweets == 0 && s.sum == 0 {
+				continue // added and withdrawn in the same batch
+			}
+			out = append(out, statRow{kind: g.kind, minute: minute, key: key, label: g.label, tweets: s.tweets, sentimentSum: s.sum})
 		}
-		out = append(out, statRow{kind: k.kind, minute: time.Unix(k.minute, 0).UTC(), key: k.key, label: k.label, tweets: s.tweets, sentimentSum: s.sum})
 	}
 	for _, b := range batches {
 		out = append(out, statRow{kind: statBatch, minute: markMinute, key: b.Topic, partition: b.Partition, first: b.First, last: b.Last, tweets: markTweets})
