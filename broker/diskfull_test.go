@@ -25,10 +25,13 @@ func TestDiskFull(t *testing.T) {
 	child := startBrokerChild(t, dir, "STARLING_BROKER_CHILD_FSIZE=262144")
 	addr := child.Addr
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Two retries of a KAFKA_STORAGE_ERROR (kgo backs off and refreshes metadata between
+	// them) take a few seconds, more on a loaded machine: the delivery timeout leaves them
+	// room, so that the error the producer ends with is the broker's, not its own timeout.
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic("full"),
-		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.RecordRetries(2), kgo.RecordDeliveryTimeout(10*time.Second))
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.RecordRetries(2), kgo.RecordDeliveryTimeout(45*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
