@@ -82,6 +82,7 @@ func TestThreeBrokerClusterThroughLeaderMovesAndARestart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	started := time.Now()
 	ingested := make(chan error, 1)
 	go func() {
 		ingested <- ingest.Run(ctx, ingest.Config{Brokers: addrs, Generate: tweets, Rate: 6000, Logger: testLogger()})
@@ -119,7 +120,9 @@ func TestThreeBrokerClusterThroughLeaderMovesAndARestart(t *testing.T) {
 		t.Fatalf("ingest: %v", done)
 	}
 	ends := endOffsets(t, addrs[0], tweet.TopicTweets, partitions)
+	fed := time.Now()
 	waitFor(t, 2*time.Minute, "everything loaded", func() bool { return allLoaded(t, db, ends) })
+	t.Logf("the feed took %s; the ETL loaded the rest %s after it", fed.Sub(started).Round(time.Millisecond), time.Since(fed).Round(time.Millisecond))
 	stop()
 
 	// warehouse == feed: the generator's ids, each once.
