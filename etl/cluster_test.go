@@ -177,7 +177,7 @@ func checkAggregatesRecount(t *testing.T, db *warehouse.DB) {
 			"SELECT concat(toString(minute), ' ', toString(sentiment_label), ' ', lang), toInt64(sum(tweets)) AS n FROM sentiment_minute GROUP BY minute, sentiment_label, lang HAVING n != 0",
 			"SELECT concat(" + m + ", ' ', toString(sentiment_label), ' ', lang), toInt64(count()) FROM tweets GROUP BY " + m + ", sentiment_label, lang"},
 	} {
-		agg, re := keyedCounts(t, db, c.aggregate), keyedCounts(t, db, c.recount)
+		agg, re := warehousetest.Counts(t, db, c.aggregate), warehousetest.Counts(t, db, c.recount)
 		bad := 0
 		for k, n := range re {
 			if agg[k] != n {
@@ -190,23 +190,4 @@ func checkAggregatesRecount(t *testing.T, db *warehouse.DB) {
 			t.Errorf("%s has %d keys, a recount %d", c.name, len(agg), len(re))
 		}
 	}
-}
-
-func keyedCounts(t *testing.T, db *warehouse.DB, q string) map[string]int64 {
-	t.Helper()
-	rows, err := db.Conn().Query(context.Background(), q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var k string
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			t.Fatal(err)
-		}
-		out[k] = n
-	}
-	return out
 }

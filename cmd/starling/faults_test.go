@@ -21,6 +21,7 @@ import (
 	"github.com/starling-analytics/starling/ingest"
 	"github.com/starling-analytics/starling/sample-data/generator"
 	"github.com/starling-analytics/starling/warehouse"
+	"github.com/starling-analytics/starling/warehouse/warehousetest"
 )
 
 // The fault tests run the pipeline as separate processes (this test binary, re-executed
@@ -137,26 +138,6 @@ func (m *feedModel) addLine(t *testing.T, a *sentiment.Analyzer, line []byte) {
 	m.sentiment[minute+" "+label.String()+" "+r.Lang]++
 }
 
-// aggregate reads "key → count" from a query of (key, Int64) rows.
-func aggregate(t *testing.T, db *warehouse.DB, q string) map[string]int64 {
-	t.Helper()
-	rows, err := db.Conn().Query(context.Background(), q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var k string
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			t.Fatal(err)
-		}
-		out[k] = n
-	}
-	return out
-}
-
 // diffCounts describes how got differs from want, or "" when they are equal.
 func diffCounts(got, want map[string]int64) string {
 	var b strings.Builder
@@ -211,7 +192,7 @@ func checkWarehouse(t *testing.T, s *stack, m *feedModel, timeout time.Duration)
 	if rows != uint64(len(m.ids)) || distinct != rows {
 		t.Errorf("tweets: %d rows, %d distinct ids; want the feed's %d, once each", rows, distinct, len(m.ids))
 	}
-	ids := aggregate(t, db, "SELECT toString(id), toInt64(count()) FROM tweets GROUP BY id")
+	ids := warehousetest.Counts(t, db, "SELECT toString(id), toInt64(count()) FROM tweets GROUP BY id")
 	missing := 0
 	for id := range m.ids {
 		if ids[id] != 1 {
@@ -234,7 +215,7 @@ func checkWarehouse(t *testing.T, s *stack, m *feedModel, timeout time.Duration)
 	diffs := func() []string {
 		var out []string
 		for _, c := range checks {
-			if d := diffCounts(aggregate(t, db, c.q), c.model); d != "" {
+			if d := diffCounts(warehousetest.Counts(t, db, c.q), c.model); d != "" {
 				out = append(out, c.name+" differs from the feed:"+d)
 			}
 		}

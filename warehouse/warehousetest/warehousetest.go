@@ -152,3 +152,27 @@ func removeStaleDirs() {
 		}
 	}
 }
+
+// Counts runs q, a query of (String, Int64) rows, and returns them as a map: a recount or
+// an aggregate, keyed as the query spells its keys.
+func Counts(t testing.TB, db *warehouse.DB, q string) map[string]int64 {
+	t.Helper()
+	rows, err := db.Conn().Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return out
+}
