@@ -67,38 +67,34 @@ func render(t *testing.T, dir string) *rendered {
 		}
 		switch head.APIVersion + " " + head.Kind {
 		case "apps/v1 StatefulSet":
-			o := new(appsv1.StatefulSet)
-			strict(o)
-			r.statefulSets[o.Name] = o
+			keep(r.statefulSets, strict)
 		case "apps/v1 Deployment":
-			o := new(appsv1.Deployment)
-			strict(o)
-			r.deployments[o.Name] = o
+			keep(r.deployments, strict)
 		case "batch/v1 Job":
-			o := new(batchv1.Job)
-			strict(o)
-			r.jobs[o.Name] = o
+			keep(r.jobs, strict)
 		case "v1 Service":
-			o := new(corev1.Service)
-			strict(o)
-			r.services[o.Name] = o
+			keep(r.services, strict)
 		case "v1 ConfigMap":
-			o := new(corev1.ConfigMap)
-			strict(o)
-			r.configMaps[o.Name] = o
+			keep(r.configMaps, strict)
 		case "v1 Secret":
-			o := new(corev1.Secret)
-			strict(o)
-			r.secrets[o.Name] = o
+			keep(r.secrets, strict)
 		case "v1 ServiceAccount":
-			o := new(corev1.ServiceAccount)
-			strict(o)
-			r.accounts[o.Name] = o
+			keep(r.accounts, strict)
 		default:
 			t.Errorf("%s: unexpected object %s %s", dir, head.APIVersion, head.Kind)
 		}
 	}
 	return r
+}
+
+// keep decodes an object of type T and files it by name.
+func keep[T any, P interface {
+	*T
+	GetName() string
+}](into map[string]P, decode func(any)) {
+	o := P(new(T))
+	decode(o)
+	into[o.GetName()] = o
 }
 
 // workload is a pod template of a StatefulSet, Deployment or Job.
