@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,7 +125,48 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 			c.configs[s] = append(c.configs[s], sc)
 		}
 	}
+	// Every server holds a ZooKeeper session before the cluster is handed out.
+	for s, shard := range c.Servers {
+		for r, srv := range shard {
+			if err := srv.waitZooKeeper(ctx, c.zkExited); err != nil {
+				c.Close()
+				return nil, fmt.Errorf("chlocal: shard %d replica %d: %w", s+1, r+1, err)
+			}
+		}
+	}
 	return c, nil
+}
+
+// waitZooKeeper waits until the server reads ZooKeeper's root.
+func (s *Server) waitZooKeeper(ctx context.Context, zkExited <-chan struct{}) error {
+	url := "http://" + s.HTTPAddr() + "/?query=" + neturl.QueryEscape("SELECT count() FROM system.zookeeper WHERE path = '/'")
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(time.Minute)
+	var last string
+	for {
+		if resp, err := client.Get(url); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = strings.TrimSpace(string(body))
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-zkExited:
+			return errors.New("ZooKeeper exited")
+		case <-s.exited:
+			return fmt.Errorf("the server exited waiting for ZooKeeper (logs in %s)", filepath.Join(s.dir, "log"))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no ZooKeeper session within a minute: %s", last)
+		}
+	}
 }
 
 // Addrs are every server's native-protocol address, shard by shard.
@@ -196,7 +240,7 @@ func (c *Cluster) startZooKeeper(ctx context.Context, dir string) error {
 		classpath = "/etc/zookeeper/conf:" + jar // its log4j configuration
 	}
 	cmd := exec.Command(java, "-Xmx256m", "-cp", classpath,
-		"-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=ruok",
+		"-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=srvr",
 		"org.apache.zookeeper.server.ZooKeeperServerMain", strconv.Itoa(port), filepath.Join(dir, "data"))
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
@@ -209,7 +253,7 @@ func (c *Cluster) startZooKeeper(ctx context.Context, dir string) error {
 	c.zkAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if ruok(c.zkAddr) {
+		if serving(c.zkAddr) {
 			return nil
 		}
 		select {
@@ -225,18 +269,20 @@ func (c *Cluster) startZooKeeper(ctx context.Context, dir string) error {
 	}
 }
 
-// ruok asks ZooKeeper whether it is up.
-func ruok(addr string) bool {
+// serving asks ZooKeeper whether it serves clients. It answers "ruok" as soon as it
+// listens, but closes client sessions until it has loaded its data ("This ZooKeeper instance
+// is not currently serving requests" to "srvr"); a ClickHouse 18.16 server whose first
+// session is refused then crashes at its first ON CLUSTER statement.
+func serving(addr string) bool {
 	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return false
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(time.Second))
-	if _, err := conn.Write([]byte("ruok")); err != nil {
+	if _, err := conn.Write([]byte("srvr")); err != nil {
 		return false
 	}
-	buf := make([]byte, 4)
-	n, _ := conn.Read(buf)
-	return string(buf[:n]) == "imok"
+	out, _ := io.ReadAll(conn)
+	return strings.HasPrefix(string(out), "Zookeeper version:")
 }
