@@ -163,9 +163,7 @@ func (w Window) end() time.Time { return w.To.Add(time.Minute) }
 func (sc *Scope) windowTweets(ctx context.Context) (int64, bool, error) {
 	sc.once.Do(func() {
 		var withdrawn uint64
-		err := sc.db.conn.QueryRow(ctx, `SELECT
-			(SELECT sum(tweets) FROM sentiment_minute WHERE minute >= ? AND minute < ?),
-			(SELECT count() FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)`,
+		err := sc.db.conn.QueryRow(ctx, "SELECT ("+tweetsOfMinutes+"), (SELECT count() FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)",
 			sc.Window.From, sc.Window.end(), sc.Window.From, sc.Window.end()).Scan(&sc.tweets, &withdrawn)
 		if err != nil {
 			sc.err = fmt.Errorf("warehouse: count tweets: %w", err)
@@ -175,10 +173,13 @@ func (sc *Scope) windowTweets(ctx context.Context) (int64, bool, error) {
 	return sc.tweets, sc.withdrawn, sc.err
 }
 
+// tweetsOfMinutes counts the tweets of the minutes [?, ?) from the aggregate.
+const tweetsOfMinutes = "SELECT sum(tweets) FROM sentiment_minute WHERE minute >= ? AND minute < ?"
+
 // countTweets returns the tweets of the minutes [from, to), from the aggregate.
 func (db *DB) countTweets(ctx context.Context, from, to time.Time) (int64, error) {
 	var n int64
-	if err := db.conn.QueryRow(ctx, "SELECT sum(tweets) FROM sentiment_minute WHERE minute >= ? AND minute < ?", from, to).Scan(&n); err != nil {
+	if err := db.conn.QueryRow(ctx, tweetsOfMinutes, from, to).Scan(&n); err != nil {
 		return 0, fmt.Errorf("warehouse: count tweets: %w", err)
 	}
 	return n, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -132,26 +133,20 @@ func (r *rendered) env(t *testing.T, where string, c corev1.Container) map[strin
 			out[e.Name] = e.Value
 		case e.ValueFrom.ConfigMapKeyRef != nil:
 			ref := e.ValueFrom.ConfigMapKeyRef
-			cm, ok := r.configMaps[ref.Name]
-			v, has := "", false
-			if ok {
-				v, has = cm.Data[ref.Key]
+			var data map[string]string
+			if cm, ok := r.configMaps[ref.Name]; ok {
+				data = cm.Data
 			}
-			if !has {
-				t.Errorf("%s: %s reads key %s of ConfigMap %s, which does not hold it", where, e.Name, ref.Key, ref.Name)
-			}
-			out[e.Name] = v
+			out[e.Name] = refValue(t, where, e.Name, "ConfigMap", ref.Name, ref.Key, data)
 		case e.ValueFrom.SecretKeyRef != nil:
 			ref := e.ValueFrom.SecretKeyRef
-			s, ok := r.secrets[ref.Name]
-			v, has := []byte(nil), false
-			if ok {
-				v, has = s.Data[ref.Key]
+			data := map[string]string{}
+			if sec, ok := r.secrets[ref.Name]; ok {
+				for k, v := range sec.Data {
+					data[k] = string(v)
+				}
 			}
-			if !has {
-				t.Errorf("%s: %s reads key %s of Secret %s, which does not hold it", where, e.Name, ref.Key, ref.Name)
-			}
-			out[e.Name] = string(v)
+			out[e.Name] = refValue(t, where, e.Name, "Secret", ref.Name, ref.Key, data)
 		default:
 			t.Errorf("%s: %s has a source the test does not know", where, e.Name)
 		}
@@ -160,6 +155,16 @@ func (r *rendered) env(t *testing.T, where string, c corev1.Container) map[strin
 		t.Errorf("%s: envFrom hands a container variables that are not its flags; name each", where)
 	}
 	return out
+}
+
+// refValue is key of a ConfigMap's or Secret's data, which must hold it.
+func refValue(t *testing.T, where, variable, kind, name, key string, data map[string]string) string {
+	t.Helper()
+	v, ok := data[key]
+	if !ok {
+		t.Errorf("%s: %s reads key %s of %s %s, which does not hold it", where, variable, key, kind, name)
+	}
+	return v
 }
 
 // flagsOf are a subcommand's flags (name → environment variable, default), from its
@@ -191,9 +196,10 @@ func flagsOf(t *testing.T, sub string) map[string]flagInfo {
 // starlingContainer is a workload's one container running the starling image: its
 // subcommand, flag arguments and resolved variables, checked against the binary.
 type starlingContainer struct {
-	sub  string
-	args []string
-	env  map[string]string // the STARLING_* variables
+	sub   string
+	args  []string
+	env   map[string]string // the STARLING_* variables
+	flags map[string]flagInfo
 }
 
 func checkStarlingContainer(t *testing.T, r *rendered, w workload, allowedOther func(string) bool) (starlingContainer, bool) {
@@ -211,8 +217,8 @@ func checkStarlingContainer(t *testing.T, r *rendered, w workload, allowedOther 
 		t.Errorf("%s: the image's entrypoint is starling; args must name the service, not %q %q", where, c.Command, c.Args)
 		return starlingContainer{}, false
 	}
-	sc := starlingContainer{sub: c.Args[0], args: c.Args[1:], env: map[string]string{}}
-	flags := flagsOf(t, sc.sub)
+	flags := flagsOf(t, c.Args[0])
+	sc := starlingContainer{sub: c.Args[0], args: c.Args[1:], env: map[string]string{}, flags: flags}
 	envs := map[string]flagInfo{}
 	for name, f := range flags {
 		envs[f.env] = flagInfo{env: name, def: f.def}
@@ -254,7 +260,7 @@ func checkStarlingContainer(t *testing.T, r *rendered, w workload, allowedOther 
 		}
 	}
 	for _, p := range c.Ports {
-		if !slices.ContainsFunc(maps(sc.env), func(v string) bool { return v == ":"+strconv.Itoa(int(p.ContainerPort)) }) &&
+		if !slices.Contains(slices.Collect(maps.Values(sc.env)), ":"+strconv.Itoa(int(p.ContainerPort))) &&
 			!defaultListens(flags, sc.env, int(p.ContainerPort)) {
 			t.Errorf("%s: port %d is declared, but no address flag listens on it", where, p.ContainerPort)
 		}
@@ -275,14 +281,6 @@ func checkStarlingContainer(t *testing.T, r *rendered, w workload, allowedOther 
 		}
 	}
 	return sc, true
-}
-
-func maps(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
 
 // defaultListens reports whether an address flag left unset listens on port by default.
@@ -394,9 +392,8 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 		// The same settings: what compose sets that is a flag of the service, with the same
 		// value; the manifests may spell out a default compose leaves unset.
-		flags := flagsOf(t, sc.sub)
 		defaults := map[string]string{}
-		for _, f := range flags {
+		for _, f := range sc.flags {
 			defaults[f.env] = f.def
 		}
 		env := svc.Environment
@@ -453,7 +450,7 @@ func TestKubernetesManifests(t *testing.T) {
 			if !ok {
 				continue
 			}
-			if _, reads := flagsOf(t, sc.sub)["brokers"]; !reads {
+			if _, reads := sc.flags["brokers"]; !reads {
 				continue
 			}
 			clients++

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -204,27 +206,41 @@ func (s *Server) Kill() {
 // waitReady polls the HTTP /ping endpoint until it answers "Ok.", the process exits, or
 // the timeout passes.
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
+	return s.waitAnswer(ctx, "/ping", timeout, nil)
+}
+
+// waitAnswer polls the HTTP interface at path until it answers 200 OK, the process exits,
+// stop is closed (an error), or the timeout passes.
+func (s *Server) waitAnswer(ctx context.Context, path string, timeout time.Duration, stop <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	url := "http://" + s.HTTPAddr() + "/ping"
+	url := "http://" + s.HTTPAddr() + path
 	client := &http.Client{Timeout: time.Second}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	var last string
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return err
 		}
 		if resp, err := client.Do(req); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			last = strings.TrimSpace(string(body))
 		}
 		select {
 		case <-s.exited:
 			return fmt.Errorf("server exited during start-up: %v", s.waitErr)
+		case <-stop:
+			return errors.New("stopped waiting")
 		case <-ctx.Done():
+			if last != "" {
+				return fmt.Errorf("server did not answer on %s within %s: %w (last answer: %s)", url, timeout, ctx.Err(), last)
+			}
 			return fmt.Errorf("server did not answer on %s within %s: %w", url, timeout, ctx.Err())
 		case <-tick.C:
 		}

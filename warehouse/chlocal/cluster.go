@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	neturl "net/url"
 	"os"
 	"os/exec"
@@ -139,34 +138,17 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 
 // waitZooKeeper waits until the server reads ZooKeeper's root.
 func (s *Server) waitZooKeeper(ctx context.Context, zkExited <-chan struct{}) error {
-	url := "http://" + s.HTTPAddr() + "/?query=" + neturl.QueryEscape("SELECT count() FROM system.zookeeper WHERE path = '/'")
-	client := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(time.Minute)
-	var last string
-	for {
-		if resp, err := client.Get(url); err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = strings.TrimSpace(string(body))
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-zkExited:
-			return errors.New("ZooKeeper exited")
-		case <-s.exited:
-			return fmt.Errorf("the server exited waiting for ZooKeeper (logs in %s)", filepath.Join(s.dir, "log"))
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no ZooKeeper session within a minute: %s", last)
-		}
+	q := "/?query=" + neturl.QueryEscape("SELECT count() FROM system.zookeeper WHERE path = '/'")
+	err := s.waitAnswer(ctx, q, time.Minute, zkExited)
+	select {
+	case <-zkExited:
+		return errors.New("ZooKeeper exited")
+	default:
 	}
+	if err != nil {
+		return fmt.Errorf("no ZooKeeper session: %w", err)
+	}
+	return nil
 }
 
 // Addrs are every server's native-protocol address, shard by shard.
