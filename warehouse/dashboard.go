@@ -198,15 +198,20 @@ type plan struct {
 	// noneWithdrawn: tweet_deletions holds no retracted tweet of the window, so a query of
 	// the tweets table need not leave any out (cond.tweets). False when not known.
 	noneWithdrawn bool
+	// deletions is the table a subquery of a tweets query reads withdrawn ids from: on a
+	// cluster, the shard's own (tweet_deletions_local), which holds every withdrawal of
+	// the shard's tweets (cluster.go).
+	deletions string
 }
 
 func (p plan) sample() Sample { return Sample{Fraction: p.fraction} }
 
 func (p plan) sampled() bool { return len(p.slices) > 1 || p.fraction < 1 }
 
-// planWindow decides what to read of w, which holds tweets tweets, within budget.
-func planWindow(w Window, tweets, budget int64) plan {
-	whole := plan{win: w, slices: []span{{w.From, w.end()}}, fraction: 1}
+// planWindow decides what to read of w, which holds tweets tweets, within budget; its
+// queries of the tweets table read withdrawn ids from deletions (plan.deletions).
+func planWindow(w Window, tweets, budget int64, deletions string) plan {
+	whole := plan{win: w, slices: []span{{w.From, w.end()}}, fraction: 1, deletions: deletions}
 	m := w.Minutes()
 	if tweets <= budget || m < 2 {
 		return whole
@@ -218,7 +223,7 @@ func planWindow(w Window, tweets, budget int64) plan {
 	if length == strideMin && strideMin*n == m {
 		return whole
 	}
-	p := plan{win: w, fraction: float64(n*length) / float64(m), stride: time.Duration(strideMin) * time.Minute}
+	p := plan{win: w, fraction: float64(n*length) / float64(m), stride: time.Duration(strideMin) * time.Minute, deletions: deletions}
 	for i := range n {
 		// Each slice sits in the middle of its stride, so that the window's two ends are
 		// read alike.
@@ -234,7 +239,7 @@ func (sc *Scope) plan(ctx context.Context, budget int64) (plan, error) {
 	if err != nil {
 		return plan{}, err
 	}
-	p := planWindow(sc.Window, n, budget)
+	p := planWindow(sc.Window, n, budget, sc.db.table("tweet_deletions"))
 	p.noneWithdrawn = !withdrawn
 	return p, nil
 }
@@ -303,7 +308,7 @@ func (c *cond) tweets(f Filter, p plan) *cond {
 	if p.noneWithdrawn {
 		return c
 	}
-	return c.add("id NOT IN (SELECT id FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)",
+	return c.add("id NOT IN (SELECT id FROM "+p.deletions+" WHERE retracted = 1 AND created_at >= ? AND created_at < ?)",
 		p.win.From, p.win.end())
 }
 
@@ -454,7 +459,7 @@ func (sc *Scope) Timeline(ctx context.Context) (Timeline, error) {
 	// no empty buckets.
 	switch {
 	case f.IsZero() || (f.count() == 1 && f.Lang != ""):
-		p = planWindow(sc.Window, 0, 1)
+		p = planWindow(sc.Window, 0, 1, sc.db.table("tweet_deletions"))
 		c.time("minute", p)
 		if f.Lang != "" {
 			c.add("lang = ?", f.Lang)
@@ -763,7 +768,7 @@ func (sc *Scope) RisingHashtags(ctx context.Context, limit int, all bool) (Risin
 	if !sc.Filter.IsZero() {
 		budget = sc.budget.tweets
 	}
-	p := planWindow(both, n, budget)
+	p := planWindow(both, n, budget, sc.db.table("tweet_deletions"))
 	r.Sample = p.sample()
 	recentTweets, err := sc.db.countTweets(ctx, cur.From, cur.end())
 	if err != nil {
@@ -855,7 +860,7 @@ func (sc *Scope) breakdown(ctx context.Context, col string, limit int) (Shares, 
 	}
 	var q string
 	var c cond
-	p := planWindow(sc.Window, 0, 1)
+	p := planWindow(sc.Window, 0, 1, sc.db.table("tweet_deletions"))
 	if sc.Filter.IsZero() {
 		c.time("minute", p)
 		q = fmt.Sprintf("SELECT toString(%s) AS label, sum(tweets) AS n, sum(sentiment_sum) FROM sentiment_minute WHERE %s GROUP BY label", col, c.sql())

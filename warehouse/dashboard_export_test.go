@@ -8,7 +8,7 @@ func (sc *Scope) SetBudgets(n int64) {
 
 // PlanWindow exposes planWindow's slices and fraction.
 func PlanWindow(w Window, tweets, budget int64) (slices [][2]string, fraction float64) {
-	p := planWindow(w, tweets, budget)
+	p := planWindow(w, tweets, budget, "tweet_deletions")
 	for _, s := range p.slices {
 		slices = append(slices, [2]string{s.from.Format("15:04"), s.to.Format("15:04")})
 	}

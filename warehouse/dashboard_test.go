@@ -33,6 +33,12 @@ var (
 func loadDashboardModel(t *testing.T) (*warehouse.DB, *dashboardModel) {
 	t.Helper()
 	db := warehousetest.Open(t)
+	return db, loadDashboardModelInto(t, db)
+}
+
+// loadDashboardModelInto loads the model's tweets into db.
+func loadDashboardModelInto(t *testing.T, db *warehouse.DB) *dashboardModel {
+	t.Helper()
 	ctx := context.Background()
 	m := &dashboardModel{base: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), withdrawn: map[uint64]bool{}}
 	var ents []warehouse.EntityRow
@@ -86,7 +92,7 @@ func loadDashboardModel(t *testing.T) (*warehouse.DB, *dashboardModel) {
 	if err := db.InsertDeletions(ctx, dels); err != nil {
 		t.Fatal(err)
 	}
-	return db, m
+	return m
 }
 
 // live returns the model's tweets in [from, to) that pass f and are not withdrawn.
@@ -158,6 +164,24 @@ func TestDashboardSpans(t *testing.T) {
 func TestDashboardPanelsExact(t *testing.T) {
 	t.Parallel()
 	db, m := loadDashboardModel(t)
+	checkPanelsExact(t, db, m)
+}
+
+// TestDashboardPanelsExactOnCluster loads the model into a warehouse on a ClickHouse
+// cluster (2 shards × 2 replicas) and checks every panel as on one server: the
+// Distributed tables and the replicated aggregates answer the same.
+func TestDashboardPanelsExactOnCluster(t *testing.T) {
+	t.Parallel()
+	db, err := warehouse.Open(context.Background(), warehousetest.Cluster(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	checkPanelsExact(t, db, loadDashboardModelInto(t, db))
+}
+
+// checkPanelsExact checks every panel, over several spans and filters, against the model.
+func checkPanelsExact(t *testing.T, db *warehouse.DB, m *dashboardModel) {
 	ctx := context.Background()
 	last := m.base.Add(179 * time.Minute)
 	spans := []struct {

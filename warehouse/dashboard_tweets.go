@@ -97,7 +97,7 @@ func (sc *Scope) LatestTweets(ctx context.Context, limit int) (TweetList, error)
 		if j == len(minutes) {
 			from = w.From
 		}
-		p := plan{win: w, slices: []span{{from, end}}, fraction: 1}
+		p := plan{win: w, slices: []span{{from, end}}, fraction: 1, deletions: sc.db.table("tweet_deletions")}
 		var c cond
 		c.time("created_at", p).tweets(sc.Filter, p)
 		got, err := sc.db.conn.Query(ctx, "SELECT "+tweetColumnsSQL+" FROM tweets WHERE "+c.sql()+
@@ -157,10 +157,12 @@ func (sc *Scope) ExtremeTweets(ctx context.Context, limit int) (Extremes, error)
 		inner.time("created_at", p).add("retweet_of = 0").add(side.sign).tweets(sc.Filter, p)
 		outer.time("created_at", p)
 		// The inner query picks the rows reading only a few narrow columns; the outer one
-		// reads the text of those rows alone, found by the primary key.
-		q := "SELECT " + tweetColumnsSQL + " FROM tweets WHERE " + outer.sql() + " AND (created_at, id) IN (SELECT created_at, id FROM tweets WHERE " +
-			inner.sql() + " ORDER BY " + side.order + ", created_at DESC, id DESC LIMIT ?) ORDER BY " + side.order + ", created_at DESC, id DESC"
-		args := append(append(outer.args, inner.args...), uint64(limit))
+		// reads the text of those rows alone, found by the primary key. On a cluster each
+		// shard picks its own top rows (the inner query reads the shard's table), and the
+		// outer LIMIT keeps the top of them all.
+		q := "SELECT " + tweetColumnsSQL + " FROM tweets WHERE " + outer.sql() + " AND (created_at, id) IN (SELECT created_at, id FROM " + sc.db.table("tweets") + " WHERE " +
+			inner.sql() + " ORDER BY " + side.order + ", created_at DESC, id DESC LIMIT ?) ORDER BY " + side.order + ", created_at DESC, id DESC LIMIT ?"
+		args := append(append(outer.args, inner.args...), uint64(limit), uint64(limit))
 		g.Go(func() error {
 			rows, err := sc.db.conn.Query(ctx, q, args...)
 			if err != nil {
@@ -232,10 +234,10 @@ func (sc *Scope) TopEntities(ctx context.Context, kind string, limit int) (Entit
 	if byTweets {
 		var t cond
 		t.time("created_at", p).tweets(Filter{Hashtag: sc.Filter.Hashtag, Word: sc.Filter.Word}, p)
-		c.add("tweet_id IN (SELECT id FROM tweets WHERE "+t.sql()+")", t.args...)
+		c.add("tweet_id IN (SELECT id FROM "+sc.db.table("tweets")+" WHERE "+t.sql()+")", t.args...)
 	}
 	if !p.noneWithdrawn {
-		c.add("tweet_id NOT IN (SELECT id FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)", p.win.From, p.win.end())
+		c.add("tweet_id NOT IN (SELECT id FROM "+p.deletions+" WHERE retracted = 1 AND created_at >= ? AND created_at < ?)", p.win.From, p.win.end())
 	}
 	rows, err := sc.db.conn.Query(ctx, `SELECT entity, toString(kind) AS k, sum(sampled_every) AS n, sum(sentiment * sampled_every)
 		FROM entities WHERE `+c.sql()+` GROUP BY entity, k ORDER BY n DESC, entity LIMIT ?`, append(c.args, uint64(limit))...)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -229,28 +230,30 @@ func (db *DB) unstored(ctx context.Context, b LoadBatch) (rows, ids []TweetRow, 
 		for i, d := range b.Deletions {
 			delIDs[i] = d.ID
 		}
-		t, err := idsTable(delIDs)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		found, err := db.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)),
-			"SELECT kafka_offset, id FROM tweet_deletions WHERE id IN _ids AND kafka_topic = ? AND kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?",
-			b.Topic, b.Partition, b.First, b.Last)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("warehouse: find stored deletions: %w", err)
-		}
 		stored := map[[2]uint64]bool{}
-		for found.Next() {
-			var off int64
-			var id uint64
-			if err := found.Scan(&off, &id); err != nil {
-				found.Close()
-				return nil, nil, nil, err
+		err := db.synced(ctx, []string{"tweet_deletions"}, func(ctx context.Context, conn driver.Conn) error {
+			t, err := idsTable(delIDs)
+			if err != nil {
+				return err
 			}
-			stored[[2]uint64{uint64(off), id}] = true
-		}
-		found.Close()
-		if err := found.Err(); err != nil {
+			found, err := conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)),
+				"SELECT kafka_offset, id FROM "+db.table("tweet_deletions")+" WHERE id IN _ids AND kafka_topic = ? AND kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?",
+				b.Topic, b.Partition, b.First, b.Last)
+			if err != nil {
+				return fmt.Errorf("warehouse: find stored deletions: %w", err)
+			}
+			defer found.Close()
+			for found.Next() {
+				var off int64
+				var id uint64
+				if err := found.Scan(&off, &id); err != nil {
+					return err
+				}
+				stored[[2]uint64{uint64(off), id}] = true
+			}
+			return found.Err()
+		})
+		if err != nil {
 			return nil, nil, nil, err
 		}
 		for _, d := range b.Deletions {
@@ -270,32 +273,35 @@ func (db *DB) storedOffsets(ctx context.Context, b LoadBatch, table string) (map
 		ids[i] = t.ID
 		from, to = minTime(from, t.CreatedAt), maxTime(to, t.CreatedAt)
 	}
-	t, err := idsTable(ids)
-	if err != nil {
-		return nil, err
-	}
 	// The tweets table is ordered by created_at, tweet_ids by id: each query reads the
 	// granules its key points at.
-	q := "SELECT kafka_offset FROM tweet_ids WHERE id IN _ids AND kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?"
+	q := "SELECT kafka_offset FROM " + db.table("tweet_ids") + " WHERE id IN _ids AND kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?"
 	args := []any{b.Partition, b.First, b.Last}
 	if table == "tweets" {
-		q = "SELECT kafka_offset FROM tweets WHERE created_at >= ? AND created_at <= ? AND id IN _ids AND kafka_topic = ? AND kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?"
+		q = "SELECT kafka_offset FROM " + db.table("tweets") + " WHERE created_at >= ? AND created_at <= ? AND id IN _ids AND kafka_topic = ? AND kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?"
 		args = []any{from.UTC(), to.UTC(), b.Topic, b.Partition, b.First, b.Last}
 	}
-	rows, err := db.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)), q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: find stored rows in %s: %w", table, err)
-	}
-	defer rows.Close()
 	out := map[int64]struct{}{}
-	for rows.Next() {
-		var off int64
-		if err := rows.Scan(&off); err != nil {
-			return nil, err
+	err := db.synced(ctx, []string{table}, func(ctx context.Context, conn driver.Conn) error {
+		t, err := idsTable(ids)
+		if err != nil {
+			return err
 		}
-		out[off] = struct{}{}
-	}
-	return out, rows.Err()
+		rows, err := conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)), q, args...)
+		if err != nil {
+			return fmt.Errorf("warehouse: find stored rows in %s: %w", table, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var off int64
+			if err := rows.Scan(&off); err != nil {
+				return err
+			}
+			out[off] = struct{}{}
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -316,20 +322,23 @@ func maxTime(a, b time.Time) time.Time {
 // committed, and its last offset: what a loader asks after a failed Load, whose commit may
 // have been stored although its reply was lost.
 func (db *DB) BatchCommitted(ctx context.Context, topic string, partition int32, first int64) (last int64, ok bool, err error) {
-	rows, err := db.conn.Query(ctx, "SELECT last_offset FROM minute_stats WHERE kind = 'batch' AND minute = ? AND key = ? AND partition = ? AND first_offset = ?",
-		markMinute, topic, partition, first)
-	if err != nil {
-		return 0, false, fmt.Errorf("warehouse: read the mark of batch %d@%d: %w", partition, first, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var l int64
-		if err := rows.Scan(&l); err != nil {
-			return 0, false, err
+	err = db.synced(ctx, []string{"minute_stats"}, func(ctx context.Context, conn driver.Conn) error {
+		rows, err := conn.Query(ctx, "SELECT last_offset FROM minute_stats WHERE kind = 'batch' AND minute = ? AND key = ? AND partition = ? AND first_offset = ?",
+			markMinute, topic, partition, first)
+		if err != nil {
+			return fmt.Errorf("warehouse: read the mark of batch %d@%d: %w", partition, first, err)
 		}
-		last, ok = max(last, l), true
-	}
-	return last, ok, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var l int64
+			if err := rows.Scan(&l); err != nil {
+				return err
+			}
+			last, ok = max(last, l), true
+		}
+		return rows.Err()
+	})
+	return last, ok, err
 }
 
 // StoredExtent returns, per partition of topic, the highest offset any row of tweets,
@@ -338,12 +347,22 @@ func (db *DB) BatchCommitted(ctx context.Context, topic string, partition int32,
 // stored rows, which a loader then loads with careful. It reads the three tables' offset
 // columns: a loader asks once, when it is given partitions.
 func (db *DB) StoredExtent(ctx context.Context, topic string) (map[int32]int64, error) {
-	rows, err := db.conn.Query(ctx, `SELECT p, max(o) FROM (
-		SELECT kafka_partition AS p, max(kafka_offset) AS o FROM tweets WHERE kafka_topic = ? GROUP BY p
-		UNION ALL SELECT kafka_partition AS p, max(kafka_offset) AS o FROM tweet_ids GROUP BY p
-		UNION ALL SELECT kafka_partition AS p, max(kafka_offset) AS o FROM tweet_deletions WHERE kafka_topic = ? GROUP BY p
-	) GROUP BY p`, topic, topic)
-	return partitionOffsets(rows, err, "stored offsets")
+	out := map[int32]int64{}
+	err := db.synced(ctx, []string{"tweets", "tweet_ids", "tweet_deletions"}, func(ctx context.Context, conn driver.Conn) error {
+		rows, err := conn.Query(ctx, `SELECT p, max(o) FROM (
+			SELECT kafka_partition AS p, max(kafka_offset) AS o FROM `+db.table("tweets")+` WHERE kafka_topic = ? GROUP BY p
+			UNION ALL SELECT kafka_partition AS p, max(kafka_offset) AS o FROM `+db.table("tweet_ids")+` GROUP BY p
+			UNION ALL SELECT kafka_partition AS p, max(kafka_offset) AS o FROM `+db.table("tweet_deletions")+` WHERE kafka_topic = ? GROUP BY p
+		) GROUP BY p`, topic, topic)
+		shard, err := partitionOffsets(rows, err, "stored offsets")
+		for p, o := range shard {
+			if prev, ok := out[p]; !ok || o > prev {
+				out[p] = o
+			}
+		}
+		return err
+	})
+	return out, err
 }
 
 // InsertTweets loads rows, with their aggregates, as one batch per topic and partition

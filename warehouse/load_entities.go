@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Entity kinds as stored in the entities table's Enum8.
@@ -34,20 +36,23 @@ var entityKinds = map[string]int8{KindPerson: 1, KindPlace: 2, KindOrganisation:
 // stored: after a write that failed, and may have been stored all the same (a reply lost,
 // a cancelled INSERT that ClickHouse finished), the writer leaves those rows out.
 func (db *DB) StoredEntityOffsets(ctx context.Context, partition int32, from, to int64) (map[int64]bool, error) {
-	rows, err := db.conn.Query(ctx, "SELECT DISTINCT kafka_offset FROM entities WHERE kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?", partition, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: stored entity offsets: %w", err)
-	}
-	defer rows.Close()
 	out := map[int64]bool{}
-	for rows.Next() {
-		var o int64
-		if err := rows.Scan(&o); err != nil {
-			return nil, fmt.Errorf("warehouse: scan stored entity offsets: %w", err)
+	err := db.synced(ctx, []string{"entities"}, func(ctx context.Context, conn driver.Conn) error {
+		rows, err := conn.Query(ctx, "SELECT DISTINCT kafka_offset FROM "+db.table("entities")+" WHERE kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?", partition, from, to)
+		if err != nil {
+			return fmt.Errorf("warehouse: stored entity offsets: %w", err)
 		}
-		out[o] = true
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var o int64
+			if err := rows.Scan(&o); err != nil {
+				return fmt.Errorf("warehouse: scan stored entity offsets: %w", err)
+			}
+			out[o] = true
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // EntityExtent returns, per partition, the highest offset with entity rows stored. A reader
@@ -55,8 +60,18 @@ func (db *DB) StoredEntityOffsets(ctx context.Context, partition int32, from, to
 // progress was never recorded are there already. (The entities table holds the entities of
 // one topic.)
 func (db *DB) EntityExtent(ctx context.Context) (map[int32]int64, error) {
-	rows, err := db.conn.Query(ctx, "SELECT kafka_partition, max(kafka_offset) FROM entities GROUP BY kafka_partition")
-	return partitionOffsets(rows, err, "entity extent")
+	out := map[int32]int64{}
+	err := db.synced(ctx, []string{"entities"}, func(ctx context.Context, conn driver.Conn) error {
+		rows, err := conn.Query(ctx, "SELECT kafka_partition, max(kafka_offset) FROM "+db.table("entities")+" GROUP BY kafka_partition")
+		shard, err := partitionOffsets(rows, err, "entity extent")
+		for p, o := range shard {
+			if prev, ok := out[p]; !ok || o > prev {
+				out[p] = o
+			}
+		}
+		return err
+	})
+	return out, err
 }
 
 // InsertEntities writes rows in one INSERT.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // What makes loading effectively once, beside the loaded offsets: the ETL asks which tweet
@@ -88,44 +89,52 @@ func (db *DB) LookupIDs(ctx context.Context, ids []uint64, skip *Uncommitted) (m
 	if len(ids) == 0 {
 		return out, nil
 	}
-	t, err := idsTable(ids)
-	if err != nil {
-		return nil, err
-	}
 	none := Uncommitted{Partition: -1}
 	if skip == nil {
 		skip = &none
 	}
-	rows, err := db.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)),
-		`SELECT id, toUInt8(1) FROM tweet_ids WHERE id IN _ids AND NOT (kafka_partition = ? AND kafka_offset >= ?)
-		UNION ALL SELECT id, toUInt8(2) FROM tweet_deletions WHERE id IN _ids AND NOT (kafka_partition = ? AND kafka_offset >= ?)`,
-		skip.Partition, skip.From, skip.Partition, skip.From)
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: look up %d tweet ids: %w", len(ids), err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id uint64
-		var state uint8
-		if err := rows.Scan(&id, &state); err != nil {
-			return nil, fmt.Errorf("warehouse: scan tweet ids: %w", err)
+	err := db.synced(ctx, []string{"tweet_ids", "tweet_deletions"}, func(ctx context.Context, conn driver.Conn) error {
+		t, err := idsTable(ids)
+		if err != nil {
+			return err
 		}
-		out[id] |= IDState(state)
-	}
-	return out, rows.Err()
+		rows, err := conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)),
+			`SELECT id, toUInt8(1) FROM `+db.table("tweet_ids")+` WHERE id IN _ids AND NOT (kafka_partition = ? AND kafka_offset >= ?)
+			UNION ALL SELECT id, toUInt8(2) FROM `+db.table("tweet_deletions")+` WHERE id IN _ids AND NOT (kafka_partition = ? AND kafka_offset >= ?)`,
+			skip.Partition, skip.From, skip.Partition, skip.From)
+		if err != nil {
+			return fmt.Errorf("warehouse: look up %d tweet ids: %w", len(ids), err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id uint64
+			var state uint8
+			if err := rows.Scan(&id, &state); err != nil {
+				return fmt.Errorf("warehouse: scan tweet ids: %w", err)
+			}
+			out[id] |= IDState(state)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // MaxKnownID is the highest tweet id the warehouse has loaded or withdrawn: a newer id is
 // known to neither (snowflake ids grow with time), so a live stream needs no LookupIDs.
 func (db *DB) MaxKnownID(ctx context.Context) (uint64, error) {
-	var loaded, withdrawn uint64
-	if err := db.conn.QueryRow(ctx, "SELECT max(id) FROM tweet_ids").Scan(&loaded); err != nil {
-		return 0, fmt.Errorf("warehouse: highest loaded id: %w", err)
-	}
-	if err := db.conn.QueryRow(ctx, "SELECT max(id) FROM tweet_deletions").Scan(&withdrawn); err != nil {
-		return 0, fmt.Errorf("warehouse: highest withdrawn id: %w", err)
-	}
-	return max(loaded, withdrawn), nil
+	var known uint64
+	err := db.synced(ctx, []string{"tweet_ids", "tweet_deletions"}, func(ctx context.Context, conn driver.Conn) error {
+		var loaded, withdrawn uint64
+		if err := conn.QueryRow(ctx, "SELECT max(id) FROM "+db.table("tweet_ids")).Scan(&loaded); err != nil {
+			return fmt.Errorf("warehouse: highest loaded id: %w", err)
+		}
+		if err := conn.QueryRow(ctx, "SELECT max(id) FROM "+db.table("tweet_deletions")).Scan(&withdrawn); err != nil {
+			return fmt.Errorf("warehouse: highest withdrawn id: %w", err)
+		}
+		known = max(known, loaded, withdrawn)
+		return nil
+	})
+	return known, err
 }
 
 // DeletionRow is one row of tweet_deletions: a withdrawn tweet. When Retracted, it carries
@@ -185,20 +194,23 @@ func (db *DB) LoadedTweets(ctx context.Context, ids []uint64) ([]TweetRow, error
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	t, err := idsTable(ids)
-	if err != nil {
-		return nil, err
-	}
 	// tweet_ids knows each tweet's created_at, the tweets table's first key column: with it
 	// ClickHouse reads the few granules that hold the tweets, not the table.
-	rows, err := db.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)), "SELECT "+tweetValueColumns+
-		" FROM tweets WHERE created_at IN (SELECT created_at FROM tweet_ids WHERE id IN _ids) AND id IN _ids")
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: read %d tweets: %w", len(ids), err)
-	}
-	defer rows.Close()
 	var out []TweetRow
-	err = scanTweetValues(rows, map[uint64]bool{}, &out)
+	seen := map[uint64]bool{}
+	err := db.synced(ctx, []string{"tweets", "tweet_ids"}, func(ctx context.Context, conn driver.Conn) error {
+		t, err := idsTable(ids)
+		if err != nil {
+			return err
+		}
+		rows, err := conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)), "SELECT "+tweetValueColumns+
+			" FROM "+db.table("tweets")+" WHERE created_at IN (SELECT created_at FROM "+db.table("tweet_ids")+" WHERE id IN _ids) AND id IN _ids")
+		if err != nil {
+			return fmt.Errorf("warehouse: read %d tweets: %w", len(ids), err)
+		}
+		defer rows.Close()
+		return scanTweetValues(rows, seen, &out)
+	})
 	return out, err
 }
 
@@ -206,13 +218,16 @@ func (db *DB) LoadedTweets(ctx context.Context, ids []uint64) ([]TweetRow, error
 // a retraction needs), for a tombstone that withdraws them. It scans the table: accounts
 // are withdrawn rarely.
 func (db *DB) TweetsOfUser(ctx context.Context, userID uint64, until time.Time) ([]TweetRow, error) {
-	rows, err := db.conn.Query(ctx, "SELECT "+tweetValueColumns+" FROM tweets WHERE user_id = ? AND created_at <= ?", userID, clampDateTime(until))
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: read tweets of user %d: %w", userID, err)
-	}
-	defer rows.Close()
 	var out []TweetRow
-	err = scanTweetValues(rows, map[uint64]bool{}, &out)
+	seen := map[uint64]bool{}
+	err := db.synced(ctx, []string{"tweets"}, func(ctx context.Context, conn driver.Conn) error {
+		rows, err := conn.Query(ctx, "SELECT "+tweetValueColumns+" FROM "+db.table("tweets")+" WHERE user_id = ? AND created_at <= ?", userID, clampDateTime(until))
+		if err != nil {
+			return fmt.Errorf("warehouse: read tweets of user %d: %w", userID, err)
+		}
+		defer rows.Close()
+		return scanTweetValues(rows, seen, &out)
+	})
 	return out, err
 }
 
@@ -242,36 +257,44 @@ func scanTweetValues(rows scanner, seen map[uint64]bool, out *[]TweetRow) error 
 func (db *DB) PurgeWithdrawn(ctx context.Context, ids []uint64) error {
 	return chunks(ids, func(ids []uint64) error {
 		list := inList(ids)
-		if err := db.conn.Exec(ctx, "ALTER TABLE tweets DELETE WHERE id IN "+list); err != nil {
-			return fmt.Errorf("warehouse: delete %d withdrawn tweets: %w", len(ids), err)
-		}
-		if err := db.conn.Exec(ctx, "ALTER TABLE entities DELETE WHERE tweet_id IN "+list); err != nil {
-			return fmt.Errorf("warehouse: delete the entities of %d withdrawn tweets: %w", len(ids), err)
-		}
-		return nil
+		return db.synced(ctx, []string{"tweets", "entities"}, func(ctx context.Context, conn driver.Conn) error {
+			if err := conn.Exec(ctx, "ALTER TABLE "+db.table("tweets")+" DELETE WHERE id IN "+list); err != nil {
+				return fmt.Errorf("warehouse: delete %d withdrawn tweets: %w", len(ids), err)
+			}
+			if err := conn.Exec(ctx, "ALTER TABLE "+db.table("entities")+" DELETE WHERE tweet_id IN "+list); err != nil {
+				return fmt.Errorf("warehouse: delete the entities of %d withdrawn tweets: %w", len(ids), err)
+			}
+			return nil
+		})
 	})
 }
 
 // UnpurgedWithdrawn counts retracted tweets still stored in tweets: not yet purged (a
 // mutation is still running, or a process stopped between retracting and purging).
 func (db *DB) UnpurgedWithdrawn(ctx context.Context) (uint64, error) {
-	var n uint64
-	err := db.conn.QueryRow(ctx, "SELECT count() FROM tweets WHERE id IN (SELECT id FROM tweet_deletions WHERE retracted = 1)").Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("warehouse: count unpurged tweets: %w", err)
-	}
-	return n, nil
+	var total uint64
+	err := db.synced(ctx, []string{"tweets", "tweet_deletions"}, func(ctx context.Context, conn driver.Conn) error {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM "+db.table("tweets")+" WHERE id IN (SELECT id FROM "+db.table("tweet_deletions")+" WHERE retracted = 1)").Scan(&n); err != nil {
+			return fmt.Errorf("warehouse: count unpurged tweets: %w", err)
+		}
+		total += n
+		return nil
+	})
+	return total, err
 }
 
 // PurgeAllWithdrawn deletes from tweets and entities every tweet tweet_deletions retracted,
 // for the ETL to run at start when UnpurgedWithdrawn finds some.
 func (db *DB) PurgeAllWithdrawn(ctx context.Context) error {
-	const withdrawn = "(SELECT id FROM tweet_deletions WHERE retracted = 1)"
-	if err := db.conn.Exec(ctx, "ALTER TABLE tweets DELETE WHERE id IN "+withdrawn); err != nil {
-		return fmt.Errorf("warehouse: purge withdrawn tweets: %w", err)
-	}
-	if err := db.conn.Exec(ctx, "ALTER TABLE entities DELETE WHERE tweet_id IN "+withdrawn); err != nil {
-		return fmt.Errorf("warehouse: purge the entities of withdrawn tweets: %w", err)
-	}
-	return nil
+	withdrawn := "(SELECT id FROM " + db.table("tweet_deletions") + " WHERE retracted = 1)"
+	return db.synced(ctx, []string{"tweets", "entities", "tweet_deletions"}, func(ctx context.Context, conn driver.Conn) error {
+		if err := conn.Exec(ctx, "ALTER TABLE "+db.table("tweets")+" DELETE WHERE id IN "+withdrawn); err != nil {
+			return fmt.Errorf("warehouse: purge withdrawn tweets: %w", err)
+		}
+		if err := conn.Exec(ctx, "ALTER TABLE "+db.table("entities")+" DELETE WHERE tweet_id IN "+withdrawn); err != nil {
+			return fmt.Errorf("warehouse: purge the entities of withdrawn tweets: %w", err)
+		}
+		return nil
+	})
 }

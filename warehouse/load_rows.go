@@ -92,12 +92,16 @@ func (db *DB) RecordOffsets(ctx context.Context, topic string, offsets map[int32
 // LoadedOffsets returns, per partition of topic, the last offset loaded into the warehouse
 // (a consumer resumes at that offset + 1): the last committed batch's (Load), or the last
 // offset RecordOffsets stored. Partitions never loaded are absent.
-func (db *DB) LoadedOffsets(ctx context.Context, topic string) (map[int32]int64, error) {
-	rows, err := db.conn.Query(ctx, `SELECT p, max(o) FROM (
-		SELECT partition AS p, max(offset) AS o FROM loaded_offsets WHERE topic = ? GROUP BY p
-		UNION ALL SELECT partition AS p, max(last_offset) AS o FROM minute_stats WHERE kind = 'batch' AND minute = ? AND key = ? GROUP BY p
-	) GROUP BY p`, topic, markMinute, topic)
-	return partitionOffsets(rows, err, "loaded offsets")
+func (db *DB) LoadedOffsets(ctx context.Context, topic string) (out map[int32]int64, err error) {
+	err = db.synced(ctx, []string{"minute_stats", "loaded_offsets"}, func(ctx context.Context, conn driver.Conn) error {
+		rows, err := conn.Query(ctx, `SELECT p, max(o) FROM (
+			SELECT partition AS p, max(offset) AS o FROM loaded_offsets WHERE topic = ? GROUP BY p
+			UNION ALL SELECT partition AS p, max(last_offset) AS o FROM minute_stats WHERE kind = 'batch' AND minute = ? AND key = ? GROUP BY p
+		) GROUP BY p`, topic, markMinute, topic)
+		out, err = partitionOffsets(rows, err, "loaded offsets")
+		return err
+	})
+	return out, err
 }
 
 // partitionOffsets reads the rows of a query of (partition Int32, offset Int64) pairs into

@@ -87,6 +87,9 @@ func (db *DB) migrateTo(ctx context.Context, last uint32) error {
 	if err != nil {
 		return err
 	}
+	if db.topo != nil {
+		return db.migrateCluster(ctx, ms)
+	}
 	if err := db.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version UInt32, name String, applied_at DateTime DEFAULT now()
 	) ENGINE = MergeTree ORDER BY version`); err != nil {

@@ -38,6 +38,10 @@ type Config struct {
 	// Username and Password authenticate. Default user "default", empty password.
 	Username string
 	Password string
+	// Cluster names a ClickHouse cluster (remote_servers) holding the warehouse on
+	// replicated shards (cluster.go); Migrate creates the schema ON CLUSTER. Addr then
+	// lists any of its servers. Empty: one server.
+	Cluster string
 	// DialTimeout bounds connecting. Default 5s.
 	DialTimeout time.Duration
 	// Logger receives warehouse logs; nil discards them.
@@ -76,6 +80,9 @@ func (c Config) Validate() error {
 	if !databaseName.MatchString(c.Database) {
 		return fmt.Errorf("warehouse: database name %q must be letters, digits and underscores", c.Database)
 	}
+	if c.Cluster != "" && !clusterName.MatchString(c.Cluster) {
+		return fmt.Errorf("warehouse: cluster name %q must be letters, digits and underscores", c.Cluster)
+	}
 	if c.DialTimeout < 0 {
 		return fmt.Errorf("warehouse: dial timeout %s is negative", c.DialTimeout)
 	}
@@ -84,57 +91,75 @@ func (c Config) Validate() error {
 
 // DB is an open warehouse connection pool.
 type DB struct {
-	cfg  Config
-	conn driver.Conn
+	cfg      Config
+	conn     driver.Conn
+	settings clickhouse.Settings // of every connection
+	topo     *topology           // the cluster's servers; nil on one server
 }
 
-// Open connects to ClickHouse and creates the database if it is missing. It does not
-// migrate; call Migrate.
+// Open connects to ClickHouse and, on one server, creates the database if it is missing
+// (on a cluster, Migrate creates it on every server). It does not migrate; call Migrate.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	db := &DB{cfg: cfg.withDefaults()}
+	cfg = db.cfg
+	boot, err := clickhouse.Open(db.options(cfg.Addr, "default", nil, 8))
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: open %v: %w", cfg.Addr, err)
+	}
+	defer boot.Close()
+	if cfg.Cluster == "" {
+		if err := boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+cfg.Database); err != nil {
+			return nil, fmt.Errorf("warehouse: create database %s on %v: %w", cfg.Database, cfg.Addr, err)
+		}
+	} else {
+		if db.topo, err = readTopology(ctx, boot, cfg.Addr, cfg.Cluster); err != nil {
+			return nil, err
+		}
+		// ON CLUSTER waits for every server: only when the database is missing, so that a
+		// process opening it while a server is down does not wait.
+		var exists uint64
+		if err := boot.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", cfg.Database).Scan(&exists); err != nil {
+			return nil, fmt.Errorf("warehouse: look for database %s on %v: %w", cfg.Database, cfg.Addr, err)
+		}
+		if exists == 0 {
+			if err := boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+cfg.Database+" ON CLUSTER "+cfg.Cluster); err != nil {
+				return nil, fmt.Errorf("warehouse: create database %s on cluster %s: %w", cfg.Database, cfg.Cluster, err)
+			}
+		}
+	}
+	if db.settings, err = sessionSettings(ctx, boot, cfg.Cluster != ""); err != nil {
+		return nil, fmt.Errorf("warehouse: read settings on %v: %w", cfg.Addr, err)
+	}
+	if db.conn, err = clickhouse.Open(db.options(cfg.Addr, cfg.Database, db.settings, 8)); err != nil {
+		return nil, fmt.Errorf("warehouse: open %v: %w", cfg.Addr, err)
+	}
+	if err := db.conn.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("warehouse: ping %v: %w", cfg.Addr, err)
+	}
+	return db, nil
+}
+
+// options are the connection options of a pool to addrs.
+func (db *DB) options(addrs []string, database string, settings clickhouse.Settings, conns int) *clickhouse.Options {
 	// Blocks travel LZ4-compressed to a server across a network; to one on this machine,
 	// compressing them would only cost both sides CPU (a twentieth of the ETL's time).
 	var compression *clickhouse.Compression
-	if !allLoopback(cfg.Addr) {
+	if !allLoopback(addrs) {
 		compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
 	}
-	opts := func(db string, settings clickhouse.Settings) *clickhouse.Options {
-		return &clickhouse.Options{
-			Addr:         cfg.Addr,
-			Auth:         clickhouse.Auth{Database: db, Username: cfg.Username, Password: cfg.Password},
-			DialTimeout:  cfg.DialTimeout,
-			MaxOpenConns: 8,
-			MaxIdleConns: 4,
-			Compression:  compression,
-			Settings:     settings,
-		}
+	return &clickhouse.Options{
+		Addr:         addrs,
+		Auth:         clickhouse.Auth{Database: database, Username: db.cfg.Username, Password: db.cfg.Password},
+		DialTimeout:  db.cfg.DialTimeout,
+		MaxOpenConns: conns,
+		MaxIdleConns: max(conns/2, 1),
+		Compression:  compression,
+		Settings:     settings,
 	}
-	boot, err := clickhouse.Open(opts("default", nil))
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: open %v: %w", cfg.Addr, err)
-	}
-	err = boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+cfg.Database)
-	if err != nil {
-		boot.Close()
-		return nil, fmt.Errorf("warehouse: create database %s on %v: %w", cfg.Database, cfg.Addr, err)
-	}
-	settings, err := sessionSettings(ctx, boot)
-	boot.Close()
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: read settings on %v: %w", cfg.Addr, err)
-	}
-	conn, err := clickhouse.Open(opts(cfg.Database, settings))
-	if err != nil {
-		return nil, fmt.Errorf("warehouse: open %v: %w", cfg.Addr, err)
-	}
-	if err := conn.Ping(ctx); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("warehouse: ping %v: %w", cfg.Addr, err)
-	}
-	return &DB{cfg: cfg, conn: conn}, nil
 }
 
 // allLoopback reports whether every address is on this machine.
@@ -151,20 +176,37 @@ func allLoopback(addrs []string) bool {
 // sessionSettings are the settings the warehouse's connections set, among those the server
 // knows: enable_optimize_predicate_expression pushes a query's conditions into the views
 // of minute_stats (hashtag_minute, ...), so they read its rows through its primary key.
-// It is on by default from ClickHouse 19; 18.16 has it off.
-func sessionSettings(ctx context.Context, conn driver.Conn) (clickhouse.Settings, error) {
+// It is on by default from ClickHouse 19; 18.16 has it off. On a cluster, an INSERT into a
+// Distributed table returns once every shard has stored its rows (not when they are
+// queued on the server to send later).
+func sessionSettings(ctx context.Context, conn driver.Conn, cluster bool) (clickhouse.Settings, error) {
 	var known uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM system.settings WHERE name = 'enable_optimize_predicate_expression'").Scan(&known); err != nil {
 		return nil, err
 	}
-	if known == 0 {
-		return nil, nil
+	s := clickhouse.Settings{}
+	if known > 0 {
+		s["enable_optimize_predicate_expression"] = 1
 	}
-	return clickhouse.Settings{"enable_optimize_predicate_expression": 1}, nil
+	if cluster {
+		s["insert_distributed_sync"] = 1
+	}
+	return s, nil
 }
 
 // Close closes the connections.
-func (db *DB) Close() error { return db.conn.Close() }
+func (db *DB) Close() error {
+	if db.topo != nil {
+		db.topo.close()
+	}
+	if db.conn == nil {
+		return nil
+	}
+	return db.conn.Close()
+}
+
+// Cluster is the name of the ClickHouse cluster holding the warehouse; empty on one server.
+func (db *DB) Cluster() string { return db.cfg.Cluster }
 
 // Ping checks that the warehouse answers.
 func (db *DB) Ping(ctx context.Context) error { return db.conn.Ping(ctx) }

@@ -135,6 +135,69 @@ func Open(t testing.TB) *warehouse.DB {
 	return db
 }
 
+// The ZooKeeper and ClickHouse cluster of this test binary, started on first use like the
+// single server, and shared by the tests that only read and write it (a test that kills
+// its servers starts its own with chlocal.StartCluster).
+var sharedCluster struct {
+	once sync.Once
+	c    *chlocal.Cluster
+	err  error
+}
+
+// Cluster returns the Config of a fresh database migrated ON CLUSTER on the shared local
+// cluster (2 shards × 2 replicas, cluster "starling"); it is dropped when the test ends.
+func Cluster(t testing.TB) warehouse.Config {
+	t.Helper()
+	sharedCluster.once.Do(func() {
+		removeStaleDirs()
+		dir, err := os.MkdirTemp("", dirPrefix+strconv.Itoa(os.Getpid())+"-")
+		if err != nil {
+			sharedCluster.err = err
+			return
+		}
+		sharedCluster.c, sharedCluster.err = chlocal.StartCluster(context.Background(), chlocal.ClusterConfig{Dir: dir})
+	})
+	if sharedCluster.err != nil {
+		t.Fatalf("warehousetest: %v", sharedCluster.err)
+	}
+	return OnCluster(t, sharedCluster.c)
+}
+
+// OnCluster returns the Config of a fresh database migrated ON CLUSTER on c; it is dropped
+// when the test ends.
+func OnCluster(t testing.TB, c *chlocal.Cluster) warehouse.Config {
+	t.Helper()
+	cfg := warehouse.Config{
+		Addr:     c.Addrs(),
+		Database: "test_" + strings.ToLower(rand.Text()[:16]),
+		Cluster:  c.Name,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	db, err := warehouse.Open(ctx, cfg) // creates the database on every server
+	if err != nil {
+		t.Fatalf("warehousetest: %v", err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("warehousetest: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		db, err := warehouse.Open(ctx, cfg)
+		if err != nil {
+			t.Logf("warehousetest: drop %s: %v", cfg.Database, err)
+			return
+		}
+		defer db.Close()
+		if err := db.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.Database+" ON CLUSTER "+cfg.Cluster); err != nil {
+			t.Logf("warehousetest: drop %s: %v", cfg.Database, err)
+		}
+	})
+	return cfg
+}
+
 // removeStaleDirs deletes, best effort, the server directories of earlier test binaries
 // that have exited (their servers died with them).
 func removeStaleDirs() {
