@@ -121,7 +121,7 @@ func (db *DB) connTo(r *replica) (driver.Conn, error) {
 	if r.conn != nil {
 		return r.conn, nil
 	}
-	conn, err := clickhouse.Open(db.options([]string{r.addr}, db.cfg.Database, db.settings, 2))
+	conn, err := clickhouse.Open(db.options([]string{r.addr}, db.cfg.Database, db.settings, 8))
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/starling-analytics/starling/warehouse"
+	"github.com/starling-analytics/starling/warehouse/chlocal"
 	"github.com/starling-analytics/starling/warehouse/warehousetest"
 )
 
@@ -117,4 +119,82 @@ func TestClusterMigrateRefusesTheSingleServerSchema(t *testing.T) {
 	if err := db.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "single-server schema") {
 		t.Errorf("Migrate over a single-server table = %v, want the single-server schema refused", err)
 	}
+}
+
+// TestRecoveryReadsWaitForAReplicaThatAloneHoldsAPart stores tweets through one replica of
+// shard 1 while its peer does not fetch, then kills it: the peer does not hold those
+// rows, so a lookup of what the warehouse holds must not answer from it (an ETL would
+// load the tweets again). It fails while the only holder is down and answers in full once
+// it is back.
+func TestRecoveryReadsWaitForAReplicaThatAloneHoldsAPart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, err := chlocal.StartCluster(ctx, chlocal.ClusterConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() }) // after the database is dropped
+	cfg := warehousetest.OnCluster(t, c)
+	holder, peer := c.Servers[0][0], c.Servers[0][1]
+	open := func(addr string) *warehouse.DB {
+		one := cfg
+		one.Addr = []string{addr}
+		db, err := warehouse.Open(ctx, one)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	atPeer := open(peer.Addr())
+	if err := atPeer.Conn().Exec(ctx, "SYSTEM STOP FETCHES tweet_ids_local"); err != nil {
+		t.Fatal(err)
+	}
+	var rows []warehouse.TweetRow
+	ids := make([]uint64, 200)
+	for i := range ids {
+		ids[i] = uint64(5000 + i)
+		rows = append(rows, warehouse.TweetRow{ID: ids[i], CreatedAt: time.Date(2026, 5, 1, 10, 0, i, 0, time.UTC), Lang: "en",
+			KafkaTopic: "tweets", KafkaPartition: 7, KafkaOffset: int64(i)})
+	}
+	atHolder := open(holder.Addr())
+	if err := atHolder.InsertTweets(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	onShard1 := count(t, atHolder, "SELECT count() FROM tweet_ids_local")
+	if onShard1 == 0 || onShard1 == 200 {
+		t.Fatalf("shard 1 holds %d of the 200 tweets; the test needs them split", onShard1)
+	}
+	if n := count(t, atPeer, "SELECT count() FROM tweet_ids_local"); n != 0 {
+		t.Fatalf("the peer holds %d tweet ids although it does not fetch", n)
+	}
+	holder.Kill()
+
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if got, err := atPeer.LookupIDs(short, ids, nil); err == nil {
+		t.Fatalf("with the only holder of shard 1's ids down, LookupIDs answered %d of 200 ids; want an error", len(got))
+	}
+	if err := c.Restart(ctx, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := atPeer.Conn().Exec(ctx, "SYSTEM START FETCHES tweet_ids_local"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := atPeer.LookupIDs(ctx, ids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(ids) {
+		t.Errorf("LookupIDs knows %d of the 200 stored ids", len(got))
+	}
+}
+
+func count(t *testing.T, db *warehouse.DB, q string) uint64 {
+	t.Helper()
+	var n uint64
+	if err := db.Conn().QueryRow(context.Background(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
 }

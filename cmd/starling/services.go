@@ -42,6 +42,12 @@ func warehouseFlags(fs *flag.FlagSet, c *warehouse.Config, addrs *listFlag) {
 	fs.StringVar(&c.Database, "clickhouse-database", "starling", "ClickHouse database holding Starling's tables (created when missing)")
 	fs.StringVar(&c.Username, "clickhouse-user", "default", "ClickHouse user")
 	fs.StringVar(&c.Password, "clickhouse-password", "", "ClickHouse password")
+	clusterFlag(fs, c)
+}
+
+// clusterFlag registers the ClickHouse cluster setting.
+func clusterFlag(fs *flag.FlagSet, c *warehouse.Config) {
+	fs.StringVar(&c.Cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers) holding the warehouse on replicated shards: migrate creates the schema ON CLUSTER, the ETL and the dashboard use its Distributed tables; --clickhouse-addr lists some of its servers (empty: one server)")
 }
 
 // ingestFlags registers the replay settings.
@@ -213,6 +219,7 @@ func runMigrate(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var addrs listFlag
 	var lf logFlags
 	warehouseFlags(fs, &cfg, &addrs)
+	fs.StringVar(&cfg.Cluster, "cluster", "", "short for --clickhouse-cluster")
 	logger, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err

@@ -40,6 +40,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&ecfg.Warehouse.Database, "clickhouse-database", "starling", "ClickHouse database holding Starling's tables")
 	fs.StringVar(&ecfg.Warehouse.Username, "clickhouse-user", "default", "ClickHouse user")
 	fs.StringVar(&ecfg.Warehouse.Password, "clickhouse-password", "", "ClickHouse password")
+	clusterFlag(fs, &ecfg.Warehouse)
 	chDir := fs.String("clickhouse-dir", "data/clickhouse", "data folder of the local ClickHouse server")
 	metricsAddr := fs.String("broker-metrics-addr", ":9308", "HTTP address serving the broker's Prometheus metrics at /metrics (empty: off)")
 	etlMetricsAddr := fs.String("etl-metrics-addr", ":9310", "HTTP address serving the ETL's Prometheus metrics at /metrics (empty: off)")
@@ -72,6 +73,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	whCfg := ecfg.Warehouse
 	whCfg.Addr = addrs
+	if len(whCfg.Addr) == 0 && whCfg.Cluster != "" {
+		ln.Close()
+		return errors.New("up: --clickhouse-cluster needs --clickhouse-addr (up starts one local server, not a cluster)")
+	}
 	if len(whCfg.Addr) == 0 {
 		if err := os.MkdirAll(*chDir, 0o755); err != nil {
 			ln.Close()
