@@ -84,8 +84,19 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 	jsonOut := fs.String("json", "", "write the results, with the per-second series, as JSON to this file")
 	chartOut := fs.String("chart", "", "write an HTML chart of the run to this file")
 	keep := fs.String("dir", "", "keep the run's data and logs in this folder (default: a temporary one, removed)")
+	cluster := fs.String("clickhouse-cluster", "", "run the warehouse on a local ClickHouse cluster of SHARDSxREPLICAS servers (e.g. 2x2) with ZooKeeper, instead of one server")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	opts := pipelineOptions{rate: *rate, duration: *duration, etlReplicas: *replicas, partitions: *partitions, pollEvery: *pollEvery}
+	if *cluster != "" {
+		a, b, ok := strings.Cut(*cluster, "x")
+		var err1, err2 error
+		opts.shards, err1 = strconv.Atoi(a)
+		opts.replicas, err2 = strconv.Atoi(b)
+		if !ok || err1 != nil || err2 != nil || opts.shards < 1 || opts.replicas < 1 {
+			return fmt.Errorf("bench pipeline: --clickhouse-cluster %q is not SHARDSxREPLICAS, e.g. 2x2", *cluster)
+		}
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -101,7 +112,7 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 	if *pollEvery < time.Millisecond {
 		return fmt.Errorf("bench pipeline: --poll-every %s is shorter than a millisecond", *pollEvery)
 	}
-	res, err := benchPipeline(ctx, exe, nil, dir, *rate, *duration, *replicas, *partitions, *pollEvery, stderr)
+	res, err := benchPipeline(ctx, exe, nil, dir, opts, stderr)
 	if err != nil {
 		return err
 	}
@@ -123,14 +134,31 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 	return nil
 }
 
+// pipelineOptions say what bench pipeline runs.
+type pipelineOptions struct {
+	rate        int // tweets/s; 0: flat out
+	duration    time.Duration
+	etlReplicas int
+	partitions  int
+	pollEvery   time.Duration
+	// shards × replicas ClickHouse servers; 0: one server.
+	shards, replicas int
+}
+
 // benchPipeline runs the stack and measures it.
-func benchPipeline(ctx context.Context, exe string, env []string, dir string, rate int, duration time.Duration, replicas, partitions int, pollEvery time.Duration, progress io.Writer) (*pipelineResult, error) {
+func benchPipeline(ctx context.Context, exe string, env []string, dir string, o pipelineOptions, progress io.Writer) (*pipelineResult, error) {
+	rate, duration, replicas, partitions, pollEvery := o.rate, o.duration, o.etlReplicas, o.partitions, o.pollEvery
 	s, err := newStack(dir, exe, env)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	if err := s.StartClickHouse(ctx); err != nil {
+	if o.shards > 0 {
+		err = s.StartClickHouseCluster(ctx, o.shards, o.replicas)
+	} else {
+		err = s.StartClickHouse(ctx)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if _, err := s.StartBroker("--broker-partitions", strconv.Itoa(partitions)); err != nil {
@@ -141,6 +169,12 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 		return nil, err
 	}
 	defer db.Close()
+	// The latency probe and the disk figures read each server's own tables: the one
+	// server, or every server of the cluster (the probe one replica of each shard).
+	servers, probes, err := pipelineServers(ctx, s, db, o)
+	if err != nil {
+		return nil, err
+	}
 	services := map[string]*proc{"broker": s.Broker()}
 	for i := range replicas {
 		name := "etl"
@@ -176,17 +210,17 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 	lat := &latencies{}
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	pollDone := make(chan error, 1)
-	go func() { pollDone <- pollLatency(pollCtx, db, lat, pollEvery) }()
+	go func() { pollDone <- pollLatency(pollCtx, probes, lat, pollEvery) }()
 
 	res := &pipelineResult{Rate: rate, CPU: map[string]float64{}, RSS: map[string]float64{}}
 	start := time.Now()
 	lastCPU := map[string]time.Duration{}
 	cpuTotal := map[string]time.Duration{}
 	var lastProduced, lastLoaded int64
-	pids := func() map[string]int {
-		out := map[string]int{"clickhouse": s.ClickHousePID()}
+	pids := func() map[string][]int {
+		out := s.ClickHousePIDs()
 		for name, p := range services {
-			out[name] = p.PID()
+			out[name] = []int{p.PID()}
 		}
 		return out
 	}
@@ -218,11 +252,11 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 			Lag: produced - int64(loaded), CPU: map[string]float64{}, RSS: map[string]float64{}}
 		p50, p99 := lat.window()
 		smp.LatencyP50, smp.LatencyP99 = millis(p50), millis(p99)
-		for name, pid := range pids() {
+		for name, ids := range pids() {
 			if stopped && name == "ingest" {
 				continue
 			}
-			cpu, rss, err := procUsage(pid)
+			cpu, rss, err := procsUsage(ids)
 			if err != nil {
 				continue
 			}
@@ -282,20 +316,55 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, ra
 		res.CPU[name] = c.Seconds() / span
 	}
 	res.Bottleneck = bottleneck(res, duration)
-	if err := clickhouseDisk(ctx, db, filepath.Join(dir, "clickhouse"), res); err != nil {
+	if err := clickhouseDisk(ctx, servers, filepath.Join(dir, "clickhouse"), res); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-// clickhouseDisk measures ClickHouse's folder against its active parts.
-func clickhouseDisk(ctx context.Context, db *warehouse.DB, dir string, res *pipelineResult) error {
-	var active uint64
-	if err := db.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE active").Scan(&active); err != nil {
-		return fmt.Errorf("active parts: %w", err)
+// probe is a server's table of tweets that the latency probe reads.
+type probe struct {
+	db    *warehouse.DB
+	table string
+}
+
+// pipelineServers opens each server of the stack's warehouse (db itself on one server) and
+// returns them with the probe's tables: tweets on one server, tweets_local on the first
+// replica of each shard of a cluster.
+func pipelineServers(ctx context.Context, s *stack, db *warehouse.DB, o pipelineOptions) ([]*warehouse.DB, []probe, error) {
+	if o.shards == 0 {
+		return []*warehouse.DB{db}, []probe{{db, "tweets"}}, nil
 	}
-	if err := db.Conn().QueryRow(ctx, "SELECT max(n) FROM (SELECT count() AS n FROM system.parts WHERE active GROUP BY database, table)").Scan(&res.MostPartsOneTable); err != nil {
-		return fmt.Errorf("active parts per table: %w", err)
+	var servers []*warehouse.DB
+	var probes []probe
+	for i, addr := range s.Warehouse.Addr {
+		cfg := s.Warehouse
+		cfg.Addr = []string{addr}
+		one, err := warehouse.Open(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		context.AfterFunc(ctx, func() { one.Close() })
+		servers = append(servers, one)
+		if i%o.replicas == 0 {
+			probes = append(probes, probe{one, "tweets_local"})
+		}
+	}
+	return servers, probes, nil
+}
+
+// clickhouseDisk measures ClickHouse's folder against its servers' active parts.
+func clickhouseDisk(ctx context.Context, servers []*warehouse.DB, dir string, res *pipelineResult) error {
+	var active uint64
+	for _, db := range servers {
+		var bytes, most uint64
+		if err := db.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE active").Scan(&bytes); err != nil {
+			return fmt.Errorf("active parts: %w", err)
+		}
+		if err := db.Conn().QueryRow(ctx, "SELECT max(n) FROM (SELECT count() AS n FROM system.parts WHERE active GROUP BY database, table)").Scan(&most); err != nil {
+			return fmt.Errorf("active parts per table: %w", err)
+		}
+		active, res.MostPartsOneTable = active+bytes, max(res.MostPartsOneTable, most)
 	}
 	var total int64
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
@@ -407,69 +476,78 @@ func (l *latencies) total() (p50, p99, mx float64, n int) {
 // pollLatency finds newly loaded tweets of a sample (one in 16, by a hash of the id) every
 // pollEvery; a stamped tweet's id says when it was produced (ingest --stamp), so the
 // latency is the time of the query that first returns it less the time in its id.
-func pollLatency(ctx context.Context, db *warehouse.DB, lat *latencies, every time.Duration) error {
+func pollLatency(ctx context.Context, probes []probe, lat *latencies, every time.Duration) error {
 	// Every poll, the parts of tweets that INSERTs made since the last look (merged
 	// parts hold rows seen before), and the sampled tweets in those parts only: a query
 	// reads what is new, not a range of the table, so the measurement's own cost stays out
 	// of ClickHouse's CPU figure even when the latency, and with it the rows in flight,
 	// grows (a part merged before the poller looks at it is missed, and so are its
-	// samples).
+	// samples). On a cluster, each shard's first replica is asked of its own parts.
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	seenParts := map[string]bool{}
+	seenParts := make([]map[string]bool, len(probes))
+	for i := range seenParts {
+		seenParts[i] = map[string]bool{}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
 		}
-		parts, err := db.Conn().Query(ctx, "SELECT name FROM system.parts WHERE database = ? AND table = 'tweets' AND active AND level = 0", db.Database())
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			continue
+		for i, p := range probes {
+			pollParts(ctx, p, seenParts[i], lat)
 		}
-		var fresh []string
-		live := map[string]bool{}
-		for parts.Next() {
-			var name string
-			if parts.Scan(&name) == nil {
-				live[name] = true
-				if !seenParts[name] {
-					fresh = append(fresh, name)
-				}
-			}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		parts.Close()
-		for name := range seenParts { // merged away: forget
-			if !live[name] {
-				delete(seenParts, name)
-			}
-		}
-		if len(fresh) == 0 {
-			continue
-		}
-		// Part names are letters, digits and underscores (ClickHouse names them).
-		rows, err := db.Conn().Query(ctx, "SELECT id FROM tweets WHERE _part IN ('"+strings.Join(fresh, "', '")+"') AND intHash64(id) % 16 = 0")
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			continue
-		}
-		now := time.Now()
-		for rows.Next() {
-			var id uint64
-			if rows.Scan(&id) == nil {
-				produced := time.UnixMilli(int64(id>>22) + 1288834974657)
-				lat.add(float64(now.Sub(produced)) / 1e6)
+	}
+}
+
+// pollParts notes the latencies of the sampled tweets in the parts of p's table that are
+// new since the last poll; seen holds the parts seen before.
+func pollParts(ctx context.Context, p probe, seen map[string]bool, lat *latencies) {
+	local := strings.TrimPrefix(p.table, p.db.Database()+".")
+	parts, err := p.db.Conn().Query(ctx, "SELECT name FROM system.parts WHERE database = ? AND table = ? AND active AND level = 0", p.db.Database(), local)
+	if err != nil {
+		return
+	}
+	var fresh []string
+	live := map[string]bool{}
+	for parts.Next() {
+		var name string
+		if parts.Scan(&name) == nil {
+			live[name] = true
+			if !seen[name] {
+				fresh = append(fresh, name)
 			}
 		}
-		rows.Close()
-		for _, name := range fresh {
-			seenParts[name] = true
+	}
+	parts.Close()
+	for name := range seen { // merged away: forget
+		if !live[name] {
+			delete(seen, name)
 		}
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	// Part names are letters, digits and underscores (ClickHouse names them).
+	rows, err := p.db.Conn().Query(ctx, "SELECT id FROM "+p.table+" WHERE _part IN ('"+strings.Join(fresh, "', '")+"') AND intHash64(id) % 16 = 0")
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for rows.Next() {
+		var id uint64
+		if rows.Scan(&id) == nil {
+			produced := time.UnixMilli(int64(id>>22) + 1288834974657)
+			lat.add(float64(now.Sub(produced)) / 1e6)
+		}
+	}
+	rows.Close()
+	for _, name := range fresh {
+		seen[name] = true
 	}
 }
 

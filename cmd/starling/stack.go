@@ -31,6 +31,7 @@ type stack struct {
 	logs io.Writer // where a process's log goes too, when set
 
 	ch        *chlocal.Server
+	cluster   *chlocal.Cluster // instead of ch, with StartClickHouseCluster
 	chTCP     int
 	chHTTP    int
 	Warehouse warehouse.Config
@@ -79,8 +80,25 @@ func (s *stack) StartClickHouse(ctx context.Context) error {
 	return nil
 }
 
-// StopClickHouse stops the server (SIGTERM, then SIGKILL).
+// StartClickHouseCluster starts ZooKeeper and a ClickHouse cluster, "starling", of shards
+// × replicas servers instead of one server.
+func (s *stack) StartClickHouseCluster(ctx context.Context, shards, replicas int) error {
+	c, err := chlocal.StartCluster(ctx, chlocal.ClusterConfig{Dir: filepath.Join(s.dir, "clickhouse"), Shards: shards, Replicas: replicas})
+	if err != nil {
+		return err
+	}
+	s.cluster = c
+	s.Warehouse = warehouse.Config{Addr: c.Addrs(), Database: "starling", Cluster: c.Name}
+	return nil
+}
+
+// StopClickHouse stops the server (SIGTERM, then SIGKILL), or the cluster.
 func (s *stack) StopClickHouse() error {
+	if s.cluster != nil {
+		err := s.cluster.Close()
+		s.cluster = nil
+		return err
+	}
 	if s.ch == nil {
 		return nil
 	}
@@ -113,6 +131,21 @@ func (s *stack) ClickHousePID() int {
 	return s.ch.PID()
 }
 
+// ClickHousePIDs are the process ids of ClickHouse, by service name: the server, or every
+// server of the cluster and ZooKeeper.
+func (s *stack) ClickHousePIDs() map[string][]int {
+	if s.cluster == nil {
+		return map[string][]int{"clickhouse": {s.ClickHousePID()}}
+	}
+	out := map[string][]int{"zookeeper": {s.cluster.ZooKeeperPID()}}
+	for _, shard := range s.cluster.Servers {
+		for _, srv := range shard {
+			out["clickhouse"] = append(out["clickhouse"], srv.PID())
+		}
+	}
+	return out
+}
+
 // StartBroker starts the broker on the stack's fixed address and data folder; extra are
 // more flags. A restart reuses the flags of the first start unless new ones are given.
 func (s *stack) StartBroker(extra ...string) (*proc, error) {
@@ -136,8 +169,12 @@ func (s *stack) Broker() *proc { return s.broker }
 
 // StartETL starts an ETL process; extra are more flags.
 func (s *stack) StartETL(name string, extra ...string) (*proc, error) {
-	args := append([]string{"etl", "--brokers", s.BrokerAddr, "--clickhouse-addr", strings.Join(s.Warehouse.Addr, ","),
-		"--clickhouse-database", s.Warehouse.Database, "--metrics-addr", ""}, extra...)
+	args := []string{"etl", "--brokers", s.BrokerAddr, "--clickhouse-addr", strings.Join(s.Warehouse.Addr, ","),
+		"--clickhouse-database", s.Warehouse.Database, "--metrics-addr", ""}
+	if s.Warehouse.Cluster != "" {
+		args = append(args, "--clickhouse-cluster", s.Warehouse.Cluster)
+	}
+	args = append(args, extra...)
 	return s.start(name, nil, args...)
 }
 
@@ -248,6 +285,18 @@ func procUsage(pid int) (cpu time.Duration, rss int64, err error) {
 	pages, _ := strconv.ParseInt(f[21], 10, 64)
 	const ticks = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticks, pages * int64(os.Getpagesize()), nil
+}
+
+// procsUsage is the CPU time and resident memory of processes together.
+func procsUsage(pids []int) (cpu time.Duration, rss int64, err error) {
+	for _, pid := range pids {
+		c, r, err := procUsage(pid)
+		if err != nil {
+			return 0, 0, err
+		}
+		cpu, rss = cpu+c, rss+r
+	}
+	return cpu, rss, nil
 }
 
 // waitTCP waits until addr accepts connections, or the process dies.

@@ -165,6 +165,9 @@ func (c *Cluster) Addrs() []string {
 // ZooKeeper is ZooKeeper's client address.
 func (c *Cluster) ZooKeeper() string { return c.zkAddr }
 
+// ZooKeeperPID is ZooKeeper's process id.
+func (c *Cluster) ZooKeeperPID() int { return c.zookeeper.Process.Pid }
+
 // Restart starts the server of shard and replica (numbered from 0) again, with its data,
 // ports and configuration, after Close or Kill.
 func (c *Cluster) Restart(ctx context.Context, shard, replica int) error {
