@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"maps"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -471,4 +475,153 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Errorf("%d Kafka clients in the MSK overlay, want 3 (ingest, etl, dashboard)", clients)
 		}
 	})
+
+	t.Run("clickhouse-cluster", func(t *testing.T) { checkClickHouseCluster(t, "../../deployments/kubernetes/overlays/clickhouse-cluster") })
+}
+
+// clusterXML is the part of ClickHouse's configuration that describes a cluster.
+type clusterXML struct {
+	RemoteServers struct {
+		Clusters []struct {
+			XMLName xml.Name
+			Shards  []struct {
+				InternalReplication bool `xml:"internal_replication"`
+				Replicas            []struct {
+					Host string `xml:"host"`
+					Port int    `xml:"port"`
+				} `xml:"replica"`
+			} `xml:"shard"`
+		} `xml:",any"`
+	} `xml:"remote_servers"`
+	ZooKeeper []struct {
+		Host string `xml:"host"`
+		Port int    `xml:"port"`
+	} `xml:"zookeeper>node"`
+	Macros struct {
+		Shard   string `xml:"shard"`
+		Replica string `xml:"replica"`
+	} `xml:"macros"`
+	InterserverHost string `xml:"interserver_http_host"`
+}
+
+// checkClickHouseCluster checks the cluster overlay: remote_servers names the
+// ClickHouse StatefulSet's pods, shard by shard, through its headless Service; the
+// ZooKeeper nodes are the ZooKeeper StatefulSet's pods; each pod's macros, made by its init
+// script (run here), put it in the shard remote_servers lists it in; and the services
+// that open the warehouse name the cluster and only its servers.
+func checkClickHouseCluster(t *testing.T, dir string) {
+	r := render(t, dir)
+	checkServices(t, r)
+	ch, zk := r.statefulSets["clickhouse"], r.statefulSets["zookeeper"]
+	if ch == nil || zk == nil {
+		t.Fatalf("the overlay runs StatefulSets %v, want clickhouse and zookeeper", slices.Collect(maps.Keys(r.statefulSets)))
+	}
+	var cm *corev1.ConfigMap
+	for n, c := range r.configMaps {
+		if strings.HasPrefix(n, "clickhouse-cluster-") {
+			cm = c
+		}
+	}
+	if cm == nil {
+		t.Fatal("no ConfigMap clickhouse-cluster")
+	}
+	var conf clusterXML
+	for _, f := range []string{"remote_servers.xml", "zookeeper.xml"} {
+		if err := xml.Unmarshal([]byte(cm.Data[f]), &conf); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if len(conf.RemoteServers.Clusters) != 1 {
+		t.Fatalf("remote_servers defines %d clusters, want 1", len(conf.RemoteServers.Clusters))
+	}
+	cluster := conf.RemoteServers.Clusters[0]
+	pod := func(set *appsv1.StatefulSet, i int) string { return set.Name + "-" + strconv.Itoa(i) + "." + set.Spec.ServiceName }
+	if s := r.services[ch.Spec.ServiceName]; s == nil || s.Spec.ClusterIP != "None" {
+		t.Errorf("StatefulSet clickhouse's Service %s is not headless: its pods have no names", ch.Spec.ServiceName)
+	}
+	shardOf := map[string]int{} // pod name → shard, as remote_servers says
+	var servers []string
+	perShard := len(cluster.Shards[0].Replicas)
+	for s, shard := range cluster.Shards {
+		if !shard.InternalReplication {
+			t.Errorf("shard %d: internal_replication is off: a Distributed INSERT would write every replica itself", s+1)
+		}
+		if len(shard.Replicas) != perShard {
+			t.Errorf("shard %d has %d replicas, shard 1 %d", s+1, len(shard.Replicas), perShard)
+		}
+		for i, rep := range shard.Replicas {
+			want := pod(ch, len(servers))
+			if rep.Host != want || rep.Port != 9000 {
+				t.Errorf("shard %d replica %d is %s:%d, want %s:9000 (the StatefulSet's pods in order)", s+1, i+1, rep.Host, rep.Port, want)
+			}
+			shardOf[ch.Name+"-"+strconv.Itoa(len(servers))] = s + 1
+			servers = append(servers, net.JoinHostPort(rep.Host, strconv.Itoa(rep.Port)))
+		}
+	}
+	if int(*ch.Spec.Replicas) != len(servers) {
+		t.Errorf("StatefulSet clickhouse runs %d pods, remote_servers lists %d", *ch.Spec.Replicas, len(servers))
+	}
+	if int(*zk.Spec.Replicas) != len(conf.ZooKeeper) {
+		t.Errorf("ZooKeeper runs %d servers, ClickHouse knows %d", *zk.Spec.Replicas, len(conf.ZooKeeper))
+	}
+	for i, n := range conf.ZooKeeper {
+		if n.Host != pod(zk, i) || n.Port != 2181 {
+			t.Errorf("ZooKeeper node %d is %s:%d, want %s:2181", i+1, n.Host, n.Port, pod(zk, i))
+		}
+	}
+
+	// The init container's script, run for every pod.
+	init := ch.Spec.Template.Spec.InitContainers
+	if len(init) != 1 || len(init[0].Args) != 1 {
+		t.Fatalf("StatefulSet clickhouse: want one init container with a script, have %+v", init)
+	}
+	for p := range len(servers) {
+		name := ch.Name + "-" + strconv.Itoa(p)
+		out := t.TempDir()
+		cmd := exec.Command(init[0].Command[0], append(init[0].Command[1:], init[0].Args[0])...)
+		cmd.Env = []string{"HOSTNAME=" + name, "PATH=" + os.Getenv("PATH")}
+		for _, e := range init[0].Env {
+			if e.Name == "CONFIG_D" {
+				e.Value = out
+			}
+			cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+		}
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the macros script for %s: %v: %s", name, err, msg)
+		}
+		raw, err := os.ReadFile(filepath.Join(out, "macros.xml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m clusterXML
+		if err := xml.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s's macros.xml: %v\n%s", name, err, raw)
+		}
+		if m.Macros.Shard != strconv.Itoa(shardOf[name]) || m.Macros.Replica != name || m.InterserverHost != name+"."+ch.Spec.ServiceName {
+			t.Errorf("%s: macros shard %q replica %q, interserver host %q; remote_servers puts it in shard %d", name, m.Macros.Shard, m.Macros.Replica, m.InterserverHost, shardOf[name])
+		}
+	}
+
+	openers := 0
+	for _, w := range r.workloads() {
+		sc, ok := checkStarlingContainer(t, r, w, func(string) bool { return false })
+		if !ok {
+			continue
+		}
+		if _, opens := sc.flags["clickhouse-cluster"]; !opens {
+			continue
+		}
+		openers++
+		if got := sc.env["STARLING_CLICKHOUSE_CLUSTER"]; got != cluster.XMLName.Local {
+			t.Errorf("%s: STARLING_CLICKHOUSE_CLUSTER = %q, remote_servers defines %q", w.name, got, cluster.XMLName.Local)
+		}
+		for _, a := range strings.Split(sc.env["STARLING_CLICKHOUSE_ADDR"], ",") {
+			if !slices.Contains(servers, a) {
+				t.Errorf("%s: ClickHouse address %s is not a server of the cluster %v", w.name, a, servers)
+			}
+		}
+	}
+	if openers != 3 {
+		t.Errorf("%d services open the warehouse in the cluster overlay, want 3 (migrate, etl, dashboard)", openers)
+	}
 }
