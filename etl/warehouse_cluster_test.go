@@ -3,6 +3,7 @@ package etl_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,8 +16,8 @@ import (
 	"github.com/starling-analytics/starling/warehouse/warehousetest"
 )
 
-// TestClusterWarehouseThroughAReplicaKill loads a feed (with every tenth tweet sent twice
-// and some withdrawn by tombstones) into a warehouse on a ClickHouse cluster of 2 shards ×
+// TestClusterWarehouseThroughAReplicaKill loads a feed (with every tenth tweet sent twice,
+// some withdrawn by tombstones, and some naming people and places for the entities group) into a warehouse on a ClickHouse cluster of 2 shards ×
 // 2 replicas, SIGKILLs the server the ETL writes through (a replica of shard 1) mid-load
 // and brings it back a few seconds later. At the end, read through the Distributed
 // tables on every server and from each server's own replicas: every tweet of the feed is
@@ -39,12 +40,22 @@ func TestClusterWarehouseThroughAReplicaKill(t *testing.T) {
 	for i := 0; i < n; i += 10 { // sent twice, the second time a little later
 		recs = append(recs, &kgo.Record{Topic: recs[i].Topic, Key: recs[i].Key, Value: recs[i].Value})
 	}
+	// Tweets naming people and places, for the entities group, among the others.
+	names := []string{"Barack Obama spoke in Chicago today", "Angela Merkel met Emmanuel Macron in Berlin", "Great game by Tom Brady tonight"}
+	for id := n + 1; id <= n+600; id++ {
+		r := tweet.Record{ID: strconv.Itoa(id), CreatedAt: feedBase.Add(time.Duration(id%n) * 700 * time.Millisecond), Lang: "en", Text: names[id%len(names)],
+			User: tweet.User{ID: "5"}, Hashtags: []string{"named"}, SourceFormat: tweet.FormatGenerator}
+		f.add(r)
+		i := (id - n) * 30 // spread through the feed
+		recs = append(recs[:i], append([]*kgo.Record{record(t, r)}, recs[i:]...)...)
+	}
 	for id := uint64(100); id <= n; id += 97 {
 		recs = append(recs, tombstoneOf(t, id, 0, "deleted"))
 		f.withdraw(id)
 	}
 
-	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 20 * time.Millisecond, Logger: testLogger()})
+	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 20 * time.Millisecond, Entities: true, Logger: testLogger()})
+	waitForStart(t, addr, "entities", partitions) // it starts at the end of the topic
 	// The server the ETL's connections use (the first of its addresses) is killed when a
 	// third of the feed is loaded, and restarted three seconds later.
 	killed := c.Servers[0][0]
@@ -75,7 +86,26 @@ func TestClusterWarehouseThroughAReplicaKill(t *testing.T) {
 	db := openDB(t, whCfg)
 	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
 	waitFor(t, 2*time.Minute, "everything loaded", func() bool { return allLoaded(t, db, ends) })
+	waitFor(t, 2*time.Minute, "the entities group through the feed", func() bool {
+		done, err := db.LoadedOffsets(ctx, "entities:"+tweet.TopicTweets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, end := range ends {
+			if end > 0 && done[int32(p)] < end-1 {
+				return false
+			}
+		}
+		return true
+	})
 	stop()
+	// The entities group's rows: each found once, all on the shard of their tweet.
+	if n, u := count(t, db, "SELECT count() FROM entities"), count(t, db, "SELECT uniqExact(tweet_id, entity, kind) FROM entities"); n == 0 || n != u {
+		t.Errorf("entities: %d rows, %d distinct (tweet, entity, kind); want as many, and some", n, u)
+	}
+	if n := count(t, db, "SELECT count() FROM entities WHERE tweet_id NOT IN (SELECT id FROM "+whCfg.Database+".tweet_ids_local)"); n != 0 {
+		t.Errorf("%d entities are not on the shard of their tweet", n)
+	}
 	if s := e.Stats(); s.Loaded < uint64(len(f.ids)) {
 		t.Errorf("stats %+v: fewer loaded than the feed's %d tweets", s, len(f.ids))
 	}

@@ -157,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}()
 	if err := s.waitReady(ctx, cfg.StartTimeout); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("chlocal: %w (server logs in %s)", err, filepath.Join(dir, "log"))
+		return nil, fmt.Errorf("chlocal: %w (server logs in %s%s)", err, filepath.Join(dir, "log"), lastError(filepath.Join(dir, "log", "clickhouse-server.err.log")))
 	}
 	logger.Info("ClickHouse ready", "addr", s.Addr())
 	return s, nil
@@ -234,7 +234,7 @@ func (s *Server) waitAnswer(ctx context.Context, path string, timeout time.Durat
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("server exited during start-up: %v", s.waitErr)
+			return fmt.Errorf("%w: %v", errExitedAtStart, s.waitErr)
 		case <-stop:
 			return errors.New("stopped waiting")
 		case <-ctx.Done():
@@ -277,6 +277,23 @@ func findBinary(explicit string, lookPath func(string) (string, error)) (string,
 	}
 	return "", nil, ErrNotInstalled
 }
+
+// lastError is the last line of a server's error log, to quote in an error (the folder
+// holding the log may be gone by the time someone reads it).
+func lastError(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if last := lines[len(lines)-1]; last != "" {
+		return "; its last error: " + last
+	}
+	return ""
+}
+
+// errExitedAtStart is wrapped by the error of a server that exited before it answered.
+var errExitedAtStart = errors.New("server exited during start-up")
 
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

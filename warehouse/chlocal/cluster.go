@@ -66,6 +66,26 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chlocal: %w", err)
 	}
+	// The ports are chosen free before the servers start, since every server's
+	// configuration names all of them; another process may take one meanwhile, and the
+	// server that wanted it exits. Then the whole cluster starts again on new ports.
+	for attempt := 1; ; attempt++ {
+		c, err := startCluster(ctx, cfg, dir)
+		if err == nil || attempt == 3 || !errors.Is(err, errExitedAtStart) || ctx.Err() != nil {
+			return c, err
+		}
+		if cfg.Logger != nil {
+			cfg.Logger.Warn("a ClickHouse server of the cluster exited while starting; starting the cluster again on other ports", "err", err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("chlocal: %w", err)
+		}
+	}
+}
+
+// startCluster makes one attempt of StartCluster, in dir.
+func startCluster(ctx context.Context, cfg ClusterConfig, dir string) (*Cluster, error) {
+	var err error
 	c := &Cluster{Name: cfg.Name}
 	if err := c.startZooKeeper(ctx, filepath.Join(dir, "zookeeper")); err != nil {
 		return nil, err
