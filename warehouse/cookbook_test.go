@@ -43,14 +43,29 @@ func cookbookQueries(t *testing.T) []string {
 }
 
 // TestCookbookQueries runs every query of the README's SQL cookbook on a warehouse holding
-// tweets, and checks that each answers with rows.
+// tweets, on one server and on a cluster, and checks that each answers with rows.
 func TestCookbookQueries(t *testing.T) {
 	t.Parallel()
 	queries := cookbookQueries(t)
 	if len(queries) < 10 {
 		t.Fatalf("the cookbook has %d queries, want at least 10", len(queries))
 	}
-	db := warehousetest.Open(t)
+	t.Run("one server", func(t *testing.T) {
+		t.Parallel()
+		checkCookbook(t, warehousetest.Open(t), queries)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		t.Parallel()
+		db, err := warehouse.Open(context.Background(), warehousetest.Cluster(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		checkCookbook(t, db, queries)
+	})
+}
+
+func checkCookbook(t *testing.T, db *warehouse.DB, queries []string) {
 	ctx := context.Background()
 	base := time.Date(2026, 3, 14, 17, 0, 0, 0, time.UTC)
 	var rows []warehouse.TweetRow
