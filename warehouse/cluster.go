@@ -141,6 +141,11 @@ func (db *DB) synced(ctx context.Context, tables []string, fn func(ctx context.C
 	if !shardedTables[tables[0]] {
 		groups = db.topo.all()
 	}
+	for _, t := range tables[1:] {
+		if shardedTables[t] != shardedTables[tables[0]] {
+			return fmt.Errorf("warehouse: %s and %s are not spread alike: read them apart", tables[0], t)
+		}
+	}
 	for _, group := range groups {
 		var errs []error
 		done := false
@@ -166,6 +171,15 @@ func (db *DB) synced(ctx context.Context, tables []string, fn func(ctx context.C
 		}
 	}
 	return nil
+}
+
+// mergeMax raises out's offset of each partition to shard's.
+func mergeMax(out, shard map[int32]int64) {
+	for p, o := range shard {
+		if prev, ok := out[p]; !ok || o > prev {
+			out[p] = o
+		}
+	}
 }
 
 // syncReplicas waits until the server's replicas of tables hold every committed part.

@@ -355,11 +355,7 @@ func (db *DB) StoredExtent(ctx context.Context, topic string) (map[int32]int64, 
 			UNION ALL SELECT kafka_partition AS p, max(kafka_offset) AS o FROM `+db.table("tweet_deletions")+` WHERE kafka_topic = ? GROUP BY p
 		) GROUP BY p`, topic, topic)
 		shard, err := partitionOffsets(rows, err, "stored offsets")
-		for p, o := range shard {
-			if prev, ok := out[p]; !ok || o > prev {
-				out[p] = o
-			}
-		}
+		mergeMax(out, shard)
 		return err
 	})
 	return out, err

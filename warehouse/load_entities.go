@@ -64,11 +64,7 @@ func (db *DB) EntityExtent(ctx context.Context) (map[int32]int64, error) {
 	err := db.synced(ctx, []string{"entities"}, func(ctx context.Context, conn driver.Conn) error {
 		rows, err := conn.Query(ctx, "SELECT kafka_partition, max(kafka_offset) FROM "+db.table("entities")+" GROUP BY kafka_partition")
 		shard, err := partitionOffsets(rows, err, "entity extent")
-		for p, o := range shard {
-			if prev, ok := out[p]; !ok || o > prev {
-				out[p] = o
-			}
-		}
+		mergeMax(out, shard)
 		return err
 	})
 	return out, err

@@ -90,19 +90,7 @@ func Empty(t testing.TB) warehouse.Config {
 		t.Fatalf("warehousetest: %v", err)
 	}
 	db.Close()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		db, err := warehouse.Open(ctx, cfg)
-		if err != nil {
-			t.Logf("warehousetest: drop %s: %v", cfg.Database, err)
-			return
-		}
-		defer db.Close()
-		if err := db.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.Database); err != nil {
-			t.Logf("warehousetest: drop %s: %v", cfg.Database, err)
-		}
-	})
+	dropAtCleanup(t, cfg)
 	return cfg
 }
 
@@ -182,6 +170,13 @@ func OnCluster(t testing.TB, c *chlocal.Cluster) warehouse.Config {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("warehousetest: %v", err)
 	}
+	dropAtCleanup(t, cfg)
+	return cfg
+}
+
+// dropAtCleanup drops cfg's database, on every server of its cluster if it has one, when
+// the test ends.
+func dropAtCleanup(t testing.TB, cfg warehouse.Config) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -191,11 +186,14 @@ func OnCluster(t testing.TB, c *chlocal.Cluster) warehouse.Config {
 			return
 		}
 		defer db.Close()
-		if err := db.Conn().Exec(ctx, "DROP DATABASE IF EXISTS "+cfg.Database+" ON CLUSTER "+cfg.Cluster); err != nil {
+		drop := "DROP DATABASE IF EXISTS " + cfg.Database
+		if cfg.Cluster != "" {
+			drop += " ON CLUSTER " + cfg.Cluster
+		}
+		if err := db.Conn().Exec(ctx, drop); err != nil {
 			t.Logf("warehousetest: drop %s: %v", cfg.Database, err)
 		}
 	})
-	return cfg
 }
 
 // removeStaleDirs deletes, best effort, the server directories of earlier test binaries
