@@ -37,13 +37,15 @@ type sentimentBenchResult struct {
 }
 
 func runBenchSentiment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench sentiment", "Scores the texts of the development sets, repeated for --duration, with the Go sentiment engine on one core and, in the same run, with the npm port of VADER (vader-sentiment) under node, and prints tweets/s per core of both and their ratio. The npm dependencies are installed with npm ci into --bench-dir when missing.", stderr)
+	fs := newFlagSet("bench sentiment", "Scores the texts of the development sets, repeated for --duration, with each Go sentiment model on one core and, in the same run, with the npm port of VADER (vader-sentiment) under node, and prints tweets/s per core of each and the ratios. The npm dependencies are installed with npm ci into --bench-dir when missing.", stderr)
 	duration := fs.Duration("duration", 3*time.Second, "how long each engine scores")
 	sets := addEvalFlags(fs)
 	benchDir := fs.String("bench-dir", devSentimentBench, "the directory of the node runner (vader.js, package.json, package-lock.json)")
 	node := fs.String("node", "node", "the node executable")
 	npm := fs.String("npm", "npm", "the npm executable, for npm ci when the dependencies are missing")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	var models listFlag = sentiment.Models()
+	fs.Var(&models, "models", "comma-separated sentiment models to measure")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +55,15 @@ func runBenchSentiment(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	fmt.Fprintf(stderr, "%d texts, %s per engine\n", len(texts), *duration)
 
-	results := []sentimentBenchResult{benchGoSentiment(ctx, texts, *duration)}
+	var results []sentimentBenchResult
+	for _, name := range models {
+		a, err := sentiment.ByName(name)
+		if err != nil {
+			return err
+		}
+		results = append(results, benchGoSentiment(ctx, "go "+name, a, texts, *duration))
+	}
+	goEngines := len(results)
 	npmResult, npmErr := benchNpmSentiment(ctx, texts, *duration, findRepoFile(*benchDir), *node, *npm, stderr)
 	if npmErr == nil {
 		results = append(results, npmResult)
@@ -62,14 +72,16 @@ func runBenchSentiment(ctx context.Context, args []string, stdout, stderr io.Wri
 	fmt.Fprintf(stdout, "%-24s %10s %9s %18s %12s   %s\n", "engine", "tweets", "seconds", "tweets/s per core", "allocs/tweet", "labels of one pass (+ / 0 / -)")
 	for _, r := range results {
 		allocs := "-"
-		if r.Engine == "go" {
+		if strings.HasPrefix(r.Engine, "go ") {
 			allocs = strconv.FormatFloat(r.AllocsPerTweet, 'f', 3, 64)
 		}
 		fmt.Fprintf(stdout, "%-24s %10d %9.2f %18.0f %12s   %d / %d / %d\n", r.Engine, r.Tweets, r.Seconds, r.TweetsPerSec, allocs,
 			r.Positive, r.Neutral, r.Negative)
 	}
-	if len(results) == 2 {
-		fmt.Fprintf(stdout, "ratio: the Go engine scores %.1f times as many tweets per second per core\n", results[0].TweetsPerSec/results[1].TweetsPerSec)
+	if npmErr == nil {
+		for _, r := range results[:goEngines] {
+			fmt.Fprintf(stdout, "ratio: %s scores %.1f times as many tweets per second per core as %s\n", r.Engine, r.TweetsPerSec/npmResult.TweetsPerSec, npmResult.Engine)
+		}
 	}
 	if *jsonOut != "" {
 		data, _ := json.MarshalIndent(results, "", "  ")
@@ -109,9 +121,8 @@ func benchTexts(sets evalSets) ([]string, error) {
 
 // benchGoSentiment scores texts in passes for d on one core: GOMAXPROCS is 1 while it
 // runs, so that the garbage collector's work counts too.
-func benchGoSentiment(ctx context.Context, texts []string, d time.Duration) sentimentBenchResult {
-	r := sentimentBenchResult{Engine: "go"}
-	a := sentiment.New()
+func benchGoSentiment(ctx context.Context, engine string, a sentiment.Scorer, texts []string, d time.Duration) sentimentBenchResult {
+	r := sentimentBenchResult{Engine: engine}
 	for _, t := range texts { // warm up, and count the labels
 		switch _, l := a.Score(t); l {
 		case sentiment.Positive:

@@ -34,7 +34,8 @@ func commands() []command {
 		{"bench", "measure: `bench broker` runs the broker beside franz-go's kfake", runBench},
 		{"probe", "check that a service answers (for container healthchecks)", runProbe},
 		{"score", "score the sentiment of each line of stdin: label<TAB>compound", runScore},
-		{"eval-sentiment", "accuracy and macro-F1 of the sentiment engine on labelled tweets", runEvalSentiment},
+		{"eval-sentiment", "accuracy, macro-F1 and macro-recall of the sentiment models on labelled tweets, side by side", runEvalSentiment},
+		{"train-sentiment", "train the learned sentiment model on labelled tweets and write its weights file", runTrainSentiment},
 	}
 }
 

@@ -32,18 +32,23 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func scoreCommand(ctx context.Context, stdin io.Reader, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("score", "Reads one text per line on stdin and writes one line per text to stdout: label<TAB>compound, the label positive, neutral or negative and the compound score in [-1, 1] with 4 decimals. Lines may be of any length and end in LF or CRLF; an empty line is scored as an empty text.", stderr)
 	eval := fs.Bool("eval", false, "instead of scoring stdin, print the figures on labelled sets, as eval-sentiment does")
+	model := fs.String("model", sentiment.Models()[0], fmt.Sprintf("sentiment model: %s (learned from labelled tweets; the compound is P(positive) - P(negative)) or %s (lexicon and rules)", sentiment.ModelLinear, sentiment.ModelVADER))
 	sets := addEvalFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *eval {
-		return evalSentiment(sets, stdout)
+		return evalSentiment(sets, []string{*model}, stdout)
 	}
-	return scoreLines(ctx, sentiment.New(), stdin, stdout)
+	a, err := sentiment.ByName(*model)
+	if err != nil {
+		return err
+	}
+	return scoreLines(ctx, a, stdin, stdout)
 }
 
 // scoreLines writes label<TAB>compound for each line of r.
-func scoreLines(ctx context.Context, a *sentiment.Analyzer, r io.Reader, w io.Writer) error {
+func scoreLines(ctx context.Context, a sentiment.Scorer, r io.Reader, w io.Writer) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var long []byte // a line longer than br's buffer, put together
@@ -107,12 +112,14 @@ func appendScore(b []byte, label sentiment.Label, compound float64) []byte {
 }
 
 func runEvalSentiment(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("eval-sentiment", "Scores labelled tweet sets and prints accuracy, macro-F1 and per-class precision and recall. By default the two development sets of the repository; the flags point at other files in the same formats (an empty path leaves a set out).", stderr)
+	fs := newFlagSet("eval-sentiment", "Scores labelled tweet sets with every sentiment model, side by side, and prints accuracy, macro-F1, macro-recall (TweetEval's measure), per-class precision and recall, and each model's confusion matrix. By default the two development sets of the repository; the flags point at other files in the same formats (an empty path leaves a set out).", stderr)
 	sets := addEvalFlags(fs)
+	var models listFlag = sentiment.Models()
+	fs.Var(&models, "models", "comma-separated models to compare")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return evalSentiment(sets, stdout)
+	return evalSentiment(sets, models, stdout)
 }
 
 // evalSets are the labelled files to evaluate on.
@@ -128,42 +135,73 @@ func addEvalFlags(fs *flag.FlagSet) evalSets {
 	}
 }
 
-// evalSentiment prints the figures of the sentiment engine on each set.
-func evalSentiment(sets evalSets, w io.Writer) error {
-	type named struct {
-		name string
-		set  []sentiment.Example
-	}
-	var all []named
+// namedSet is a labelled set and the name it is reported by.
+type namedSet struct {
+	name string
+	set  []sentiment.Example
+}
+
+// readEvalSets reads the labelled sets the flags name.
+func readEvalSets(sets evalSets) ([]namedSet, error) {
+	var all []namedSet
 	if *sets.vader != "" {
 		set, err := readVaderFile(findRepoFile(*sets.vader))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		all = append(all, named{filepath.Base(*sets.vader), set})
+		all = append(all, namedSet{filepath.Base(*sets.vader), set})
 	}
 	if *sets.tweetEvalTexts != "" && *sets.tweetEvalLabels != "" {
 		set, err := readTweetEvalFiles(findRepoFile(*sets.tweetEvalTexts), findRepoFile(*sets.tweetEvalLabels))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		all = append(all, named{filepath.Base(*sets.tweetEvalTexts), set})
+		all = append(all, namedSet{filepath.Base(*sets.tweetEvalTexts), set})
 	}
 	if len(all) == 0 {
-		return errors.New("no labelled set given")
+		return nil, errors.New("no labelled set given")
 	}
-	a := sentiment.New()
-	const row = "%-28s %7s %9s %9s   %-15s   %-15s   %s\n"
-	fmt.Fprintf(w, row, "set", "tweets", "accuracy", "macro-F1", "negative P / R", "neutral P / R", "positive P / R")
-	for _, s := range all {
-		m := sentiment.Evaluate(a, s.set)
-		var pr [3]string
-		for c := range pr {
-			pr[c] = fmt.Sprintf("%.3f / %.3f", m.Precision[c], m.Recall[c])
+	return all, nil
+}
+
+// evalSentiment prints the figures of each model on each set.
+func evalSentiment(sets evalSets, models []string, w io.Writer) error {
+	all, err := readEvalSets(sets)
+	if err != nil {
+		return err
+	}
+	scorers := make([]sentiment.Scorer, len(models))
+	for i, name := range models {
+		if scorers[i], err = sentiment.ByName(name); err != nil {
+			return err
 		}
-		fmt.Fprintf(w, row, s.name, strconv.Itoa(m.N), fmt.Sprintf("%.4f", m.Accuracy), fmt.Sprintf("%.4f", m.MacroF1), pr[0], pr[1], pr[2])
+	}
+	for _, s := range all {
+		for i, a := range scorers {
+			printMetrics(w, s.name, models[i], sentiment.Evaluate(a, s.set), i == 0 && s.name == all[0].name)
+		}
+	}
+	fmt.Fprintln(w, "\nconfusion matrices (rows: the gold label, columns: the model's; negative, neutral, positive)")
+	for _, s := range all {
+		for i, a := range scorers {
+			m := sentiment.Evaluate(a, s.set)
+			fmt.Fprintf(w, "%-28s %-10s %v\n", s.name, models[i], m.Confusion)
+		}
 	}
 	return nil
+}
+
+// printMetrics prints one row of figures, after the header when head.
+func printMetrics(w io.Writer, set, model string, m sentiment.Metrics, head bool) {
+	const row = "%-28s %-10s %7s %9s %9s %12s   %-15s   %-15s   %s\n"
+	if head {
+		fmt.Fprintf(w, row, "set", "model", "tweets", "accuracy", "macro-F1", "macro-recall", "negative P / R", "neutral P / R", "positive P / R")
+	}
+	var pr [3]string
+	for c := range pr {
+		pr[c] = fmt.Sprintf("%.3f / %.3f", m.Precision[c], m.Recall[c])
+	}
+	fmt.Fprintf(w, row, set, model, strconv.Itoa(m.N), fmt.Sprintf("%.4f", m.Accuracy), fmt.Sprintf("%.4f", m.MacroF1), fmt.Sprintf("%.4f", m.MacroRecall()), pr[0], pr[1], pr[2])
 }
 
 func readVaderFile(path string) ([]sentiment.Example, error) {

@@ -110,8 +110,11 @@ type Metrics struct {
 	Confusion [3][3]int // [gold+1][predicted+1]
 }
 
+// MacroRecall is the mean of the three classes' recall, TweetEval's measure of sentiment.
+func (m Metrics) MacroRecall() float64 { return (m.Recall[0] + m.Recall[1] + m.Recall[2]) / 3 }
+
 // Evaluate scores every example with a and compares the labels with the gold ones.
-func Evaluate(a *Analyzer, set []Example) Metrics {
+func Evaluate(a Scorer, set []Example) Metrics {
 	m := Metrics{N: len(set)}
 	correct := 0
 	for _, x := range set {

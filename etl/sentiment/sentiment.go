@@ -102,6 +102,12 @@ func (a *Analyzer) Analyze(text string, words []string) (compound float64, label
 }
 
 func (a *Analyzer) analyze(text string, words []string, wantWords bool) (compound float64, label Label, out []string) {
+	return a.analyzeTokens(text, words, wantWords, nil)
+}
+
+// analyzeTokens is analyze, calling tokens, when not nil, with the text's tokens (valid
+// during the call): the learned model's features come from the same pass.
+func (a *Analyzer) analyzeTokens(text string, words []string, wantWords bool, tokens func([]Token)) (compound float64, label Label, out []string) {
 	s, _ := a.scratch.Get().(*scratch)
 	if s == nil {
 		s = new(scratch)
@@ -109,6 +115,9 @@ func (a *Analyzer) analyze(text string, words []string, wantWords bool) (compoun
 	sum := a.sum(s, text)
 	if wantWords {
 		out = appendTokenWords(words, s.toks)
+	}
+	if tokens != nil {
+		tokens(s.toks)
 	}
 	switch {
 	case sum != 0:
