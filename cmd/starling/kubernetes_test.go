@@ -476,7 +476,9 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	})
 
-	t.Run("clickhouse-cluster", func(t *testing.T) { checkClickHouseCluster(t, "../../deployments/kubernetes/overlays/clickhouse-cluster") })
+	t.Run("clickhouse-cluster", func(t *testing.T) {
+		checkClickHouseCluster(t, "../../deployments/kubernetes/overlays/clickhouse-cluster")
+	})
 }
 
 // clusterXML is the part of ClickHouse's configuration that describes a cluster.
@@ -535,7 +537,9 @@ func checkClickHouseCluster(t *testing.T, dir string) {
 		t.Fatalf("remote_servers defines %d clusters, want 1", len(conf.RemoteServers.Clusters))
 	}
 	cluster := conf.RemoteServers.Clusters[0]
-	pod := func(set *appsv1.StatefulSet, i int) string { return set.Name + "-" + strconv.Itoa(i) + "." + set.Spec.ServiceName }
+	pod := func(set *appsv1.StatefulSet, i int) string {
+		return set.Name + "-" + strconv.Itoa(i) + "." + set.Spec.ServiceName
+	}
 	if s := r.services[ch.Spec.ServiceName]; s == nil || s.Spec.ClusterIP != "None" {
 		t.Errorf("StatefulSet clickhouse's Service %s is not headless: its pods have no names", ch.Spec.ServiceName)
 	}

@@ -18,12 +18,12 @@ func TestEmbeddedModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	for text, want := range map[string]Label{
-		"I love this so much, best day ever! 😍":              Positive,
+		"I love this so much, best day ever! 😍":                   Positive,
 		"Congrats to the whole team, what a fantastic win #proud": Positive,
-		"This is the worst service, I hate waiting :(":          Negative,
-		"my flight got cancelled again. absolutely furious":     Negative,
-		"The meeting is at 3pm in room 204.":                    Neutral,
-		"Apple will announce the new iPhone on Tuesday":         Neutral,
+		"This is the worst service, I hate waiting :(":            Negative,
+		"my flight got cancelled again. absolutely furious":       Negative,
+		"The meeting is at 3pm in room 204.":                      Neutral,
+		"Apple will announce the new iPhone on Tuesday":           Neutral,
 	} {
 		compound, got := m.Score(text)
 		if got != want || compound < -1 || compound > 1 {
