@@ -2,6 +2,7 @@ package warehouse_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -197,4 +198,39 @@ func count(t *testing.T, db *warehouse.DB, q string) uint64 {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
+}
+
+// TestConsoleOnCluster runs the SQL console's examples as the read-only user on a cluster:
+// they read the Distributed tables, whose shards the servers query on the user's behalf.
+func TestConsoleOnCluster(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := warehousetest.Cluster(t)
+	db, err := warehouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m := loadDashboardModelInto(t, db)
+	cfg.Username = chlocal.ConsoleUser
+	c, err := warehouse.OpenConsole(ctx, cfg, warehouse.ConsoleLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, ex := range warehouse.ConsoleExamples {
+		if _, err := c.Query(ctx, ex.SQL); err != nil {
+			t.Errorf("%s: %v", ex.Title, err)
+		}
+	}
+	res, err := c.Query(ctx, "SELECT count() FROM tweets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || len(res.Rows[0]) != 1 || res.Rows[0][0] == nil || *res.Rows[0][0] != fmt.Sprint(len(m.rows)) {
+		t.Errorf("the console counts %v through the Distributed table, want %d tweets", res.Rows, len(m.rows))
+	}
+	if _, err := c.Query(ctx, "INSERT INTO tweets (id) VALUES (1)"); err == nil {
+		t.Error("the console wrote into the Distributed table")
+	}
 }
