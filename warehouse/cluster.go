@@ -23,10 +23,10 @@ import (
 // id: a tweet, its id and its withdrawal live on one shard, so a duplicate or deletion
 // check stays on the shard, and so does an IN subquery of one of these tables inside a
 // query of another: it names the local table (db.table), which each shard reads its own
-// rows of. minute_stats (the aggregates
-// and the batch marks), loaded_offsets and schema_migrations are small, written a block
-// per flush, and read by every panel: each is one Replicated table with a replica on
-// every server, so a server answers the dashboard's panels from its own disk.
+// rows of. minute_stats (the aggregates and the batch marks), loaded_offsets and
+// schema_migrations are small, written a block per flush, and read by every panel: each
+// is one Replicated table with a replica on every server, so a server answers the
+// dashboard's panels from its own disk.
 //
 // Loading exactly once (load.go) holds on the cluster with one change: what the ETL reads
 // to find out where it stands after a failure (marks, rows an attempt may have stored,
