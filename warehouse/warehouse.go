@@ -97,8 +97,8 @@ type DB struct {
 	topo     *topology           // the cluster's servers; nil on one server
 }
 
-// Open connects to ClickHouse and, on one server, creates the database if it is missing
-// (on a cluster, Migrate creates it on every server). It does not migrate; call Migrate.
+// Open connects to ClickHouse and creates the database if it is missing (on a cluster, ON
+// CLUSTER: on every server). It does not migrate; call Migrate.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
