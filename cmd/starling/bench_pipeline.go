@@ -78,45 +78,58 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 		"latency, CPU and memory per service and the bottleneck, as text, JSON and an HTML chart.", stderr)
 	rate := fs.Int("rate", 6000, "tweets/s to produce (0: as fast as the ingester can)")
 	duration := fs.Duration("duration", time.Minute, "how long to produce")
-	replicas := fs.Int("etl-replicas", 1, "ETL processes in the group")
+	var replicaCounts listFlag = []string{"1"}
+	fs.Var(&replicaCounts, "etl-replicas", "ETL processes in the group; a list (1,2,4) runs the pipeline once for each, and prints a table of them at the end")
 	partitions := fs.Int("partitions", 3, "partitions of the tweet topic")
 	pollEvery := fs.Duration("poll-every", 50*time.Millisecond, "how often the latency probe asks ClickHouse for new tweets: its queries are part of ClickHouse's CPU figure, and a latency is known to within this")
 	jsonOut := fs.String("json", "", "write the results, with the per-second series, as JSON to this file")
 	chartOut := fs.String("chart", "", "write an HTML chart of the run to this file")
 	keep := fs.String("dir", "", "keep the run's data and logs in this folder (default: a temporary one, removed)")
-	cluster := fs.String("clickhouse-cluster", "", "run the warehouse on a local ClickHouse cluster of SHARDSxREPLICAS servers (e.g. 2x2) with ZooKeeper, instead of one server")
+	var warehouses listFlag = []string{"one"}
+	fs.Var(&warehouses, "clickhouse-cluster", "run the warehouse on a local ClickHouse cluster of SHARDSxREPLICAS servers (e.g. 2x2) with ZooKeeper, instead of one server (\"one\"); a list (one,2x2) runs each in turn, for every --etl-replicas")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	opts := pipelineOptions{rate: *rate, duration: *duration, etlReplicas: *replicas, partitions: *partitions, pollEvery: *pollEvery}
-	if *cluster != "" {
-		a, b, ok := strings.Cut(*cluster, "x")
-		var err1, err2 error
-		opts.shards, err1 = strconv.Atoi(a)
-		opts.replicas, err2 = strconv.Atoi(b)
-		if !ok || err1 != nil || err2 != nil || opts.shards < 1 || opts.replicas < 1 {
-			return fmt.Errorf("bench pipeline: --clickhouse-cluster %q is not SHARDSxREPLICAS, e.g. 2x2", *cluster)
-		}
+	runs, err := pipelineRuns(replicaCounts, warehouses)
+	if err != nil {
+		return err
+	}
+	if len(runs) > 1 && (*jsonOut != "" || *chartOut != "") {
+		return errors.New("bench pipeline: --json and --chart take one run, not a list of --etl-replicas or --clickhouse-cluster")
+	}
+	if *pollEvery < time.Millisecond {
+		return fmt.Errorf("bench pipeline: --poll-every %s is shorter than a millisecond", *pollEvery)
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	dir := *keep
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "starling-bench-pipeline-"); err != nil {
+	var summary strings.Builder
+	var res *pipelineResult
+	for i, run := range runs {
+		run.rate, run.duration, run.partitions, run.pollEvery = *rate, *duration, *partitions, *pollEvery
+		dir := *keep
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "starling-bench-pipeline-"); err != nil {
+				return err
+			}
+		} else if len(runs) > 1 {
+			dir = filepath.Join(dir, fmt.Sprintf("run-%d", i+1))
+		}
+		load := loadAverage()
+		res, err = benchPipeline(ctx, exe, nil, dir, run, stderr)
+		if *keep == "" {
+			os.RemoveAll(dir)
+		}
+		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		printPipeline(stdout, res)
+		fmt.Fprintf(&summary, "%-13d %-10s %14.0f %16.0f   %s\n", run.etlReplicas, run.warehouse(), res.SustainedPerS, res.ProducedPerS, load)
 	}
-	if *pollEvery < time.Millisecond {
-		return fmt.Errorf("bench pipeline: --poll-every %s is shorter than a millisecond", *pollEvery)
+	if len(runs) > 1 {
+		fmt.Fprintf(stdout, "\n%-13s %-10s %14s %16s   %s\n%s", "etl replicas", "warehouse", "loaded/s", "produced/s", "load average (1 min) at the start", summary.String())
 	}
-	res, err := benchPipeline(ctx, exe, nil, dir, opts, stderr)
-	if err != nil {
-		return err
-	}
-	printPipeline(stdout, res)
 	if *jsonOut != "" {
 		data, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
@@ -132,6 +145,40 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 		}
 	}
 	return nil
+}
+
+// pipelineRuns are the runs of every ETL replica count with every warehouse ("one" or
+// SHARDSxREPLICAS), the warehouses alternating within each count.
+func pipelineRuns(replicaCounts, warehouses []string) ([]pipelineOptions, error) {
+	var runs []pipelineOptions
+	for _, rc := range replicaCounts {
+		n, err := strconv.Atoi(rc)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bench pipeline: --etl-replicas %q is not a count of processes", rc)
+		}
+		for _, w := range warehouses {
+			run := pipelineOptions{etlReplicas: n}
+			if w != "one" {
+				a, b, ok := strings.Cut(w, "x")
+				var err1, err2 error
+				run.shards, err1 = strconv.Atoi(a)
+				run.replicas, err2 = strconv.Atoi(b)
+				if !ok || err1 != nil || err2 != nil || run.shards < 1 || run.replicas < 1 {
+					return nil, fmt.Errorf("bench pipeline: --clickhouse-cluster %q is not SHARDSxREPLICAS (e.g. 2x2) or one", w)
+				}
+			}
+			runs = append(runs, run)
+		}
+	}
+	return runs, nil
+}
+
+// warehouse names the run's warehouse: "one" server, or SHARDSxREPLICAS.
+func (o pipelineOptions) warehouse() string {
+	if o.shards == 0 {
+		return "one"
+	}
+	return fmt.Sprintf("%dx%d", o.shards, o.replicas)
 }
 
 // pipelineOptions say what bench pipeline runs.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -51,4 +52,24 @@ func TestBenchPipelineMeasures(t *testing.T) {
 	var out strings.Builder
 	printPipeline(&out, r)
 	t.Log(out.String())
+}
+
+func TestPipelineRuns(t *testing.T) {
+	t.Parallel()
+	runs, err := pipelineRuns([]string{"1", "4"}, []string{"one", "2x2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range runs {
+		got = append(got, fmt.Sprintf("%d/%s", r.etlReplicas, r.warehouse()))
+	}
+	if strings.Join(got, " ") != "1/one 1/2x2 4/one 4/2x2" {
+		t.Errorf("runs %v, want each replica count on one server and the cluster in turn", got)
+	}
+	for _, bad := range [][2][]string{{{"0"}, {"one"}}, {{"x"}, {"one"}}, {{"1"}, {"2x"}}, {{"1"}, {"3"}}, {{"1"}, {"0x2"}}} {
+		if _, err := pipelineRuns(bad[0], bad[1]); err == nil {
+			t.Errorf("pipelineRuns(%v, %v) accepted", bad[0], bad[1])
+		}
+	}
 }
