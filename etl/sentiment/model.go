@@ -19,7 +19,7 @@ import (
 // Its compound score is P(positive) - P(negative), in [-1, 1]; its label is the most
 // probable class.
 
-// Model names, as `starling score --model` and the warehouse know them.
+// Model names, as `starling score --model` takes them.
 const (
 	ModelVADER  = "vader"     // the lexicon-and-rules engine (Analyzer)
 	ModelLinear = "linear-v1" // the learned model embedded in the binary
