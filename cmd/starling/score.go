@@ -14,8 +14,9 @@ import (
 	"github.com/starling-analytics/starling/etl/sentiment"
 )
 
-// The sentiment engine from the command line: `starling score` labels texts, `starling
-// eval-sentiment` (or `score --eval`) measures it against labelled tweets.
+// The sentiment models from the command line: `starling score` labels texts with one,
+// `starling eval-sentiment` (or `score --eval`) measures them against labelled tweets side
+// by side, and `starling train-sentiment` (train.go) trains the learned one.
 
 // The development sets, relative to the repository root (see findRepoFile).
 const (
