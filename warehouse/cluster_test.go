@@ -21,11 +21,7 @@ func TestClusterSchemaMatchesMigrations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	single := warehousetest.Open(t)
-	cluster, err := warehouse.Open(ctx, warehousetest.Cluster(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := warehousetest.OpenCluster(t)
 
 	type table struct{ engine, partition, sorting, columns string }
 	read := func(db *warehouse.DB) map[string]table {
@@ -102,12 +98,7 @@ func TestClusterSchemaMatchesMigrations(t *testing.T) {
 func TestClusterMigrateRefusesTheSingleServerSchema(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := warehousetest.Cluster(t)
-	db, err := warehouse.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := warehousetest.OpenCluster(t)
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("a second migration of the cluster: %v", err)
 	}

@@ -56,12 +56,7 @@ func TestCookbookQueries(t *testing.T) {
 	})
 	t.Run("cluster", func(t *testing.T) {
 		t.Parallel()
-		db, err := warehouse.Open(context.Background(), warehousetest.Cluster(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		checkCookbook(t, db, queries)
+		checkCookbook(t, warehousetest.OpenCluster(t), queries)
 	})
 }
 

@@ -172,11 +172,7 @@ func TestDashboardPanelsExact(t *testing.T) {
 // Distributed tables and the replicated aggregates answer the same.
 func TestDashboardPanelsExactOnCluster(t *testing.T) {
 	t.Parallel()
-	db, err := warehouse.Open(context.Background(), warehousetest.Cluster(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := warehousetest.OpenCluster(t)
 	checkPanelsExact(t, db, loadDashboardModelInto(t, db))
 }
 

@@ -177,16 +177,17 @@ func evalSentiment(sets evalSets, models []string, w io.Writer) error {
 			return err
 		}
 	}
-	for _, s := range all {
+	metrics := make([][]sentiment.Metrics, len(all)) // [set][model]
+	for j, s := range all {
 		for i, a := range scorers {
-			printMetrics(w, s.name, models[i], sentiment.Evaluate(a, s.set), i == 0 && s.name == all[0].name)
+			metrics[j] = append(metrics[j], sentiment.Evaluate(a, s.set))
+			printMetrics(w, s.name, models[i], metrics[j][i], i == 0 && j == 0)
 		}
 	}
 	fmt.Fprintln(w, "\nconfusion matrices (rows: the gold label, columns: the model's; negative, neutral, positive)")
-	for _, s := range all {
-		for i, a := range scorers {
-			m := sentiment.Evaluate(a, s.set)
-			fmt.Fprintf(w, "%-28s %-10s %v\n", s.name, models[i], m.Confusion)
+	for j, s := range all {
+		for i := range scorers {
+			fmt.Fprintf(w, "%-28s %-10s %v\n", s.name, models[i], metrics[j][i].Confusion)
 		}
 	}
 	return nil

@@ -114,7 +114,17 @@ func Start(t testing.TB) warehouse.Config {
 // Open is Start followed by warehouse.Open; the DB is closed when the test ends.
 func Open(t testing.TB) *warehouse.DB {
 	t.Helper()
-	cfg := Start(t)
+	return open(t, Start(t))
+}
+
+// OpenCluster is Cluster followed by warehouse.Open; the DB is closed when the test ends.
+func OpenCluster(t testing.TB) *warehouse.DB {
+	t.Helper()
+	return open(t, Cluster(t))
+}
+
+func open(t testing.TB, cfg warehouse.Config) *warehouse.DB {
+	t.Helper()
 	db, err := warehouse.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("warehousetest: %v", err)
