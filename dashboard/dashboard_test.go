@@ -82,7 +82,8 @@ func seedRows(n int, end time.Time, step time.Duration, firstID uint64) []wareho
 			words = append(words, xssWord)
 		}
 		rows = append(rows, warehouse.TweetRow{
-			ID: firstID + uint64(i), CreatedAt: end.Add(-time.Duration(n-1-i) * step), Text: text, Lang: seedLangs[i%len(seedLangs)],
+			SentimentModel: "vader",
+			ID:             firstID + uint64(i), CreatedAt: end.Add(-time.Duration(n-1-i) * step), Text: text, Lang: seedLangs[i%len(seedLangs)],
 			UserScreenName: user, UserName: name, Hashtags: slices.Compact(tags), Words: words,
 			Sentiment: float32(score), SentimentLabel: int8(label), KafkaTopic: "tweets", KafkaPartition: int32(i % 3), KafkaOffset: int64(i / 3),
 		})

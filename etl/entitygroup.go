@@ -241,7 +241,7 @@ func (p *entityLoader) add(ctx context.Context, m kafka.Message) {
 	if len(found) == 0 {
 		return
 	}
-	compound, _ := e.analyzer.Score(rec.Text)
+	compound, _ := e.scorer.Score(rec.Text)
 	for _, f := range found {
 		p.rows = append(p.rows, warehouse.EntityRow{
 			TweetID: id, CreatedAt: rec.CreatedAt, Entity: f.Text, Kind: string(f.Kind), Lang: rec.Lang,

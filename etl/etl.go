@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +49,9 @@ type Config struct {
 	// GroupID is the consumer group; ETL processes with the same id share the partitions.
 	// Default "etl".
 	GroupID string
+	// SentimentModel scores the tweets (sentiment.Models); each row records it. Default
+	// the first of sentiment.Models(), the learned model.
+	SentimentModel string
 	// Warehouse is where tweets are loaded. The ETL does not migrate; run warehouse
 	// Migrate (starling migrate) first.
 	Warehouse warehouse.Config
@@ -98,6 +103,9 @@ func (c Config) withDefaults() Config {
 	if c.DLQTopic == "" {
 		c.DLQTopic = tweet.TopicDLQ
 	}
+	if c.SentimentModel == "" {
+		c.SentimentModel = sentiment.Models()[0]
+	}
 	if c.GroupID == "" {
 		c.GroupID = "etl"
 	}
@@ -135,6 +143,9 @@ func (c Config) Validate() error {
 		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
 			return fmt.Errorf("etl: broker address %q is not host:port", b)
 		}
+	}
+	if !slices.Contains(sentiment.Models(), c.SentimentModel) {
+		return fmt.Errorf("etl: no sentiment model %q (models: %s)", c.SentimentModel, strings.Join(sentiment.Models(), ", "))
 	}
 	if c.BatchSize < 1 {
 		return fmt.Errorf("etl: batch size must be positive, not %d", c.BatchSize)
@@ -203,11 +214,11 @@ type Stats struct {
 
 // ETL is a streaming consumer. Create it with New, run it with Run.
 type ETL struct {
-	cfg      Config
-	log      *slog.Logger
-	analyzer *sentiment.Analyzer
-	metrics  *etlMetrics
-	dialer   *kafka.Dialer // set by Run, used by the consumer groups
+	cfg     Config
+	log     *slog.Logger
+	scorer  sentiment.Scorer // cfg.SentimentModel
+	metrics *etlMetrics
+	dialer  *kafka.Dialer // set by Run, used by the consumer groups
 	// readDialer, set by Run, is the partition readers': it checks the batches fetched.
 	readDialer *kafka.Dialer
 	purger     *purger   // set by Run
@@ -220,13 +231,17 @@ type ETL struct {
 	batches                                                     [flushReasons]atomic.Uint64
 }
 
-// New checks cfg and prepares an ETL (it loads the sentiment lexicon).
+// New checks cfg and prepares an ETL (it loads the sentiment model).
 func New(cfg Config) (*ETL, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	e := &ETL{cfg: cfg, log: cfg.Logger, analyzer: sentiment.New(), metrics: newETLMetrics(cfg.GroupID)}
+	scorer, err := sentiment.ByName(cfg.SentimentModel)
+	if err != nil {
+		return nil, fmt.Errorf("etl: %w", err)
+	}
+	e := &ETL{cfg: cfg, log: cfg.Logger, scorer: scorer, metrics: newETLMetrics(cfg.GroupID)}
 	e.tick.Store(int64(cfg.FlushInterval))
 	e.metrics.flushInterval.Set(cfg.FlushInterval.Seconds())
 	return e, nil

@@ -69,7 +69,7 @@ func (e *ETL) transform(dec *tweet.Decoder, m kafka.Message) (row warehouse.Twee
 			}
 		}
 	}
-	compound, label, words := e.analyzer.Analyze(rec.Text, nil)
+	compound, label, words := e.scorer.Analyze(rec.Text, nil)
 	row = warehouse.TweetRow{
 		ID:             id,
 		CreatedAt:      rec.CreatedAt.UTC(),
@@ -90,6 +90,7 @@ func (e *ETL) transform(dec *tweet.Decoder, m kafka.Message) (row warehouse.Twee
 		EditHistory:    history,
 		Sentiment:      float32(compound),
 		SentimentLabel: int8(label),
+		SentimentModel: e.cfg.SentimentModel,
 		SourceFormat:   rec.SourceFormat,
 		KafkaTopic:     m.Topic,
 		KafkaPartition: int32(m.Partition),

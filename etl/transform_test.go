@@ -51,8 +51,8 @@ func TestTransform(t *testing.T) {
 		Hashtags: []string{"space", "spacex"}, Mentions: []string{"nasa"}, URLs: []string{"https://nasa.gov"},
 		Words:     []string{"love", "launch"},
 		RetweetOf: 1789999999999999999, SourceFormat: tweet.FormatV11,
-		SentimentLabel: warehouse.LabelPositive,
-		KafkaTopic:     "tweets", KafkaPartition: 3, KafkaOffset: 42,
+		SentimentLabel: warehouse.LabelPositive, SentimentModel: "linear-v1",
+		KafkaTopic: "tweets", KafkaPartition: 3, KafkaOffset: 42,
 	}
 	if row.Sentiment <= 0.5 {
 		t.Errorf("sentiment %v, want strongly positive", row.Sentiment)

@@ -9,14 +9,14 @@ import (
 
 // aggregateBatch is a batch shaped like the generator's archive: tweets a second apart
 // (60 a minute), three hashtags and a dozen words each from small vocabularies, five
-// languages, some retractions.
+// languages, two sentiment models, some retractions.
 func aggregateBatch(n int) LoadBatch {
 	rng := rand.New(rand.NewPCG(1, 2))
 	word := func(k int) string { return "w" + strconv.Itoa(rng.IntN(k)) }
 	start := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
 	b := LoadBatch{Topic: "tweets", Partition: 0, First: 0, Last: int64(n - 1)}
 	for i := range n {
-		t := TweetRow{ID: uint64(i + 1), CreatedAt: start.Add(time.Duration(i) * time.Second), Lang: []string{"en", "es", "ja", "pt", "und"}[rng.IntN(5)],
+		t := TweetRow{SentimentModel: []string{"vader", "linear-v1"}[i%2], ID: uint64(i + 1), CreatedAt: start.Add(time.Duration(i) * time.Second), Lang: []string{"en", "es", "ja", "pt", "und"}[rng.IntN(5)],
 			Sentiment: float32(rng.Float64()*2 - 1), SentimentLabel: int8(rng.IntN(3) - 1)}
 		for range 3 {
 			t.Hashtags = append(t.Hashtags, "h"+word(300))
@@ -27,14 +27,14 @@ func aggregateBatch(n int) LoadBatch {
 		b.Tweets = append(b.Tweets, t)
 		if i%50 == 0 {
 			b.Deletions = append(b.Deletions, DeletionRow{ID: t.ID, Retracted: true, CreatedAt: t.CreatedAt, Lang: t.Lang, Hashtags: t.Hashtags,
-				Words: t.Words, Sentiment: t.Sentiment, SentimentLabel: t.SentimentLabel})
+				Words: t.Words, Sentiment: t.Sentiment, SentimentLabel: t.SentimentLabel, SentimentModel: t.SentimentModel})
 		}
 	}
 	return b
 }
 
 // TestAggregateSumsPerMinuteKey checks aggregate against a plain recount: every
-// (kind, minute, key, label) once, with the tweets and sentiment of what the batch adds
+// (kind, minute, key, label, model) once, with the tweets and sentiment of what the batch adds
 // less what it retracts, and a mark per batch.
 func TestAggregateSumsPerMinuteKey(t *testing.T) {
 	b := aggregateBatch(5000)
@@ -43,27 +43,28 @@ func TestAggregateSumsPerMinuteKey(t *testing.T) {
 		minute int64
 		key    string
 		label  int8
+		model  string
 	}
 	want := map[k]float64{}
 	count := map[k]int64{}
-	note := func(sign int64, at time.Time, hashtags, words []string, lang string, label int8, s float32) {
+	note := func(sign int64, at time.Time, hashtags, words []string, lang string, label int8, s float32, model string) {
 		m := at.Unix() - at.Unix()%60
 		for _, h := range hashtags {
-			count[k{statHashtag, m, h, 0}] += sign
-			want[k{statHashtag, m, h, 0}] += float64(sign) * float64(s)
+			count[k{statHashtag, m, h, 0, ""}] += sign
+			want[k{statHashtag, m, h, 0, ""}] += float64(sign) * float64(s)
 		}
 		for _, w := range words {
-			count[k{statWord, m, w, 0}] += sign
-			want[k{statWord, m, w, 0}] += float64(sign) * float64(s)
+			count[k{statWord, m, w, 0, ""}] += sign
+			want[k{statWord, m, w, 0, ""}] += float64(sign) * float64(s)
 		}
-		count[k{statSentiment, m, lang, label}] += sign
-		want[k{statSentiment, m, lang, label}] += float64(sign) * float64(s)
+		count[k{statSentiment, m, lang, label, model}] += sign
+		want[k{statSentiment, m, lang, label, model}] += float64(sign) * float64(s)
 	}
 	for _, t := range b.Tweets {
-		note(1, t.CreatedAt, t.Hashtags, t.Words, t.Lang, t.SentimentLabel, t.Sentiment)
+		note(1, t.CreatedAt, t.Hashtags, t.Words, t.Lang, t.SentimentLabel, t.Sentiment, t.SentimentModel)
 	}
 	for _, d := range b.Deletions {
-		note(-1, d.CreatedAt, d.Hashtags, d.Words, d.Lang, d.SentimentLabel, d.Sentiment)
+		note(-1, d.CreatedAt, d.Hashtags, d.Words, d.Lang, d.SentimentLabel, d.Sentiment, d.SentimentModel)
 	}
 	rows := aggregate([]LoadBatch{b})
 	seen := map[k]bool{}
@@ -73,7 +74,7 @@ func TestAggregateSumsPerMinuteKey(t *testing.T) {
 			marks++
 			continue
 		}
-		key := k{r.kind, r.minute.Unix(), r.key, r.label}
+		key := k{r.kind, r.minute.Unix(), r.key, r.label, r.model}
 		if seen[key] {
 			t.Fatalf("%+v twice", key)
 		}

@@ -49,7 +49,7 @@ var clusterName = databaseName
 
 // shardedTables are the tables whose rows are spread over the shards by tweet id; the
 // others are whole on every server.
-var shardedTables = map[string]bool{"tweets": true, "tweet_ids": true, "tweet_deletions": true, "entities": true}
+var shardedTables = map[string]bool{"tweets": true, "tweet_ids": true, "tweet_deletions": true, "entities": true, "tweet_scores": true}
 
 // replica is one server of the cluster.
 type replica struct {
@@ -210,7 +210,7 @@ func (t *topology) close() {
 var clusterSchema string
 
 // clusterSchemaVersion is the last migration cluster/schema.sql stands for.
-const clusterSchemaVersion = 3
+const clusterSchemaVersion = 4
 
 // migrateCluster creates the schema ON CLUSTER (cluster/schema.sql) and records the
 // migrations it stands for. A database that holds the single-server schema is refused:
@@ -233,14 +233,30 @@ func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
 		}
 	}
 	fill := strings.NewReplacer("${cluster}", db.cfg.Cluster, "${database}", db.cfg.Database)
-	for i, stmt := range splitStatements(fill.Replace(clusterSchema)) {
-		if err := db.conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("warehouse: cluster schema statement %d: %w", i+1, err)
+	schema := func() error {
+		for i, stmt := range splitStatements(fill.Replace(clusterSchema)) {
+			if err := db.conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("warehouse: cluster schema statement %d: %w", i+1, err)
+			}
 		}
+		return nil
+	}
+	if err := schema(); err != nil {
+		return err
 	}
 	applied, err := db.AppliedMigrations(ctx)
 	if err != nil {
 		return err
+	}
+	if applied[3] && !applied[4] {
+		// A cluster made by an earlier release: the tables that existed lack version 4's
+		// columns, and the view it replaces is still there.
+		if err := db.upgradeClusterTo4(ctx, fill); err != nil {
+			return err
+		}
+		if err := schema(); err != nil {
+			return err
+		}
 	}
 	for _, m := range ms {
 		if !applied[m.version] {
@@ -250,5 +266,40 @@ func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
 		}
 	}
 	db.cfg.Logger.Info("cluster schema in place", "cluster", db.cfg.Cluster, "version", clusterSchemaVersion)
+	return nil
+}
+
+// upgradeClusterTo4 adds version 4's columns to a cluster's existing tables. Each step
+// looks first, so a cut upgrade runs again.
+func (db *DB) upgradeClusterTo4(ctx context.Context, fill *strings.Replacer) error {
+	has := func(table, column string) (bool, error) {
+		var n uint64
+		err := db.conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", db.cfg.Database, table, column).Scan(&n)
+		return n > 0, err
+	}
+	steps := []struct{ table, column, stmt string }{
+		{"tweets_local", "sentiment_model", "ALTER TABLE ${database}.tweets_local ON CLUSTER ${cluster} ADD COLUMN sentiment_model String DEFAULT 'vader'"},
+		{"tweets", "sentiment_model", "ALTER TABLE ${database}.tweets ON CLUSTER ${cluster} ADD COLUMN sentiment_model String DEFAULT 'vader'"},
+		{"tweet_deletions_local", "sentiment_model", "ALTER TABLE ${database}.tweet_deletions_local ON CLUSTER ${cluster} ADD COLUMN sentiment_model String DEFAULT 'vader'"},
+		{"tweet_deletions", "sentiment_model", "ALTER TABLE ${database}.tweet_deletions ON CLUSTER ${cluster} ADD COLUMN sentiment_model String DEFAULT 'vader'"},
+		// 18.16 runs no MODIFY ORDER BY ON CLUSTER; minute_stats is one replicated table on
+		// every server, so the ALTER on this one reaches all through ZooKeeper.
+		{"minute_stats", "model", "ALTER TABLE ${database}.minute_stats ADD COLUMN model String, MODIFY ORDER BY (kind, minute, key, label, partition, first_offset, last_offset, model)"},
+	}
+	for _, st := range steps {
+		done, err := has(st.table, st.column)
+		if err != nil {
+			return fmt.Errorf("warehouse: cluster upgrade to version 4: %w", err)
+		}
+		if done {
+			continue
+		}
+		if err := db.conn.Exec(ctx, fill.Replace(st.stmt)); err != nil {
+			return fmt.Errorf("warehouse: cluster upgrade to version 4: %s.%s: %w", st.table, st.column, err)
+		}
+	}
+	if err := db.conn.Exec(ctx, fill.Replace("DROP TABLE IF EXISTS ${database}.sentiment_minute ON CLUSTER ${cluster}")); err != nil {
+		return fmt.Errorf("warehouse: cluster upgrade to version 4: replace sentiment_minute: %w", err)
+	}
 	return nil
 }

@@ -146,7 +146,7 @@ func TestRecoveryReadsWaitForAReplicaThatAloneHoldsAPart(t *testing.T) {
 	ids := make([]uint64, 200)
 	for i := range ids {
 		ids[i] = uint64(5000 + i)
-		rows = append(rows, warehouse.TweetRow{ID: ids[i], CreatedAt: time.Date(2026, 5, 1, 10, 0, i, 0, time.UTC), Lang: "en",
+		rows = append(rows, warehouse.TweetRow{SentimentModel: "vader", ID: ids[i], CreatedAt: time.Date(2026, 5, 1, 10, 0, i, 0, time.UTC), Lang: "en",
 			KafkaTopic: "tweets", KafkaPartition: 7, KafkaOffset: int64(i)})
 	}
 	atHolder := open(holder.Addr())

@@ -74,7 +74,8 @@ func checkCookbook(t *testing.T, db *warehouse.DB, queries []string) {
 			label = warehouse.LabelNegative
 		}
 		row := warehouse.TweetRow{
-			ID: uint64(i + 1), CreatedAt: base.Add(time.Duration(i*15) * time.Second),
+			SentimentModel: "vader",
+			ID:             uint64(i + 1), CreatedAt: base.Add(time.Duration(i*15) * time.Second),
 			Text: "tweet text", Lang: []string{"en", "es"}[i%2], UserID: uint64(i % 13), UserScreenName: "user" + string(rune('a'+i%13)),
 			UserFollowers: uint64(i * 10), Hashtags: tags[i%4], Mentions: []string{"bob"}, Words: []string{"service", "down"}, Cashtags: []string{"TSLA"},
 			Sentiment: s, SentimentLabel: label, KafkaTopic: "tweets", KafkaPartition: int32(i % 3), KafkaOffset: int64(i),

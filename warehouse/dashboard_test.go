@@ -59,6 +59,7 @@ func loadDashboardModelInto(t *testing.T, db *warehouse.DB) *dashboardModel {
 			tags = append(tags, "surge")
 		}
 		r := warehouse.TweetRow{
+			SentimentModel: "vader",
 			ID:             uint64(1000 + i),
 			CreatedAt:      m.base.Add(time.Duration(i*15) * time.Second),
 			Text:           fmt.Sprintf("tweet number %d", i),

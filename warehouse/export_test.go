@@ -9,7 +9,7 @@ var MigrateTo = (*DB).migrateTo
 // → (column name, type) in INSERT order.
 func TableSchemas() map[string][][2]string {
 	out := map[string][][2]string{}
-	for _, s := range []interface{ schema() (string, [][2]string) }{tweetsTable, tweetIDsTable, deletionsTable, statsTable, entitiesTable} {
+	for _, s := range []interface{ schema() (string, [][2]string) }{tweetsTable, tweetIDsTable, deletionsTable, statsTable, entitiesTable, tweetScoresTable, scoreMinuteTable} {
 		name, cols := s.schema()
 		out[name] = cols
 	}

@@ -74,6 +74,7 @@ type statRow struct {
 	first, last  int64  // a mark's offsets
 	tweets       int64
 	sentimentSum float64
+	model        string // the sentiment model of sentiment rows; "" for the others
 }
 
 // Load writes batches exactly once (see above). A failed Load may have stored rows or not;
@@ -128,6 +129,7 @@ func aggregate(batches []LoadBatch) []statRow {
 		kind   int8
 		minute int64
 		label  int8
+		model  string // sentiment rows only
 	}
 	type sums struct {
 		tweets int64
@@ -158,10 +160,10 @@ func aggregate(batches []LoadBatch) []statRow {
 	}
 	var lastMinute int64 = -1
 	var hashtags, words map[string]*sums
-	count := func(sign int64, createdAt time.Time, hs, ws []string, lang string, label int8, sentiment float32) {
+	count := func(sign int64, createdAt time.Time, hs, ws []string, lang string, label int8, sentiment float32, model string) {
 		m := createdAt.Unix() - createdAt.Unix()%60
 		if m != lastMinute { // tweets come mostly in time order: a minute's maps are reused
-			lastMinute, hashtags, words = m, terms(group{statHashtag, m, 0}), terms(group{statWord, m, 0})
+			lastMinute, hashtags, words = m, terms(group{statHashtag, m, 0, ""}), terms(group{statWord, m, 0, ""})
 		}
 		for _, h := range hs {
 			add(hashtags, h, sign, sentiment)
@@ -169,17 +171,17 @@ func aggregate(batches []LoadBatch) []statRow {
 		for _, w := range ws {
 			add(words, w, sign, sentiment)
 		}
-		add(terms(group{statSentiment, m, label}), lang, sign, sentiment)
+		add(terms(group{statSentiment, m, label, model}), lang, sign, sentiment)
 	}
 	for _, b := range batches {
 		for i := range b.Tweets {
 			t := &b.Tweets[i]
-			count(1, t.CreatedAt.UTC(), t.Hashtags, t.Words, t.Lang, t.SentimentLabel, t.Sentiment)
+			count(1, t.CreatedAt.UTC(), t.Hashtags, t.Words, t.Lang, t.SentimentLabel, t.Sentiment, t.SentimentModel)
 		}
 		for i := range b.Deletions {
 			d := &b.Deletions[i]
 			if d.Retracted {
-				count(-1, clampDateTime(d.CreatedAt), d.Hashtags, d.Words, d.Lang, d.SentimentLabel, d.Sentiment)
+				count(-1, clampDateTime(d.CreatedAt), d.Hashtags, d.Words, d.Lang, d.SentimentLabel, d.Sentiment, d.SentimentModel)
 			}
 		}
 	}
@@ -194,7 +196,7 @@ func aggregate(batches []LoadBatch) []statRow {
 			if s.tweets == 0 && s.sum == 0 {
 				continue // added and withdrawn in the same batch
 			}
-			out = append(out, statRow{kind: g.kind, minute: minute, key: key, label: g.label, tweets: s.tweets, sentimentSum: s.sum})
+			out = append(out, statRow{kind: g.kind, minute: minute, key: key, label: g.label, tweets: s.tweets, sentimentSum: s.sum, model: g.model})
 		}
 	}
 	for _, b := range batches {

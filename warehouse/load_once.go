@@ -152,6 +152,7 @@ type DeletionRow struct {
 	Words          []string
 	Sentiment      float32
 	SentimentLabel int8
+	SentimentModel string
 	KafkaTopic     string
 	KafkaPartition int32
 	KafkaOffset    int64
@@ -162,7 +163,7 @@ func Retraction(t TweetRow, reason string, at time.Time) DeletionRow {
 	return DeletionRow{
 		ID: t.ID, UserID: t.UserID, Reason: reason, DeletedAt: at, Retracted: true,
 		CreatedAt: t.CreatedAt, Lang: t.Lang, Hashtags: t.Hashtags, Words: t.Words,
-		Sentiment: t.Sentiment, SentimentLabel: t.SentimentLabel,
+		Sentiment: t.Sentiment, SentimentLabel: t.SentimentLabel, SentimentModel: t.SentimentModel,
 	}
 }
 
@@ -186,7 +187,7 @@ func nonNil(ss []string) []string {
 
 // tweetValueColumns are the columns LoadedTweets reads: what a retraction needs, and the
 // partition the tweet was loaded from.
-const tweetValueColumns = "id, created_at, lang, user_id, hashtags, words, sentiment, sentiment_label, kafka_partition"
+const tweetValueColumns = "id, created_at, lang, user_id, hashtags, words, sentiment, sentiment_label, sentiment_model, kafka_partition"
 
 // LoadedTweets returns the rows of tweets with the given ids that the tweets table holds
 // (only the columns a retraction needs). A tweet stored twice comes back once.
@@ -240,7 +241,7 @@ type scanner interface {
 func scanTweetValues(rows scanner, seen map[uint64]bool, out *[]TweetRow) error {
 	for rows.Next() {
 		var r TweetRow
-		if err := rows.Scan(&r.ID, &r.CreatedAt, &r.Lang, &r.UserID, &r.Hashtags, &r.Words, &r.Sentiment, &r.SentimentLabel, &r.KafkaPartition); err != nil {
+		if err := rows.Scan(&r.ID, &r.CreatedAt, &r.Lang, &r.UserID, &r.Hashtags, &r.Words, &r.Sentiment, &r.SentimentLabel, &r.SentimentModel, &r.KafkaPartition); err != nil {
 			return fmt.Errorf("warehouse: scan tweets: %w", err)
 		}
 		if !seen[r.ID] {

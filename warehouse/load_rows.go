@@ -47,7 +47,8 @@ type TweetRow struct {
 	ReplyTo        uint64
 	EditHistory    []uint64 // every version's id, oldest first, for an edited tweet
 	Sentiment      float32
-	SentimentLabel int8 // LabelNegative, LabelNeutral or LabelPositive
+	SentimentLabel int8   // LabelNegative, LabelNeutral or LabelPositive
+	SentimentModel string // the model that scored it ("linear-v1", "vader")
 	SourceFormat   string
 	KafkaTopic     string
 	KafkaPartition int32
@@ -55,13 +56,16 @@ type TweetRow struct {
 }
 
 // Validate reports why r cannot be stored: a created_at outside the DateTime range
-// (1970 to 2106) or a sentiment label outside the enum.
+// (1970 to 2106), a sentiment label outside the enum, or no sentiment model.
 func (r *TweetRow) Validate() error {
 	if sec := r.CreatedAt.Unix(); sec < minDateTime || sec > maxDateTime {
 		return fmt.Errorf("%w: created_at %s is outside ClickHouse DateTime's range (1970 to 2106)", ErrInvalidRow, r.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	if r.SentimentLabel < LabelNegative || r.SentimentLabel > LabelPositive {
 		return fmt.Errorf("%w: sentiment label %d is not -1, 0 or 1", ErrInvalidRow, r.SentimentLabel)
+	}
+	if r.SentimentModel == "" {
+		return fmt.Errorf("%w: no sentiment model named", ErrInvalidRow)
 	}
 	return nil
 }

@@ -125,6 +125,7 @@ var tweetsTable = &table[TweetRow]{name: "tweets", columns: []column[TweetRow]{
 	col("kafka_topic", "String", func(r *TweetRow) string { return r.KafkaTopic }),
 	col("kafka_partition", "Int32", func(r *TweetRow) int32 { return r.KafkaPartition }),
 	col("kafka_offset", "Int64", func(r *TweetRow) int64 { return r.KafkaOffset }),
+	col("sentiment_model", "String", func(r *TweetRow) string { return r.SentimentModel }),
 }}
 
 // tweetIDsTable: every loaded tweet id, ordered by id, for the duplicate check.
@@ -156,6 +157,7 @@ var deletionsTable = &table[DeletionRow]{name: "tweet_deletions", columns: []col
 	col("kafka_topic", "String", func(r *DeletionRow) string { return r.KafkaTopic }),
 	col("kafka_partition", "Int32", func(r *DeletionRow) int32 { return r.KafkaPartition }),
 	col("kafka_offset", "Int64", func(r *DeletionRow) int64 { return r.KafkaOffset }),
+	col("sentiment_model", "String", func(r *DeletionRow) string { return r.SentimentModel }),
 }}
 
 // statsTable: the per-minute aggregates and the batch marks (load.go).
@@ -169,6 +171,7 @@ var statsTable = &table[statRow]{name: "minute_stats", columns: []column[statRow
 	col("last_offset", "Int64", func(r *statRow) int64 { return r.last }),
 	col("tweets", "Int64", func(r *statRow) int64 { return r.tweets }),
 	col("sentiment_sum", "Float64", func(r *statRow) float64 { return r.sentimentSum }),
+	col("model", "String", func(r *statRow) string { return r.model }),
 }}
 
 // entitiesTable: people, places and organisations the entities group found.

@@ -39,7 +39,8 @@ func sampleRows(first uint64, n int, partition int32) []warehouse.TweetRow {
 		id := first + uint64(i)
 		label := []int8{warehouse.LabelNegative, warehouse.LabelNeutral, warehouse.LabelPositive}[id%3]
 		rows[i] = warehouse.TweetRow{
-			ID: id, CreatedAt: base.Add(time.Duration(id) * 7 * time.Second), Text: fmt.Sprintf("tweet %d", id), Lang: "en",
+			SentimentModel: "vader",
+			ID:             id, CreatedAt: base.Add(time.Duration(id) * 7 * time.Second), Text: fmt.Sprintf("tweet %d", id), Lang: "en",
 			UserID: 100 + id%4, Hashtags: []string{fmt.Sprintf("tag%d", id%3)}, Words: []string{"word", fmt.Sprintf("w%d", id%2)},
 			Sentiment: float32(label) / 2, SentimentLabel: label, KafkaTopic: "tweets", KafkaPartition: partition, KafkaOffset: int64(id),
 		}

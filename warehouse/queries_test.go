@@ -20,10 +20,10 @@ func TestSummary(t *testing.T) {
 	var rows []warehouse.TweetRow
 	// #go in minutes 0..9 (one tweet each), #rust in minute 9 only (three tweets).
 	for i := range 10 {
-		rows = append(rows, warehouse.TweetRow{ID: uint64(i + 1), CreatedAt: base.Add(time.Duration(i) * time.Minute), Hashtags: []string{"go"}, Words: []string{"gopher"}, Sentiment: 0.5, SentimentLabel: warehouse.LabelPositive})
+		rows = append(rows, warehouse.TweetRow{SentimentModel: "vader", ID: uint64(i + 1), CreatedAt: base.Add(time.Duration(i) * time.Minute), Hashtags: []string{"go"}, Words: []string{"gopher"}, Sentiment: 0.5, SentimentLabel: warehouse.LabelPositive})
 	}
 	for i := range 3 {
-		rows = append(rows, warehouse.TweetRow{ID: uint64(100 + i), CreatedAt: base.Add(9*time.Minute + time.Second), Hashtags: []string{"rust"}, Words: []string{"crab", "gopher"}, Sentiment: -0.5, SentimentLabel: warehouse.LabelNegative})
+		rows = append(rows, warehouse.TweetRow{SentimentModel: "vader", ID: uint64(100 + i), CreatedAt: base.Add(9*time.Minute + time.Second), Hashtags: []string{"rust"}, Words: []string{"crab", "gopher"}, Sentiment: -0.5, SentimentLabel: warehouse.LabelNegative})
 	}
 	if err := db.InsertTweets(ctx, rows); err != nil {
 		t.Fatal(err)

@@ -17,8 +17,8 @@ import (
 
 // schemaTables are the tables and views the migrations create, in name order.
 var schemaTables = []string{
-	"entities", "hashtag_minute", "loaded_batches", "loaded_offsets", "minute_stats", "schema_migrations", "sentiment_minute",
-	"tweet_deletions", "tweet_ids", "tweets", "word_minute",
+	"entities", "hashtag_minute", "loaded_batches", "loaded_offsets", "minute_stats", "model_sentiment_minute", "schema_migrations",
+	"score_minute", "sentiment_minute", "tweet_deletions", "tweet_ids", "tweet_scores", "tweets", "word_minute",
 }
 
 func TestMigrateConcurrentlyOnEmptyDatabaseThenAgain(t *testing.T) {
@@ -72,8 +72,8 @@ func TestMigrateConcurrentlyOnEmptyDatabaseThenAgain(t *testing.T) {
 		t.Errorf("tables = %v, want %v", got, schemaTables)
 	}
 	applied, err := db.AppliedMigrations(ctx)
-	if err != nil || len(applied) != 3 || !applied[1] || !applied[2] || !applied[3] {
-		t.Fatalf("applied migrations = %v, %v; want exactly versions 1 to 3", applied, err)
+	if err != nil || len(applied) != 4 || !applied[1] || !applied[2] || !applied[3] || !applied[4] {
+		t.Fatalf("applied migrations = %v, %v; want exactly versions 1 to 4", applied, err)
 	}
 }
 
@@ -83,17 +83,17 @@ func TestInsertTweetsFillsAggregatesAndOffsets(t *testing.T) {
 	ctx := context.Background()
 	minute := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	rows := []warehouse.TweetRow{
-		{ID: 1, CreatedAt: minute.Add(5 * time.Second), Text: "love #go", Lang: "en", Hashtags: []string{"go"}, Words: []string{"love"}, Sentiment: 0.5, SentimentLabel: warehouse.LabelPositive, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 10},
-		{ID: 2, CreatedAt: minute.Add(50 * time.Second), Text: "hate #go #rust", Lang: "en", Hashtags: []string{"go", "rust"}, Words: []string{"hate", "love"}, Sentiment: -0.25, SentimentLabel: warehouse.LabelNegative, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 11},
-		{ID: 3, CreatedAt: minute.Add(70 * time.Second), Text: "meh", Lang: "fr", KafkaTopic: "tweets", KafkaPartition: 2, KafkaOffset: 4},
+		{SentimentModel: "vader", ID: 1, CreatedAt: minute.Add(5 * time.Second), Text: "love #go", Lang: "en", Hashtags: []string{"go"}, Words: []string{"love"}, Sentiment: 0.5, SentimentLabel: warehouse.LabelPositive, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 10},
+		{SentimentModel: "vader", ID: 2, CreatedAt: minute.Add(50 * time.Second), Text: "hate #go #rust", Lang: "en", Hashtags: []string{"go", "rust"}, Words: []string{"hate", "love"}, Sentiment: -0.25, SentimentLabel: warehouse.LabelNegative, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 11},
+		{SentimentModel: "vader", ID: 3, CreatedAt: minute.Add(70 * time.Second), Text: "meh", Lang: "fr", KafkaTopic: "tweets", KafkaPartition: 2, KafkaOffset: 4},
 	}
 	if err := db.InsertTweets(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
 	// A later batch on partition 0 raises its loaded offset; the other topic is separate.
 	if err := db.InsertTweets(ctx, []warehouse.TweetRow{
-		{ID: 4, CreatedAt: minute.Add(80 * time.Second), Hashtags: []string{"go"}, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 12},
-		{ID: 5, CreatedAt: minute.Add(80 * time.Second), KafkaTopic: "other", KafkaPartition: 0, KafkaOffset: 99},
+		{SentimentModel: "vader", ID: 4, CreatedAt: minute.Add(80 * time.Second), Hashtags: []string{"go"}, KafkaTopic: "tweets", KafkaPartition: 0, KafkaOffset: 12},
+		{SentimentModel: "vader", ID: 5, CreatedAt: minute.Add(80 * time.Second), KafkaTopic: "other", KafkaPartition: 0, KafkaOffset: 99},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +141,12 @@ func TestInsertTweetsRejectsRowsItCannotStore(t *testing.T) {
 	t.Parallel()
 	db := warehousetest.Open(t)
 	ctx := context.Background()
-	ok := warehouse.TweetRow{ID: 1, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	ok := warehouse.TweetRow{SentimentModel: "vader", ID: 1, CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	for name, bad := range map[string]warehouse.TweetRow{
-		"before 1970": {ID: 2, CreatedAt: time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)},
-		"after 2106":  {ID: 3, CreatedAt: time.Date(2107, 1, 1, 0, 0, 0, 0, time.UTC)},
-		"label":       {ID: 4, CreatedAt: ok.CreatedAt, SentimentLabel: 2},
+		"before 1970": {SentimentModel: "vader", ID: 2, CreatedAt: time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)},
+		"after 2106":  {SentimentModel: "vader", ID: 3, CreatedAt: time.Date(2107, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"label":       {SentimentModel: "vader", ID: 4, CreatedAt: ok.CreatedAt, SentimentLabel: 2},
+		"no model":    {ID: 5, CreatedAt: ok.CreatedAt},
 	} {
 		if err := db.InsertTweets(ctx, []warehouse.TweetRow{ok, bad}); !errors.Is(err, warehouse.ErrInvalidRow) {
 			t.Errorf("%s: InsertTweets = %v, want ErrInvalidRow", name, err)
@@ -197,7 +198,8 @@ func BenchmarkInsertTweets(b *testing.B) {
 	text := "Just watched the new episode and it was ABSOLUTELY amazing!!! Can't wait for next week #tv #scifi"
 	for i := range rows {
 		rows[i] = warehouse.TweetRow{
-			CreatedAt: base.Add(time.Duration(i) * 10 * time.Millisecond), Text: text, Lang: "en",
+			SentimentModel: "vader",
+			CreatedAt:      base.Add(time.Duration(i) * 10 * time.Millisecond), Text: text, Lang: "en",
 			UserID: uint64(i % 1000), UserScreenName: fmt.Sprintf("user%d", i%1000), UserFollowers: 42,
 			Hashtags: []string{"tv", "scifi"}, Words: []string{"watched", "new", "episode", "amazing", "wait", "next", "week"},
 			Sentiment: 0.8, SentimentLabel: warehouse.LabelPositive, SourceFormat: "generator",

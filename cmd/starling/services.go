@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -13,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl"
+	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/ingest"
 	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/warehouse"
@@ -110,6 +112,7 @@ func ingestInputs(c *ingest.Config, inputs listFlag) []string {
 // etlFlags registers the loader's batching settings.
 func etlFlags(fs *flag.FlagSet, c *etl.Config) {
 	fs.StringVar(&c.GroupID, "group", "etl", "Kafka consumer group shared by ETL replicas")
+	fs.StringVar(&c.SentimentModel, "sentiment-model", sentiment.Models()[0], "sentiment model scoring the tweets ("+strings.Join(sentiment.Models(), ", ")+"); each row records it, and `starling rescore` adds another's scores")
 	fs.IntVar(&c.BatchSize, "batch-size", 50000, "flush a partition's batch at this many records (it also bounds the memory a partition holds)")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", 500*time.Millisecond, "flush batches at ticks of this interval: a record waits at most this long for its batch while its partition keeps up")
 	fs.DurationVar(&c.MaxFlushInterval, "max-flush-interval", 0, "while the flushes are small (a trickle of tweets), the tick slows down to at most this, so ClickHouse merges fewer parts; equal to --flush-interval, the tick is fixed (default 2s, or --flush-interval when that is longer)")

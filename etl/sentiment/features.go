@@ -53,18 +53,25 @@ var negators = map[string]bool{"not": true, "no": true, "never": true, "nobody":
 // features returns the features of text, valid until the next call. Values of hashed
 // features that land in one bucket add up.
 func (f *featurizer) features(text string) []feature {
+	fs, _ := f.featuresWords(text, nil, false)
+	return fs
+}
+
+// featuresWords is features, and when wantWords, text's words appended to words (as
+// Analyzer.Analyze lists them), from the same pass over its tokens.
+func (f *featurizer) featuresWords(text string, words []string, wantWords bool) ([]feature, []string) {
 	f.out = f.out[:0]
-	var words, caps int
-	compound, label, _ := f.lexicon.analyzeTokens(text, nil, false, func(toks []Token) { words, caps = f.tokenFeatures(toks) })
+	var nwords, caps int
+	compound, label, words := f.lexicon.analyzeTokens(text, words, wantWords, func(toks []Token) { nwords, caps = f.tokenFeatures(toks) })
 	shout := 0.0
-	if words > 0 {
-		shout = float64(caps) / float64(words)
+	if nwords > 0 {
+		shout = float64(caps) / float64(nwords)
 	}
 	dense := [denseFeatures]float64{compound, compound * math.Abs(compound), b2f(label == Negative), b2f(label == Neutral), b2f(label == Positive), shout}
 	for i, v := range dense {
 		f.out = append(f.out, feature{index: f.buckets + uint32(i), value: float32(v)})
 	}
-	return f.out
+	return f.out, words
 }
 
 // tokenFeatures adds the hashed features of a text's tokens, and counts its words and

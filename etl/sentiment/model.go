@@ -28,6 +28,9 @@ const (
 // Scorer is a sentiment model: the lexicon engine or a learned one.
 type Scorer interface {
 	Score(text string) (compound float64, label Label)
+	// Analyze is Score, and text's words (for the word cloud) appended to words, from one
+	// pass over its tokens.
+	Analyze(text string, words []string) (compound float64, label Label, out []string)
 }
 
 // Model is a learned sentiment model. It is safe for concurrent use.
@@ -89,7 +92,19 @@ func softmax(z [3]float64) [3]float64 {
 
 // Score returns P(positive) - P(negative) and the most probable class.
 func (m *Model) Score(text string) (compound float64, label Label) {
-	p := m.Probabilities(text)
+	return scoreOf(m.Probabilities(text))
+}
+
+// Analyze is Score, and text's words appended to words, as Analyzer.Analyze lists them.
+func (m *Model) Analyze(text string, words []string) (compound float64, label Label, out []string) {
+	f := m.featurizer()
+	fs, out := f.featuresWords(text, words, true)
+	compound, label = scoreOf(m.probabilities(fs))
+	m.pool.Put(f)
+	return compound, label, out
+}
+
+func scoreOf(p [3]float64) (compound float64, label Label) {
 	best := 0
 	for c := 1; c < 3; c++ {
 		if p[c] > p[best] {

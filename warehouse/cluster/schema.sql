@@ -1,4 +1,4 @@
--- Starling's warehouse schema on a ClickHouse cluster: the schema of migrations 0001-0003
+-- Starling's warehouse schema on a ClickHouse cluster: the schema of migrations 0001-0004
 -- (the tables, their columns and keys are the same; a test compares them), with
 -- Replicated engines and Distributed tables in front of the sharded ones (see the
 -- warehouse's cluster.go). starling migrate --clickhouse-cluster NAME runs it ON CLUSTER,
@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS ${database}.tweets_local ON CLUSTER ${cluster} (
     kafka_topic      String,
     kafka_partition  Int32,
     kafka_offset     Int64,
-    loaded_at        DateTime DEFAULT now()
+    loaded_at        DateTime DEFAULT now(),
+    sentiment_model  String DEFAULT 'vader'
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${database}/tweets', '{replica}')
 PARTITION BY toYYYYMM(created_at) ORDER BY (created_at, id);
 
@@ -67,7 +68,8 @@ CREATE TABLE IF NOT EXISTS ${database}.tweet_deletions_local ON CLUSTER ${cluste
     kafka_topic      String,
     kafka_partition  Int32,
     kafka_offset     Int64,
-    loaded_at        DateTime DEFAULT now()
+    loaded_at        DateTime DEFAULT now(),
+    sentiment_model  String DEFAULT 'vader'
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${database}/tweet_deletions', '{replica}') ORDER BY id;
 
 CREATE TABLE IF NOT EXISTS ${database}.tweet_deletions ON CLUSTER ${cluster} AS ${database}.tweet_deletions_local
@@ -107,9 +109,43 @@ CREATE TABLE IF NOT EXISTS ${database}.minute_stats ON CLUSTER ${cluster} (
     last_offset   Int64,
     tweets        Int64,
     sentiment_sum Float64,
-    written_at    DateTime DEFAULT now()
+    written_at    DateTime DEFAULT now(),
+    model         String
 ) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/all/${database}/minute_stats', '{replica}', (tweets, sentiment_sum))
-ORDER BY (kind, minute, key, label, partition, first_offset, last_offset);
+PRIMARY KEY (kind, minute, key, label, partition, first_offset, last_offset)
+ORDER BY (kind, minute, key, label, partition, first_offset, last_offset, model);
+
+CREATE TABLE IF NOT EXISTS ${database}.tweet_scores_local ON CLUSTER ${cluster} (
+    model           String,
+    id              UInt64,
+    created_at      DateTime,
+    lang            String,
+    sentiment       Float32,
+    sentiment_label Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1),
+    kafka_topic     String,
+    kafka_partition Int32,
+    kafka_offset    Int64,
+    scored_at       DateTime DEFAULT now()
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${database}/tweet_scores', '{replica}')
+PARTITION BY toYYYYMM(created_at) ORDER BY (model, created_at, id);
+
+CREATE TABLE IF NOT EXISTS ${database}.tweet_scores ON CLUSTER ${cluster} AS ${database}.tweet_scores_local
+ENGINE = Distributed(${cluster}, ${database}, tweet_scores_local, cityHash64(id));
+
+CREATE TABLE IF NOT EXISTS ${database}.score_minute ON CLUSTER ${cluster} (
+    kind          Enum8('sentiment' = 3, 'batch' = 4),
+    model         String,
+    minute        DateTime,
+    key           String,
+    label         Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1),
+    partition     Int32,
+    first_offset  Int64,
+    last_offset   Int64,
+    tweets        Int64,
+    sentiment_sum Float64,
+    written_at    DateTime DEFAULT now()
+) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/all/${database}/score_minute', '{replica}', (tweets, sentiment_sum))
+ORDER BY (kind, model, minute, key, label, partition, first_offset, last_offset);
 
 CREATE VIEW IF NOT EXISTS ${database}.loaded_batches ON CLUSTER ${cluster} AS
 SELECT key AS topic, partition, first_offset, last_offset, written_at
@@ -122,4 +158,12 @@ CREATE VIEW IF NOT EXISTS ${database}.word_minute ON CLUSTER ${cluster} AS
 SELECT minute, key AS word, tweets, sentiment_sum FROM ${database}.minute_stats WHERE kind = 'word';
 
 CREATE VIEW IF NOT EXISTS ${database}.sentiment_minute ON CLUSTER ${cluster} AS
-SELECT minute, label AS sentiment_label, key AS lang, tweets, sentiment_sum FROM ${database}.minute_stats WHERE kind = 'sentiment';
+SELECT minute, label AS sentiment_label, key AS lang, if(model = '', 'vader', model) AS sentiment_model, tweets, sentiment_sum
+FROM ${database}.minute_stats WHERE kind = 'sentiment';
+
+CREATE VIEW IF NOT EXISTS ${database}.model_sentiment_minute ON CLUSTER ${cluster} AS
+SELECT minute, label AS sentiment_label, key AS lang, if(model = '', 'vader', model) AS sentiment_model, tweets, sentiment_sum
+FROM ${database}.minute_stats WHERE kind = 'sentiment'
+UNION ALL
+SELECT minute, label AS sentiment_label, key AS lang, model AS sentiment_model, tweets, sentiment_sum
+FROM ${database}.score_minute WHERE kind = 'sentiment';
