@@ -182,6 +182,7 @@ type Store interface {
 	NewScope(ctx context.Context, span warehouse.Span, f warehouse.Filter) (*warehouse.Scope, error)
 	Throughput(ctx context.Context, seconds int) (warehouse.Throughput, error)
 	LoadedOffsets(ctx context.Context, topic string) (map[int32]int64, error)
+	Models(ctx context.Context) ([]warehouse.ModelInfo, error)
 }
 
 // ConsoleRunner runs SQL console statements; *warehouse.Console implements it.
@@ -246,6 +247,8 @@ func NewHandler(store Store, opts Options) *Handler {
 	for _, p := range panels {
 		m.HandleFunc("GET "+p.path, h.panelHandler(p))
 	}
+	m.HandleFunc("GET /api/models", h.models)
+	m.HandleFunc("GET "+comparePanel.path, h.panelHandler(comparePanel))
 	m.HandleFunc("GET /api/pipeline", h.pipelineHandler)
 	m.HandleFunc("GET /api/snapshot", h.snapshot)
 	m.HandleFunc("GET /api/stream", h.stream)

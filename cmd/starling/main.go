@@ -30,6 +30,7 @@ func commands() []command {
 		{"ingest", "replay tweet files into the broker", runIngest},
 		{"etl", "consume tweets, score sentiment and load them into ClickHouse", runETL},
 		{"dashboard", "serve the web dashboard over the warehouse", runDashboard},
+		{"rescore", "score the stored tweets again with another sentiment model, from the log, beside the ETL's scores", runRescore},
 		{"migrate", "apply the warehouse schema migrations and exit", runMigrate},
 		{"bench", "measure: `bench broker` runs the broker beside franz-go's kfake", runBench},
 		{"probe", "check that a service answers (for container healthchecks)", runProbe},
