@@ -511,6 +511,49 @@ func TestBrowser(t *testing.T) {
 		tb.check()
 	})
 
+	t.Run("models", func(t *testing.T) {
+		tb := br.tab(t, 1400, 1000, false)
+		tb.run(chromedp.Navigate(srv.URL + "/?tab=models&range=all&theme=dark"))
+		tb.run(chromedp.WaitVisible(`#chart-compare[data-state="ready"]`), chromedp.WaitVisible(`#table-confusion[data-state="ready"]`),
+			chromedp.WaitVisible(`#table-disagree[data-state="ready"]`))
+		var got struct {
+			Both, Agree, A, B string
+			Options          []string
+			Rows             int
+			Lines            int
+		}
+		tb.eval(`({
+			Both: document.getElementById('kpi-both').textContent,
+			Agree: document.getElementById('kpi-agree').textContent,
+			A: document.getElementById('model-a').value,
+			B: document.getElementById('model-b').value,
+			Options: [...document.getElementById('model-a').options].map((o) => o.value),
+			Rows: document.querySelectorAll('#table-disagree tbody tr').length,
+			Lines: Number(document.getElementById('chart-compare').dataset.points),
+		})`, &got)
+		rows := seedRows(900, time.Now(), time.Second, 1)
+		want := fmt.Sprintf("%.1f%%", 100*float64(agreement(t, rows))/900)
+		// The earlier subtests may have added tweets, scored by vader alone.
+		var tweets uint64
+		if err := db.Conn().QueryRow(context.Background(), "SELECT count() FROM tweets").Scan(&tweets); err != nil {
+			t.Fatal(err)
+		}
+		if got.Both != "900" || got.Agree != want || got.A != "vader" || got.B != "linear-v1" || strings.Join(got.Options, " ") != "vader linear-v1" || got.Rows != 10 || got.Lines != int(tweets)+900 {
+			t.Errorf("models tab: %+v; want 900 tweets scored by both, %s agreeing, vader (live) against linear-v1, 10 disagreements, %d scores charted", got, want, tweets+900)
+		}
+		// The tweets shown as text, the first the farthest apart.
+		var first []string
+		tb.eval(`[...document.querySelectorAll('#table-disagree tbody tr:first-child td')].map((td) => td.textContent)`, &first)
+		if len(first) != 4 || first[1] == "" {
+			t.Errorf("first disagreement row %q", first)
+		}
+		tb.screenshot("models")
+		// The same model on both sides: nothing to compare, said so.
+		tb.run(chromedp.SetValue(`#model-b`, "vader"), chromedp.Evaluate(`document.getElementById('model-b').dispatchEvent(new Event('change'))`, nil))
+		tb.waitFor(`document.getElementById('table-confusion').textContent.includes('pick two different models') && location.search.includes('b=vader')`)
+		tb.check()
+	})
+
 	t.Run("pipeline", func(t *testing.T) {
 		tb := br.tab(t, 1400, 1000, false)
 		tb.run(chromedp.Navigate(srv.URL + "/?tab=pipeline&theme=light"))

@@ -91,7 +91,8 @@ func seedRows(n int, end time.Time, step time.Duration, firstID uint64) []wareho
 	return rows
 }
 
-// seed loads 900 tweets over the last 45 minutes and entities for a third of them.
+// seed loads 900 tweets over the last 45 minutes, scored by vader, the learned model's
+// scores of them as a rescore writes them, and entities for a third of them.
 func seed(t *testing.T) *warehouse.DB {
 	t.Helper()
 	db := warehousetest.Open(t)
@@ -99,6 +100,11 @@ func seed(t *testing.T) *warehouse.DB {
 	rows := seedRows(900, time.Now().UTC().Add(-time.Minute), 3*time.Second, 1)
 	if err := db.InsertTweets(ctx, rows); err != nil {
 		t.Fatal(err)
+	}
+	for p, b := range rescored(t, rows) {
+		if err := db.LoadScores(ctx, warehouse.ScoreBatch{Model: sentiment.ModelLinear, Topic: "tweets", Partition: int32(p), First: 0, Last: 1000, Scores: b}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var ents []warehouse.EntityRow
 	names := []struct{ name, kind string }{{"Lisbon", warehouse.KindPlace}, {"Ada Lovelace", warehouse.KindPerson}, {"Acme Corp", warehouse.KindOrganisation}, {xssUser, warehouse.KindPerson}}
@@ -746,4 +752,36 @@ func TestTokenGuessesAreThrottled(t *testing.T) {
 	if w := call(attacker, "GET", "/api/about", "", "", ""); w.Code != http.StatusUnauthorized {
 		t.Fatalf("no token at all: status %d, want 401", w.Code)
 	}
+}
+
+// rescored is the learned model's scores of rows, by partition.
+func rescored(t *testing.T, rows []warehouse.TweetRow) map[int32][]warehouse.ScoreRow {
+	t.Helper()
+	linear, err := sentiment.Linear()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32][]warehouse.ScoreRow{}
+	for _, r := range rows {
+		score, label := linear.Score(r.Text)
+		out[r.KafkaPartition] = append(out[r.KafkaPartition], warehouse.ScoreRow{ID: r.ID, CreatedAt: r.CreatedAt, Lang: r.Lang, Sentiment: float32(score),
+			SentimentLabel: int8(label), KafkaTopic: r.KafkaTopic, KafkaPartition: r.KafkaPartition, KafkaOffset: r.KafkaOffset})
+	}
+	return out
+}
+
+// agreement is how many of rows vader and the learned model label alike.
+func agreement(t *testing.T, rows []warehouse.TweetRow) int {
+	t.Helper()
+	n := 0
+	for _, scores := range rescored(t, rows) {
+		for _, s := range scores {
+			for _, r := range rows {
+				if r.ID == s.ID && r.SentimentLabel == s.SentimentLabel {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }

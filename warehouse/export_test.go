@@ -40,3 +40,13 @@ func (db *DB) WriteRows(ctx context.Context, b LoadBatch, tables ...string) erro
 const CopyLock = copyLock
 
 var ProcessToken = processToken
+
+// WriteScoresOnly stores what an attempt to load b that was cut short stores: its scores,
+// without the commit.
+func (db *DB) WriteScoresOnly(ctx context.Context, b ScoreBatch) error {
+	rows := make([]scoreRow, len(b.Scores))
+	for i, s := range b.Scores {
+		rows[i] = scoreRow{ScoreRow: s, model: b.Model}
+	}
+	return tweetScoresTable.write(ctx, db, rows)
+}

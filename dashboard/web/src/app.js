@@ -16,14 +16,15 @@ echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, Tool
 
 // ---- view state, kept in the URL -------------------------------------------------------
 
-const DEFAULTS = { tab: 'dashboard', range: '1h', from: '', to: '', hashtag: '', word: '', lang: '', cloud: 'words', live: '1', theme: '', sql: '' };
+const DEFAULTS = { tab: 'dashboard', range: '1h', from: '', to: '', hashtag: '', word: '', lang: '', cloud: 'words', live: '1', theme: '', sql: '', a: '', b: '' };
+const TABS = ['dashboard', 'models', 'pipeline', 'console'];
 const RANGE_NAMES = { '15m': 'the last 15 minutes of data', '1h': 'the last hour of data', '6h': 'the last 6 hours of data', '24h': 'the last 24 hours of data', all: 'all the data' };
 
 function readState() {
   const q = new URLSearchParams(location.search);
   const s = {};
   for (const k of Object.keys(DEFAULTS)) s[k] = q.get(k) ?? DEFAULTS[k];
-  if (!['dashboard', 'pipeline', 'console'].includes(s.tab)) s.tab = 'dashboard';
+  if (!TABS.includes(s.tab)) s.tab = 'dashboard';
   if (!['15m', '1h', '6h', '24h', 'all', 'custom'].includes(s.range)) s.range = '1h';
   if (s.range === 'custom' && !(s.from && s.to)) s.range = '1h';
   if (!['words', 'hashtags'].includes(s.cloud)) s.cloud = 'words';
@@ -549,7 +550,7 @@ function renderPipeline(p) {
 const RENDER = {
   kpis: renderKPIs, timeline: renderTimeline, series: renderSeries, hashtags: renderHashtags, rising: renderRising,
   sentiment: renderSentiment, languages: renderLanguages, cloud: renderCloud, latest: renderLatest, extremes: renderExtremes,
-  entities: renderEntities, pipeline: renderPipeline,
+  entities: renderEntities, pipeline: renderPipeline, compare: renderCompare,
 };
 
 // ---- the stream -------------------------------------------------------------------------------
@@ -573,8 +574,13 @@ function describeWindow(sc) {
 function connect() {
   if (stream) stream.close();
   stream = null;
+  clearTimeout(modelsTimer);
   if (state.tab === 'console') {
     setStatus('read-only SQL on the warehouse');
+    return;
+  }
+  if (state.tab === 'models') {
+    loadModels();
     return;
   }
   const live = isLive();
@@ -611,6 +617,121 @@ function connect() {
   };
 }
 
+// ---- models ---------------------------------------------------------------------------------------
+
+// The models tab reads /api/models and /api/models/compare, every 5 seconds while live.
+let modelsTimer = 0;
+let modelsSeq = 0;
+
+function modelOptions(id, models, chosen) {
+  const sel = $(id);
+  sel.replaceChildren(...models.map((m) => el('option', { value: m.name, text: `${m.name}${m.live ? ' (live)' : ''} · ${num(m.tweets)} tweets` })));
+  if (chosen) sel.value = chosen;
+}
+
+async function loadModels() {
+  const seq = ++modelsSeq;
+  clearTimeout(modelsTimer);
+  const live = isLive();
+  try {
+    const ms = await (await fetch('api/models', { headers: { Accept: 'application/json' } })).json();
+    if (seq !== modelsSeq) return;
+    if (ms.error) throw new Error(ms.error);
+    const names = ms.models.map((m) => m.name);
+    const a = names.includes(state.a) ? state.a : names[0] || '';
+    const b = names.includes(state.b) ? state.b : names.find((n) => n !== a) || a;
+    modelOptions('model-a', ms.models, a);
+    modelOptions('model-b', ms.models, b);
+    const q = new URLSearchParams(apiParams());
+    for (const k of ['hashtag', 'word', 'lang', 'cloud']) q.delete(k);
+    if (a) q.set('a', a);
+    if (b) q.set('b', b);
+    const res = await fetch(`api/models/compare?${q}`, { headers: { Accept: 'application/json' } });
+    const c = await res.json();
+    if (seq !== modelsSeq) return;
+    if (!res.ok) throw new Error(c.error || res.statusText);
+    scope = c;
+    setText('window', describeWindow(c));
+    last.compare = c;
+    renderCompare(c);
+    setStatus(live ? `live · updated ${fmtSeconds(new Date().toISOString())} UTC` : `paused · as of ${fmtSeconds(new Date().toISOString())} UTC`);
+  } catch (err) {
+    if (seq !== modelsSeq) return;
+    setStatus(`the models did not load: ${err.message}`);
+    for (const id of ['chart-compare', 'table-confusion', 'table-disagree']) $(id).dataset.state = 'error';
+  }
+  if (live && state.tab === 'models' && seq === modelsSeq) modelsTimer = setTimeout(loadModels, 5000);
+}
+
+function renderCompare(c) {
+  const [a, b] = c.models;
+  const pts = c.points;
+  const days = multiDay(pts);
+  const total = (k) => pts.reduce((s, p) => s + p.tweets[k], 0);
+  const mean = (k) => {
+    const n = total(k);
+    return n ? pts.reduce((s, p) => s + p.sentiment[k] * p.tweets[k], 0) / n : null;
+  };
+  setText('kpi-both', num(c.both));
+  setText('kpi-agree', c.both ? pct(c.agree / c.both) : '–');
+  setText('kpi-label-a', `${a || 'first'}: avg sentiment`);
+  setText('kpi-label-b', `${b || 'second'}: avg sentiment`);
+  setText('kpi-avg-a', mean(0) === null ? '–' : signed(mean(0)));
+  setText('kpi-avg-b', mean(1) === null ? '–' : signed(mean(1)));
+  document.querySelector('#tab-models .kpis').dataset.state = 'ready';
+  const line = (k, color, dash) => ({
+    name: plain(c.models[k]), type: 'line', showSymbol: false, connectNulls: false,
+    lineStyle: { width: 2, color, type: dash ? 'dashed' : 'solid' }, itemStyle: { color },
+    data: pts.map((p) => [p.t, p.tweets[k] ? Number(p.sentiment[k].toFixed(4)) : null]),
+  });
+  chart('chart-compare').setOption({
+    ...baseOption(),
+    tooltip: {
+      ...tooltipBase(), trigger: 'axis',
+      formatter: (items) => {
+        const p = pts[items[0].dataIndex];
+        return `${fmtTime(p.t, days)} UTC (${c.bucket_minutes} min)\n` + [0, 1].map((k) => `${plain(c.models[k])}: ${p.tweets[k] ? `${signed(p.sentiment[k])} · ${pct(p.positive[k])} positive · ${pct(p.negative[k])} negative · ${num(p.tweets[k])} tweets` : 'no scores'}`).join('\n');
+      },
+    },
+    legend: { top: 0, textStyle: { color: textColor() } },
+    grid: { left: 8, right: 8, top: 32, bottom: 28, containLabel: true },
+    xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+    yAxis: { type: 'value', min: -1, max: 1, splitLine: { lineStyle: { opacity: 0.25 } } },
+    series: a === b ? [line(0, '#4cc2ff')] : [line(0, '#4cc2ff'), line(1, '#e3b341', true)],
+  }, { notMerge: true });
+  markChart('chart-compare', total(0) + total(1));
+  estimateNote('note-compare', { fraction: 1 }, `${c.bucket_minutes}-minute buckets · agreement ${c.sample.fraction < 1 ? `from ${pct(c.sample.fraction)} of the window` : 'over the whole window'}`);
+  const labels = ['negative', 'neutral', 'positive'];
+  setText('confusion-corner', `${a} ↓ · ${b} →`);
+  fillTable('table-confusion', c.both ? labels.map((l, i) => el('tr', {}, el('th', { text: l }),
+    ...c.confusion[i].map((n, j) => el('td', { class: `num${i === j ? ' diag' : ''}`, text: num(n) })))) : [],
+  a === b ? 'pick two different models' : 'no tweet in this window has scores of both models: run starling rescore', 4);
+  // Each model's labels of the tweets both scored: the confusion matrix's row and column sums.
+  const share = (k, i) => {
+    const n = [0, 1, 2].reduce((s, j) => s + (k === 0 ? c.confusion[i][j] : c.confusion[j][i]), 0);
+    return c.both ? Number((100 * n / c.both).toFixed(1)) : 0;
+  };
+  chart('chart-mix').setOption({
+    ...baseOption(),
+    tooltip: { ...tooltipBase(), trigger: 'axis', valueFormatter: (v) => `${v}%` },
+    legend: { top: 0, textStyle: { color: textColor() } },
+    grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
+    xAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value}%' }, splitLine: { lineStyle: { opacity: 0.25 } } },
+    yAxis: { type: 'category', data: labels, inverse: true },
+    series: [0, 1].map((k) => ({
+      name: plain(c.models[k]), type: 'bar', barMaxWidth: 14, itemStyle: { color: k ? '#e3b341' : '#4cc2ff' },
+      label: { show: true, position: 'right', formatter: '{c}%', color: textColor() },
+      data: labels.map((l, i) => share(k, i)),
+    })),
+  }, { notMerge: true });
+  markChart('chart-mix', a === b ? 0 : c.both);
+  setText('disagree-a', a);
+  setText('disagree-b', b);
+  fillTable('table-disagree', c.disagreements.map((d) => el('tr', {},
+    el('td', { class: 'user' }, '@', userText(d.user)), el('td', { class: 'text' }, userText(d.text)),
+    scoreCell(d.scores[0]), scoreCell(d.scores[1]))), 'no disagreements in this window', 4);
+}
+
 // ---- interaction --------------------------------------------------------------------------------
 
 function setFilter(kind, value) {
@@ -630,11 +751,13 @@ function renderControls() {
   document.documentElement.dataset.theme = state.theme;
   setText('theme', state.theme === 'dark' ? 'Light' : 'Dark');
   for (const b of document.querySelectorAll('[data-tab]')) b.setAttribute('aria-pressed', String(b.dataset.tab === state.tab));
-  for (const t of ['dashboard', 'pipeline', 'console']) $(`tab-${t}`).hidden = t !== state.tab;
-  // The time range and filters shape the dashboard tab; the pipeline and the console
-  // show the present.
-  document.querySelector('.view-controls').hidden = state.tab !== 'dashboard';
-  $('window').hidden = state.tab !== 'dashboard';
+  for (const t of TABS) $(`tab-${t}`).hidden = t !== state.tab;
+  // The time range shapes the dashboard and the models; the pipeline and the console
+  // show the present. The models compare the whole window: no filters there.
+  const ranged = state.tab === 'dashboard' || state.tab === 'models';
+  document.querySelector('.view-controls').hidden = !ranged;
+  $('filters').hidden = state.tab !== 'dashboard';
+  $('window').hidden = !ranged;
   $('live').hidden = state.tab === 'console';
   for (const b of document.querySelectorAll('[data-range]')) b.setAttribute('aria-pressed', String(b.dataset.range === state.range));
   for (const b of document.querySelectorAll('[data-cloud]')) b.setAttribute('aria-pressed', String(b.dataset.cloud === state.cloud));
@@ -706,11 +829,18 @@ function bindControls() {
         loadConsole();
         // The console does not need the panels: no stream meanwhile.
         connect();
-      } else if (was === 'console' || !stream) {
+      } else if (was === 'console' || was === 'models' || state.tab === 'models' || !stream) {
         connect();
       }
       // Charts in a hidden tab have no size; they take it when shown.
       requestAnimationFrame(() => charts.forEach((c) => c.resize()));
+    });
+  }
+  for (const [id, k] of [['model-a', 'a'], ['model-b', 'b']]) {
+    $(id).addEventListener('change', (e) => {
+      state[k] = e.target.value;
+      writeState(true);
+      loadModels();
     });
   }
   $('live').addEventListener('click', () => {
@@ -718,7 +848,10 @@ function bindControls() {
     writeState(false);
     renderControls();
     if (isLive()) connect();
-    else if (stream) {
+    else if (state.tab === 'models') {
+      clearTimeout(modelsTimer);
+      setStatus('paused');
+    } else if (stream) {
       stream.close();
       stream = null;
       setStatus('paused');
