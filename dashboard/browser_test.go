@@ -518,9 +518,9 @@ func TestBrowser(t *testing.T) {
 			chromedp.WaitVisible(`#table-disagree[data-state="ready"]`))
 		var got struct {
 			Both, Agree, A, B string
-			Options          []string
-			Rows             int
-			Lines            int
+			Options           []string
+			Rows              int
+			Lines             int
 		}
 		tb.eval(`({
 			Both: document.getElementById('kpi-both').textContent,
