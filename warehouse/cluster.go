@@ -233,30 +233,27 @@ func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
 		}
 	}
 	fill := strings.NewReplacer("${cluster}", db.cfg.Cluster, "${database}", db.cfg.Database)
-	schema := func() error {
-		for i, stmt := range splitStatements(fill.Replace(clusterSchema)) {
-			if err := db.conn.Exec(ctx, stmt); err != nil {
-				return fmt.Errorf("warehouse: cluster schema statement %d: %w", i+1, err)
+	if _, made := engines["minute_stats"]; made {
+		applied, err := db.AppliedMigrations(ctx)
+		if err != nil {
+			return err
+		}
+		if applied[3] && !applied[4] {
+			// A cluster made by an earlier release: its tables lack version 4's columns
+			// (which the new views read), and the view version 4 replaces is there.
+			if err := db.upgradeClusterTo4(ctx, fill); err != nil {
+				return err
 			}
 		}
-		return nil
 	}
-	if err := schema(); err != nil {
-		return err
+	for i, stmt := range splitStatements(fill.Replace(clusterSchema)) {
+		if err := db.conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("warehouse: cluster schema statement %d: %w", i+1, err)
+		}
 	}
 	applied, err := db.AppliedMigrations(ctx)
 	if err != nil {
 		return err
-	}
-	if applied[3] && !applied[4] {
-		// A cluster made by an earlier release: the tables that existed lack version 4's
-		// columns, and the view it replaces is still there.
-		if err := db.upgradeClusterTo4(ctx, fill); err != nil {
-			return err
-		}
-		if err := schema(); err != nil {
-			return err
-		}
 	}
 	for _, m := range ms {
 		if !applied[m.version] {
@@ -272,22 +269,21 @@ func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
 // upgradeClusterTo4 adds version 4's columns to a cluster's existing tables. Each step
 // looks first, so a cut upgrade runs again.
 func (db *DB) upgradeClusterTo4(ctx context.Context, fill *strings.Replacer) error {
-	has := func(table, column string) (bool, error) {
+	has := func(conn driver.Conn, table, column string) (bool, error) {
 		var n uint64
-		err := db.conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", db.cfg.Database, table, column).Scan(&n)
+		err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", db.cfg.Database, table, column).Scan(&n)
 		return n > 0, err
 	}
 	steps := []struct{ table, column, stmt string }{
+		// Replicated: ON CLUSTER runs it on one replica of each shard, ZooKeeper on the rest.
 		{"tweets_local", "sentiment_model", "ALTER TABLE ${database}.tweets_local ON CLUSTER ${cluster} ADD COLUMN sentiment_model String DEFAULT 'vader'"},
-		{"tweets", "sentiment_model", "ALTER TABLE ${database}.tweets ON CLUSTER ${cluster} ADD COLUMN sentiment_model String DEFAULT 'vader'"},
 		{"tweet_deletions_local", "sentiment_model", "ALTER TABLE ${database}.tweet_deletions_local ON CLUSTER ${cluster} ADD COLUMN sentiment_model String DEFAULT 'vader'"},
-		{"tweet_deletions", "sentiment_model", "ALTER TABLE ${database}.tweet_deletions ON CLUSTER ${cluster} ADD COLUMN sentiment_model String DEFAULT 'vader'"},
 		// 18.16 runs no MODIFY ORDER BY ON CLUSTER; minute_stats is one replicated table on
 		// every server, so the ALTER on this one reaches all through ZooKeeper.
 		{"minute_stats", "model", "ALTER TABLE ${database}.minute_stats ADD COLUMN model String, MODIFY ORDER BY (kind, minute, key, label, partition, first_offset, last_offset, model)"},
 	}
 	for _, st := range steps {
-		done, err := has(st.table, st.column)
+		done, err := has(db.conn, st.table, st.column)
 		if err != nil {
 			return fmt.Errorf("warehouse: cluster upgrade to version 4: %w", err)
 		}
@@ -296,6 +292,23 @@ func (db *DB) upgradeClusterTo4(ctx context.Context, fill *strings.Replacer) err
 		}
 		if err := db.conn.Exec(ctx, fill.Replace(st.stmt)); err != nil {
 			return fmt.Errorf("warehouse: cluster upgrade to version 4: %s.%s: %w", st.table, st.column, err)
+		}
+	}
+	// The Distributed tables are each server's own (18.16 refuses ALTER ON CLUSTER of a
+	// table that is not replicated on a cluster whose shards are).
+	for _, r := range db.topo.all()[0] {
+		conn, err := db.connTo(r)
+		if err != nil {
+			return fmt.Errorf("warehouse: cluster upgrade to version 4: %s: %w", r.addr, err)
+		}
+		for _, table := range []string{"tweets", "tweet_deletions"} {
+			done, err := has(conn, table, "sentiment_model")
+			if err == nil && !done {
+				err = conn.Exec(ctx, "ALTER TABLE "+db.cfg.Database+"."+table+" ADD COLUMN sentiment_model String DEFAULT 'vader'")
+			}
+			if err != nil {
+				return fmt.Errorf("warehouse: cluster upgrade to version 4: %s on %s: %w", table, r.addr, err)
+			}
 		}
 	}
 	if err := db.conn.Exec(ctx, fill.Replace("DROP TABLE IF EXISTS ${database}.sentiment_minute ON CLUSTER ${cluster}")); err != nil {

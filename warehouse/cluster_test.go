@@ -2,7 +2,9 @@ package warehouse_test
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +225,82 @@ func TestConsoleOnCluster(t *testing.T) {
 	}
 	if _, err := c.Query(ctx, "INSERT INTO tweets (id) VALUES (1)"); err == nil {
 		t.Error("the console wrote into the Distributed table")
+	}
+}
+
+//go:embed testdata/cluster-schema-v3.sql
+var clusterSchemaV3 string
+
+// TestClusterUpgradeFromVersion3 migrates a cluster made by the release of schema version 3
+// (its cluster schema, kept in testdata) with tweets and aggregates in it: the tables end
+// as a new cluster's, and what was there reads as the lexicon engine's scores.
+func TestClusterUpgradeFromVersion3(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fresh := warehousetest.Cluster(t)
+	cfg := fresh
+	cfg.Database = fresh.Database + "_v3"
+	db, err := warehouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t.Cleanup(func() {
+		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database+" ON CLUSTER "+cfg.Cluster)
+	})
+	if err := db.ApplyClusterSchema(ctx, clusterSchemaV3, 3); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO tweets (id, created_at, text, lang, sentiment, sentiment_label, kafka_topic, kafka_partition, kafka_offset)
+			SELECT number + 1, toDateTime('2026-03-01 12:00:00') + number * 10, 'old', 'en', 0.5, 'positive', 'tweets', 0, number FROM system.numbers LIMIT 20`,
+		`INSERT INTO minute_stats (kind, minute, key, label, partition, first_offset, last_offset, tweets, sentiment_sum)
+			SELECT 'sentiment', toStartOfMinute(toDateTime('2026-03-01 12:00:00') + number * 10) AS m, 'en', 'positive', 0, 0, 0, count(), sum(0.5)
+			FROM (SELECT number FROM system.numbers LIMIT 20) GROUP BY m`,
+	} {
+		if err := db.Conn().Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil { // and again: nothing left to do
+		t.Fatal(err)
+	}
+	schema := func(database string) string {
+		t.Helper()
+		rows, err := db.Conn().Query(ctx, `SELECT concat(table, '.', name, ' ', type, ' ', default_expression) FROM system.columns WHERE database = ?
+			UNION ALL SELECT concat(name, ' ', engine, ' ', sorting_key) FROM system.tables WHERE database = ?`, database, database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		slices.Sort(out)
+		return strings.Join(out, "\n")
+	}
+	if got, want := schema(cfg.Database), schema(fresh.Database); got != want {
+		t.Errorf("the upgraded cluster's schema differs from a new one's:\n got %s\nwant %s", got, want)
+	}
+	// A replica may not have fetched its peer's part yet: wait for it.
+	var got map[string]int64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got = warehousetest.Counts(t, db, "SELECT sentiment_model, toInt64(count()) FROM tweets GROUP BY sentiment_model"); len(got) == 1 && got["vader"] == 20 {
+			break
+		}
+	}
+	if len(got) != 1 || got["vader"] != 20 {
+		t.Errorf("tweets by model = %v, want vader 20", got)
+	}
+	if got := warehousetest.Counts(t, db, "SELECT sentiment_model, sum(tweets) FROM sentiment_minute GROUP BY sentiment_model"); len(got) != 1 || got["vader"] != 20 {
+		t.Errorf("sentiment_minute by model = %v, want vader 20", got)
 	}
 }

@@ -1,6 +1,9 @@
 package warehouse
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // MigrateTo applies the migrations up to a version, for the upgrade tests.
 var MigrateTo = (*DB).migrateTo
@@ -49,4 +52,27 @@ func (db *DB) WriteScoresOnly(ctx context.Context, b ScoreBatch) error {
 		rows[i] = scoreRow{ScoreRow: s, model: b.Model}
 	}
 	return tweetScoresTable.write(ctx, db, rows)
+}
+
+// ApplyClusterSchema runs an earlier release's cluster schema and records the migrations it
+// stood for, for the upgrade test.
+func (db *DB) ApplyClusterSchema(ctx context.Context, schema string, upTo uint32) error {
+	fill := strings.NewReplacer("${cluster}", db.cfg.Cluster, "${database}", db.cfg.Database)
+	for _, stmt := range splitStatements(fill.Replace(schema)) {
+		if err := db.conn.Exec(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.version <= upTo {
+			if err := db.recordMigration(ctx, m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
