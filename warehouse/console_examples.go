@@ -29,6 +29,12 @@ FROM hashtag_minute GROUP BY hashtag HAVING n >= 50 ORDER BY avg_sentiment LIMIT
 FROM tweets GROUP BY hour ORDER BY hour`},
 	{"The sentiment mix, per language", `SELECT lang, sentiment_label, sum(tweets) AS n
 FROM sentiment_minute GROUP BY lang, sentiment_label ORDER BY lang, sentiment_label`},
+	{"Each sentiment model's tweets and mean score, the ETL's and the rescored (a tweet the rescore scored and that was withdrawn after is still counted here; the dashboard leaves it out)", `SELECT sentiment_model, sum(tweets) AS n, round(sum(sentiment_sum) / sum(tweets), 3) AS avg_sentiment
+FROM model_sentiment_minute GROUP BY sentiment_model ORDER BY n DESC`},
+	{"Where the ETL's model and the rescored learned model disagree most", `SELECT id, sentiment_model, sentiment, model, rescored, text
+FROM (SELECT id, sentiment_model, sentiment, text FROM tweets)
+ANY INNER JOIN (SELECT id, model, sentiment AS rescored FROM tweet_scores) USING id
+ORDER BY abs(sentiment - rescored) DESC LIMIT 10`},
 	{"Hashtags that go together", `SELECT a, b, count() AS n
 FROM (SELECT arrayJoin(hashtags) AS a, hashtags FROM tweets) ARRAY JOIN hashtags AS b
 WHERE a < b GROUP BY a, b ORDER BY n DESC LIMIT 10`},

@@ -88,6 +88,19 @@ func checkCookbook(t *testing.T, db *warehouse.DB, queries []string) {
 	if err := db.InsertTweets(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
+	// The learned model's scores of them, as a rescore writes them.
+	for p := range int32(3) {
+		b := warehouse.ScoreBatch{Model: "linear-v1", Topic: "tweets", Partition: p, First: 0, Last: 399}
+		for _, r := range rows {
+			if r.KafkaPartition == p {
+				b.Scores = append(b.Scores, warehouse.ScoreRow{ID: r.ID, CreatedAt: r.CreatedAt, Lang: r.Lang, Sentiment: -r.Sentiment, SentimentLabel: -r.SentimentLabel,
+					KafkaTopic: r.KafkaTopic, KafkaPartition: r.KafkaPartition, KafkaOffset: r.KafkaOffset})
+			}
+		}
+		if err := db.LoadScores(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := db.InsertEntities(ctx, []warehouse.EntityRow{{TweetID: 3, CreatedAt: base, Entity: "Chicago", Kind: warehouse.KindPlace, Lang: "en", SampledEvery: 4}}); err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func runRescore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		rate := float64(p.Records) / max(p.Elapsed.Seconds(), 1e-3)
 		eta := "-"
 		if left := p.Total - p.Records; rate > 0 && left > 0 {
-			eta = (time.Duration(float64(left)/rate) * time.Second / time.Second).Round(time.Second).String()
+			eta = time.Duration(float64(left) / rate * float64(time.Second)).Round(time.Second).String()
 		}
 		fmt.Fprintf(stderr, "rescore %s: %5.1f%% (%d of %d records), %d tweets scored, %.0f records/s, eta %s\n",
 			cfg.Model, p.Percent(), p.Records, p.Total, p.Scored, rate, eta)

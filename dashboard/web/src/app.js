@@ -672,7 +672,8 @@ function renderCompare(c) {
     const n = total(k);
     return n ? pts.reduce((s, p) => s + p.sentiment[k] * p.tweets[k], 0) / n : null;
   };
-  setText('kpi-both', num(c.both));
+  const approx = c.sample.fraction < 1 ? '≈ ' : '';
+  setText('kpi-both', approx + num(c.both));
   setText('kpi-agree', c.both ? pct(c.agree / c.both) : '–');
   setText('kpi-label-a', `${a || 'first'}: avg sentiment`);
   setText('kpi-label-b', `${b || 'second'}: avg sentiment`);
