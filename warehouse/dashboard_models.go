@@ -117,16 +117,24 @@ func (sc *Scope) CompareModels(ctx context.Context, a, b string, limit int) (Mod
 	for i, t := range bk.times() {
 		out.Points[i].At = t
 	}
-	var sums [][2]float64 = make([][2]float64, bk.n)
-	var pos, neg [][2]int64 = make([][2]int64, bk.n), make([][2]int64, bk.n)
+	_, withdrawn, err := sc.windowTweets(ctx)
+	if err != nil {
+		return out, err
+	}
+	sums := make([][2]float64, bk.n)
+	pos, neg := make([][2]int64, bk.n), make([][2]int64, bk.n)
 	for k, model := range []string{a, b} {
+		w := []any{model, sc.Window.From, sc.Window.end()}
+		q := `SELECT minute, sentiment_label, tweets, sentiment_sum FROM sentiment_minute WHERE sentiment_model = ? AND minute >= ? AND minute < ?
+			UNION ALL SELECT minute, label AS sentiment_label, tweets, sentiment_sum FROM score_minute WHERE kind = 'sentiment' AND model = ? AND minute >= ? AND minute < ?`
+		args := append(append([]any{}, w...), w...)
+		if withdrawn { // the rescored tweets withdrawn since (the read of every score's id is left out when none is)
+			q += ` UNION ALL SELECT toStartOfMinute(created_at) AS minute, sentiment_label, toInt64(-1) AS tweets, -toFloat64(sentiment) AS sentiment_sum FROM tweet_scores
+				WHERE model = ? AND created_at >= ? AND created_at < ? AND id IN (SELECT id FROM ` + sc.db.table("tweet_deletions") + ` WHERE retracted = 1 AND created_at >= ? AND created_at < ?)`
+			args = append(append(args, w...), sc.Window.From, sc.Window.end())
+		}
 		rows, err := sc.db.conn.Query(ctx, `SELECT minute, sum(tweets), sum(sentiment_sum), sumIf(tweets, sentiment_label = 'positive'), sumIf(tweets, sentiment_label = 'negative') FROM (
-			SELECT minute, sentiment_label, tweets, sentiment_sum FROM sentiment_minute WHERE sentiment_model = ? AND minute >= ? AND minute < ?
-			UNION ALL SELECT minute, label AS sentiment_label, tweets, sentiment_sum FROM score_minute WHERE kind = 'sentiment' AND model = ? AND minute >= ? AND minute < ?
-			UNION ALL SELECT toStartOfMinute(created_at) AS minute, sentiment_label, toInt64(-1) AS tweets, -toFloat64(sentiment) AS sentiment_sum FROM tweet_scores
-				WHERE model = ? AND created_at >= ? AND created_at < ? AND id IN (SELECT id FROM `+sc.db.table("tweet_deletions")+` WHERE retracted = 1 AND created_at >= ? AND created_at < ?)
-		) GROUP BY minute`, model, sc.Window.From, sc.Window.end(), model, sc.Window.From, sc.Window.end(),
-			model, sc.Window.From, sc.Window.end(), sc.Window.From, sc.Window.end())
+			`+q+`) GROUP BY minute`, args...)
 		if err != nil {
 			return out, fmt.Errorf("warehouse: sentiment of model %s: %w", model, err)
 		}

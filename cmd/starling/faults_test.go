@@ -91,7 +91,7 @@ func newModel() *feedModel {
 func (m *feedModel) writeFeed(t *testing.T, dir string, seed uint64, n int) string {
 	t.Helper()
 	g := generator.New(generator.Config{Seed: seed, Count: n})
-	a := sentiment.New()
+	a := etlScorer(t)
 	var buf bytes.Buffer
 	for {
 		line, ok := g.NextJSON()
@@ -110,8 +110,18 @@ func (m *feedModel) writeFeed(t *testing.T, dir string, seed uint64, n int) stri
 	return path
 }
 
+// etlScorer is the model the ETL scores with by default.
+func etlScorer(t *testing.T) sentiment.Scorer {
+	t.Helper()
+	s, err := sentiment.ByName(sentiment.Models()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // addLine adds the tweet of one feed line to the model, as the ETL would load it.
-func (m *feedModel) addLine(t *testing.T, a *sentiment.Analyzer, line []byte) {
+func (m *feedModel) addLine(t *testing.T, a sentiment.Scorer, line []byte) {
 	t.Helper()
 	recs, err := ingest.ParseLine(line)
 	if err != nil || len(recs) != 1 {

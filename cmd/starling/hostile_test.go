@@ -15,7 +15,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -89,7 +88,7 @@ func TestHostileInputThroughEveryEntryPoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIngest(t, in, time.Minute)
-	m.addLine(t, sentiment.New(), []byte(markup)) // the markup tweet is a tweet
+	m.addLine(t, etlScorer(t), []byte(markup)) // the markup tweet is a tweet
 	log, _ := os.ReadFile(filepath.Join(s.dir, "ingest-hostile.log"))
 	for _, want := range []string{"line too long", "invalid json", `"ingest finished"`} {
 		if !bytes.Contains(log, []byte(want)) {
