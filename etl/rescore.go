@@ -482,13 +482,7 @@ func (p *rescorePartition) scores(ctx context.Context, msgs []kafka.Message, fir
 	if len(rows) == 0 {
 		return b, nil
 	}
-	ids := make([]uint64, len(rows))
-	from, to := rows[0].CreatedAt, rows[0].CreatedAt
-	for i, row := range rows {
-		ids[i] = row.ID
-		from, to = minTime(from, row.CreatedAt), maxTime(to, row.CreatedAt)
-	}
-	stored, err := r.db.StoredTweets(ctx, r.cfg.Topic, ids, from, to)
+	stored, err := r.db.StoredTweets(ctx, r.cfg.Topic, rows)
 	if err != nil {
 		return b, err
 	}
@@ -528,18 +522,4 @@ func (p *rescorePartition) commit(ctx context.Context, b warehouse.ScoreBatch) e
 			return nil
 		}
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }

@@ -194,35 +194,41 @@ type StoredTweet struct {
 	SentimentModel string
 }
 
-// StoredTweets returns, of the tweets ids created between from and to, those the tweets
-// table holds, with the record each was loaded from. A tweet withdrawn and purged is
+// StoredTweets returns, of the tweets of rows (read from topic), those the tweets table
+// holds, by id, with the record each was loaded from. A tweet withdrawn and purged is
 // absent.
-func (db *DB) StoredTweets(ctx context.Context, topic string, ids []uint64, from, to time.Time) (map[uint64]StoredTweet, error) {
+func (db *DB) StoredTweets(ctx context.Context, topic string, rows []TweetRow) (map[uint64]StoredTweet, error) {
 	out := map[uint64]StoredTweet{}
-	if len(ids) == 0 {
+	if len(rows) == 0 {
 		return out, nil
+	}
+	ids := make([]uint64, len(rows))
+	from, to := rows[0].CreatedAt, rows[0].CreatedAt
+	for i, r := range rows {
+		ids[i] = r.ID
+		from, to = minTime(from, r.CreatedAt), maxTime(to, r.CreatedAt)
 	}
 	err := db.synced(ctx, []string{"tweets"}, func(ctx context.Context, conn driver.Conn) error {
 		t, err := idsTable(ids)
 		if err != nil {
 			return err
 		}
-		rows, err := conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)),
+		found, err := conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)),
 			"SELECT id, kafka_partition, kafka_offset, sentiment_model FROM "+db.table("tweets")+" WHERE created_at >= ? AND created_at <= ? AND id IN _ids AND kafka_topic = ?",
 			clampDateTime(from), clampDateTime(to), topic)
 		if err != nil {
 			return fmt.Errorf("warehouse: look up %d stored tweets: %w", len(ids), err)
 		}
-		defer rows.Close()
-		for rows.Next() {
+		defer found.Close()
+		for found.Next() {
 			var id uint64
 			var s StoredTweet
-			if err := rows.Scan(&id, &s.KafkaPartition, &s.KafkaOffset, &s.SentimentModel); err != nil {
+			if err := found.Scan(&id, &s.KafkaPartition, &s.KafkaOffset, &s.SentimentModel); err != nil {
 				return err
 			}
 			out[id] = s
 		}
-		return rows.Err()
+		return found.Err()
 	})
 	return out, err
 }
