@@ -21,6 +21,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/starling-analytics/starling/etl"
+	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/sample-data/generator"
 	"github.com/starling-analytics/starling/warehouse"
@@ -31,6 +32,7 @@ import (
 type etlBenchResult struct {
 	Run           string        `json:"run"` // "throughput" or "freshness"
 	BatchSize     int           `json:"batch_size"`
+	Model         string        `json:"sentiment_model,omitempty"` // throughput runs
 	FlushInterval time.Duration `json:"flush_interval_ns"`
 	Tweets        int           `json:"tweets"`
 	// Throughput runs: from the first loaded batch to the last (the consumer group's join
@@ -69,6 +71,8 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		"(each batch spans many minutes, so the per-minute aggregates collapse little); tweets / rate, e.g. 10s for a million, is a live stream at that rate")
 	var batches listFlag = listFlag{"50000"}
 	fs.Var(&batches, "batch-sizes", "comma-separated ETL batch sizes, one throughput run each")
+	var models listFlag = listFlag{sentiment.Models()[0]}
+	fs.Var(&models, "sentiment-models", "comma-separated sentiment models the ETL scores with ("+strings.Join(sentiment.Models(), ", ")+"), one throughput run each per batch size")
 	flushEvery := fs.Duration("flush-interval", 0, "ETL flush interval (default: the ETL's)")
 	rate := fs.Int("rate", 6000, "tweets/s of the freshness run (0 skips it)")
 	freshFor := fs.Duration("freshness-duration", 30*time.Second, "length of the freshness run")
@@ -79,6 +83,11 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	rounds := fs.Int("rounds", 2, "rounds of throughput runs: in each, every batch size, then clickhouse-client inserting the same rows (0 skips the raw runs: one round)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	for _, m := range models {
+		if !slices.Contains(sentiment.Models(), m) {
+			return fmt.Errorf("--sentiment-models: no model %q (models: %s)", m, strings.Join(sentiment.Models(), ", "))
+		}
 	}
 	tmp, err := os.MkdirTemp("", "starling-bench-etl-")
 	if err != nil {
@@ -132,20 +141,22 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			if err != nil || size < 1 {
 				return fmt.Errorf("--batch-sizes: %q is not a positive size", b)
 			}
-			whCfg := warehouse.Config{Addr: addrs, Database: fmt.Sprintf("bench_etl_%d_%d_%d", os.Getpid(), round, i)}
-			var export func(db *warehouse.DB) error
-			if raw && exported == "" {
-				exported = tmp + "/rows"
-				export = func(db *warehouse.DB) error { return exportRows(ctx, client, clientArgs, db.Database(), exported) }
+			for j, model := range models {
+				whCfg := warehouse.Config{Addr: addrs, Database: fmt.Sprintf("bench_etl_%d_%d_%d_%d", os.Getpid(), round, i, j)}
+				var export func(db *warehouse.DB) error
+				if raw && exported == "" {
+					exported = tmp + "/rows"
+					export = func(db *warehouse.DB) error { return exportRows(ctx, client, clientArgs, db.Database(), exported) }
+				}
+				r, err := benchETLThroughput(ctx, brokerAddr, whCfg, size, model, *flushEvery, *tweets, serverCPU, export)
+				if err != nil {
+					return fmt.Errorf("batch size %d, model %s: %w", size, model, err)
+				}
+				r.Round = round
+				results = append(results, r)
+				etlRate = max(etlRate, r.TweetsPerS)
+				fmt.Fprintf(stderr, "done: round %d, batch size %d, model %s: %.0f tweets/s (load average %s)\n", round, size, model, r.TweetsPerS, loadAverage())
 			}
-			r, err := benchETLThroughput(ctx, brokerAddr, whCfg, size, *flushEvery, *tweets, serverCPU, export)
-			if err != nil {
-				return fmt.Errorf("batch size %d: %w", size, err)
-			}
-			r.Round = round
-			results = append(results, r)
-			etlRate = max(etlRate, r.TweetsPerS)
-			fmt.Fprintf(stderr, "done: round %d, batch size %d: %.0f tweets/s (load average %s)\n", round, size, r.TweetsPerS, loadAverage())
 		}
 		if raw {
 			r, err := benchRawInsert(ctx, addrs, client, clientArgs, exported, fmt.Sprintf("bench_raw_%d_%d", os.Getpid(), round), *tweets, serverCPU)
@@ -168,18 +179,18 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		results = append(results, r)
 	}
 
-	fmt.Fprintf(stdout, "%-11s %5s %6s %9s %10s %12s %10s %-22s  %s\n", "run", "round", "batch", "flush", "tweets", "tweets/s", "startup s",
+	fmt.Fprintf(stdout, "%-11s %5s %6s %-9s %9s %10s %12s %10s %-22s  %s\n", "run", "round", "batch", "model", "flush", "tweets", "tweets/s", "startup s",
 		"cpu us/tweet: s+srv+cli", "freshness p50 / p99 / max ms, or the ETL over clickhouse-client")
 	for _, r := range results {
 		switch r.Run {
 		case "throughput":
-			fmt.Fprintf(stdout, "%-11s %5d %6d %9s %10d %12.0f %10.2f %-22s  -\n", r.Run, r.Round, r.BatchSize, r.FlushInterval, r.Tweets, r.TweetsPerS,
+			fmt.Fprintf(stdout, "%-11s %5d %6d %-9s %9s %10d %12.0f %10.2f %-22s  -\n", r.Run, r.Round, r.BatchSize, r.Model, r.FlushInterval, r.Tweets, r.TweetsPerS,
 				r.StartupSeconds, cpuColumn(r))
 		case "raw":
-			fmt.Fprintf(stdout, "%-11s %5d %6s %9s %10d %12.0f %10s %-22s  ETL %.2fx\n", "clickhouse", r.Round, "-", "-", r.Tweets, r.TweetsPerS, "-",
+			fmt.Fprintf(stdout, "%-11s %5d %6s %-9s %9s %10d %12.0f %10s %-22s  ETL %.2fx\n", "clickhouse", r.Round, "-", "-", "-", r.Tweets, r.TweetsPerS, "-",
 				cpuColumn(r), r.Ratio)
 		default:
-			fmt.Fprintf(stdout, "%-11s %5s %6d %9s %10d %12s %10s %-22s  %.0f / %.0f / %.0f at %d/s (%d samples, polled every %.0f ms)\n", r.Run, "-", r.BatchSize,
+			fmt.Fprintf(stdout, "%-11s %5s %6d %-9s %9s %10d %12s %10s %-22s  %.0f / %.0f / %.0f at %d/s (%d samples, polled every %.0f ms)\n", r.Run, "-", r.BatchSize, "-",
 				r.FlushInterval, r.Tweets, "-", "-", "-", r.FreshP50Ms, r.FreshP99Ms, r.FreshMaxMs, r.Rate, r.Samples, r.PollEveryMs)
 		}
 	}
@@ -193,7 +204,7 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 // startBenchETL migrates a fresh database and runs an ETL on it until the returned stop.
-func startBenchETL(ctx context.Context, brokerAddr string, whCfg warehouse.Config, group string, size int, flush time.Duration) (*warehouse.DB, *etl.ETL, func(), error) {
+func startBenchETL(ctx context.Context, brokerAddr string, whCfg warehouse.Config, group string, size int, model string, flush time.Duration) (*warehouse.DB, *etl.ETL, func(), error) {
 	db, err := warehouse.Open(ctx, whCfg)
 	if err != nil {
 		return nil, nil, nil, err
@@ -202,7 +213,7 @@ func startBenchETL(ctx context.Context, brokerAddr string, whCfg warehouse.Confi
 		db.Close()
 		return nil, nil, nil, err
 	}
-	e, err := etl.New(etl.Config{Brokers: []string{brokerAddr}, Warehouse: whCfg, GroupID: group, BatchSize: size, FlushInterval: flush,
+	e, err := etl.New(etl.Config{Brokers: []string{brokerAddr}, Warehouse: whCfg, GroupID: group, BatchSize: size, SentimentModel: model, FlushInterval: flush,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		db.Close()
@@ -232,11 +243,11 @@ func loadedCount(ctx context.Context, db *warehouse.DB) (int64, error) {
 
 // benchETLThroughput loads the topic with a new ETL into a new database and measures the
 // rate; export, when given, is called with the loaded database before it is dropped.
-func benchETLThroughput(ctx context.Context, brokerAddr string, whCfg warehouse.Config, size int, flush time.Duration, n int,
+func benchETLThroughput(ctx context.Context, brokerAddr string, whCfg warehouse.Config, size int, model string, flush time.Duration, n int,
 	serverCPU func() time.Duration, export func(*warehouse.DB) error) (etlBenchResult, error) {
-	r := etlBenchResult{Run: "throughput", BatchSize: size, FlushInterval: flush, Tweets: n}
+	r := etlBenchResult{Run: "throughput", BatchSize: size, Model: model, FlushInterval: flush, Tweets: n}
 	start := time.Now()
-	db, e, stop, err := startBenchETL(ctx, brokerAddr, whCfg, "bench-"+whCfg.Database, size, flush)
+	db, e, stop, err := startBenchETL(ctx, brokerAddr, whCfg, "bench-"+whCfg.Database, size, model, flush)
 	if err != nil {
 		return r, err
 	}
@@ -297,7 +308,7 @@ func benchETLFreshness(ctx context.Context, brokerAddr string, whCfg warehouse.C
 	if err := commitEnds(ctx, brokerAddr, group); err != nil {
 		return r, err
 	}
-	db, _, stop, err := startBenchETL(ctx, brokerAddr, whCfg, group, size, flush)
+	db, _, stop, err := startBenchETL(ctx, brokerAddr, whCfg, group, size, "", flush)
 	if err != nil {
 		return r, err
 	}
