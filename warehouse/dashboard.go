@@ -335,11 +335,14 @@ func (sc *Scope) KPIs(ctx context.Context) (KPIs, error) {
 		return k, nil
 	}
 	var sentSum float64
+	// The rate is over the minutes from the window's first tweet on: a window reaching back
+	// before the data began (an hour, five minutes after the start) is not an empty hour.
+	first := sc.Window.From
 	if sc.Filter.IsZero() {
 		err := sc.db.conn.QueryRow(ctx, `SELECT sum(tweets), sum(sentiment_sum),
-			sumIf(tweets, sentiment_label = 'positive'), sumIf(tweets, sentiment_label = 'negative')
+			sumIf(tweets, sentiment_label = 'positive'), sumIf(tweets, sentiment_label = 'negative'), minIf(minute, tweets > 0)
 			FROM sentiment_minute WHERE minute >= ? AND minute < ?`, sc.Window.From, sc.Window.end(),
-		).Scan(&k.Tweets, &sentSum, &k.Positive, &k.Negative)
+		).Scan(&k.Tweets, &sentSum, &k.Positive, &k.Negative, &first)
 		if err != nil {
 			return k, fmt.Errorf("warehouse: kpis: %w", err)
 		}
@@ -364,9 +367,12 @@ func (sc *Scope) KPIs(ctx context.Context) (KPIs, error) {
 		c.time("created_at", p).tweets(sc.Filter, p)
 		var n, pos, neg, tags uint64
 		if err := sc.db.conn.QueryRow(ctx, `SELECT count(), sum(sentiment), countIf(sentiment_label = 'positive'),
-			countIf(sentiment_label = 'negative'), uniqExactArray(hashtags) FROM tweets WHERE `+c.sql(), c.args...,
-		).Scan(&n, &sentSum, &pos, &neg, &tags); err != nil {
+			countIf(sentiment_label = 'negative'), uniqExactArray(hashtags), min(created_at) FROM tweets WHERE `+c.sql(), c.args...,
+		).Scan(&n, &sentSum, &pos, &neg, &tags, &first); err != nil {
 			return k, fmt.Errorf("warehouse: filtered kpis: %w", err)
+		}
+		if p.sampled() {
+			first = sc.Window.From // the first slice read is not where the data begins
 		}
 		k.Tweets, k.Positive, k.Negative = p.scale(int64(n)), p.scale(int64(pos)), p.scale(int64(neg))
 		k.ActiveHashtags = int64(tags)
@@ -378,7 +384,11 @@ func (sc *Scope) KPIs(ctx context.Context) (KPIs, error) {
 		k.PositiveShare = float64(k.Positive) / float64(k.Tweets)
 		k.NegativeShare = float64(k.Negative) / float64(k.Tweets)
 	}
-	k.PerMinute = float64(k.Tweets) / float64(sc.Window.Minutes())
+	minutes := sc.Window.Minutes()
+	if first = first.UTC().Truncate(time.Minute); k.Tweets > 0 && first.After(sc.Window.From) && !first.After(sc.Window.To) {
+		minutes = Window{From: first, To: sc.Window.To}.Minutes()
+	}
+	k.PerMinute = float64(k.Tweets) / float64(minutes)
 	return k, nil
 }
 

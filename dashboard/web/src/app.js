@@ -322,7 +322,7 @@ function renderRising(r) {
       ...tooltipBase(), trigger: 'item',
       formatter: (p) => {
         const it = rows[p.dataIndex];
-        return `#${plain(it.term)}\nnow ${num(it.recent)}, before ${num(it.before)}\ngrowth ×${it.growth.toFixed(1)}\nsentiment ${signed(it.sentiment)}`;
+        return `#${plain(it.term)}\nnow ${num(it.recent)}, before ${num(it.before)}\n${it.before ? `growth ×${it.growth.toFixed(1)}` : 'new: not used before'}\nsentiment ${signed(it.sentiment)}`;
       },
     },
     grid: { left: 24, right: 56, top: 8, bottom: 24, containLabel: true },
@@ -330,13 +330,16 @@ function renderRising(r) {
     yAxis: { type: 'category', data: rows.map((x) => x.term), axisLabel: { formatter: (v) => `#${truncate(v, 16)}` } },
     series: [{
       type: 'bar', barMaxWidth: 18, cursor: 'pointer',
-      label: { show: true, position: 'right', color: mutedColor(), formatter: (p) => `×${Number(p.value).toFixed(1)}` },
+      // A hashtag not used in the previous window is new: a ratio to nothing says nothing.
+      label: { show: true, position: 'right', color: mutedColor(), formatter: (p) => (rows[p.dataIndex].before ? `×${Number(p.value).toFixed(1)}` : 'new') },
       data: rows.map((x) => ({ value: Number(x.growth.toFixed(2)), itemStyle: { color: sentimentColor(x.sentiment) } })),
     }],
   }, { notMerge: true });
   markChart('chart-rising', r.items.length);
   const prev = `${fmtTime(r.previous.from, true)}–${fmtTime(r.previous.to)}`;
-  estimateNote('note-rising', r.sample, r.items.length ? `against ${prev} UTC` : 'nothing rose against the previous window');
+  const allNew = r.items.length > 0 && r.items.every((x) => !x.before);
+  estimateNote('note-rising', r.sample, !r.items.length ? 'nothing rose against the previous window'
+    : allNew ? `none of them used in ${prev} UTC: new` : `against ${prev} UTC`);
 }
 
 // donut draws a pie of shares; withNames puts the names in its labels, not only in the
