@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -42,6 +43,8 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&ecfg.Warehouse.Password, "clickhouse-password", "", "ClickHouse password")
 	clusterFlag(fs, &ecfg.Warehouse)
 	chDir := fs.String("clickhouse-dir", "data/clickhouse", "data folder of the local ClickHouse server")
+	chPort := fs.Int("clickhouse-port", 19000, "native-protocol port of the local ClickHouse server (0: a free one); clickhouse-client --port PORT reaches it")
+	chHTTPPort := fs.Int("clickhouse-http-port", 18123, "HTTP port of the local ClickHouse server (0: a free one)")
 	metricsAddr := fs.String("broker-metrics-addr", ":9308", "HTTP address serving the broker's Prometheus metrics at /metrics (empty: off)")
 	etlMetricsAddr := fs.String("etl-metrics-addr", ":9310", "HTTP address serving the ETL's Prometheus metrics at /metrics (empty: off)")
 	// up replays the feed continuously at a minute of feed time per second by default, and
@@ -82,7 +85,21 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			ln.Close()
 			return err
 		}
-		srv, err := chlocal.Start(ctx, chlocal.Config{Dir: *chDir, Logger: logger.With("service", "clickhouse")})
+		for _, p := range []struct {
+			flag string
+			port int
+		}{{"--clickhouse-port", *chPort}, {"--clickhouse-http-port", *chHTTPPort}} {
+			if p.port == 0 {
+				continue
+			}
+			taken, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)))
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("up: port %d of the local ClickHouse is taken (another `starling up`, or a ClickHouse server?): give another with %s, or 0 for a free one", p.port, p.flag)
+			}
+			taken.Close()
+		}
+		srv, err := chlocal.Start(ctx, chlocal.Config{Dir: *chDir, TCPPort: *chPort, HTTPPort: *chHTTPPort, Logger: logger.With("service", "clickhouse")})
 		if err != nil {
 			ln.Close()
 			if errors.Is(err, chlocal.ErrNotInstalled) {
@@ -149,8 +166,14 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	g.Go(func() error { return dashboard.Run(gctx, dcfg) })
 	g.Go(func() error { return in.Run(gctx) })
 	g.Go(func() error { reportLoad(gctx, logger.With("service", "up"), e); return nil })
-	fmt.Fprintf(stdout, "Starling is up: dashboard http://localhost%s  broker %s  ClickHouse %v (database %s)\nPress Ctrl-C to stop.\n",
+	fmt.Fprintf(stdout, "Starling is up: dashboard http://localhost%s  broker %s  ClickHouse %v (database %s)\n",
 		portOf(dcfg.Addr), brokerAddr, whCfg.Addr, whCfg.Database)
+	if len(addrs) == 0 {
+		_, port, _ := net.SplitHostPort(whCfg.Addr[0])
+		fmt.Fprintf(stdout, "SQL: clickhouse-client --port %s -d %s   (tabs: http://localhost%s/?tab=models, ?tab=pipeline, ?tab=console)\n",
+			port, whCfg.Database, portOf(dcfg.Addr))
+	}
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	err = g.Wait()
 	stopBroker()
 	if berr := <-brokerDone; err == nil && berr != nil && !errors.Is(berr, context.Canceled) {
