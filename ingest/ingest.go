@@ -177,9 +177,10 @@ type Stats struct {
 	Passes     int               // completed passes over the inputs
 	// Reconnects counts the live stream's reconnections.
 	Reconnects int
-	// BytesRead are the input bytes read so far (compressed, as stored), of TotalBytes in
-	// one pass (the inputs' sizes; 0 for the generator).
-	BytesRead, TotalBytes int64
+	// BytesRead are the input bytes read so far (compressed, as stored), over every pass;
+	// PassBytesRead those of the current pass, of TotalBytes in one pass (the inputs'
+	// sizes; 0 for the generator).
+	BytesRead, PassBytesRead, TotalBytes int64
 }
 
 // Ingester replays files into the broker.
@@ -371,7 +372,7 @@ func (in *Ingester) progress(ctx context.Context, start time.Time) {
 			}
 			s := in.Stats()
 			in.log.Info("ingest progress", "lines", s.Lines, "valid", s.Valid, "produced", s.Produced, "rejected", s.Rejected,
-				"bytes_read", s.BytesRead, "bytes_total", s.TotalBytes, "tweets_per_s", float64(s.Valid)/time.Since(start).Seconds(),
+				"pass", s.Passes+1, "pass_bytes_read", s.PassBytesRead, "pass_bytes", s.TotalBytes, "tweets_per_s", float64(s.Valid)/time.Since(start).Seconds(),
 				"eta", in.eta(s, start).String())
 		}
 	}
@@ -421,7 +422,7 @@ func (in *Ingester) progressLine(start time.Time) string {
 		const width = 24
 		filled := int(frac * width)
 		bar = fmt.Sprintf("[%s%s] %3.0f%%  read %s/%s  ", strings.Repeat("#", filled), strings.Repeat(".", width-filled), frac*100,
-			humanBytes(s.BytesRead), humanBytes(s.TotalBytes))
+			humanBytes(s.PassBytesRead), humanBytes(s.TotalBytes))
 	}
 	eta := "--"
 	if d := in.eta(s, start); d > 0 {
@@ -741,6 +742,7 @@ func (in *Ingester) readChunks(ctx context.Context, files []string, resume posit
 		}
 		in.mu.Lock()
 		in.stats.Passes++
+		in.stats.PassBytesRead = 0
 		in.mu.Unlock()
 		if !in.cfg.Loop {
 			return nil
@@ -1102,6 +1104,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.in.mu.Lock()
 	c.in.stats.BytesRead += int64(n)
+	c.in.stats.PassBytesRead += int64(n)
 	c.in.mu.Unlock()
 	return n, err
 }

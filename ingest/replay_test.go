@@ -327,3 +327,40 @@ func TestLineTooLongIsSkipped(t *testing.T) {
 		t.Fatalf("stats %+v (%v); want the 2 tweets and 1 line too long", s, ctx.Err())
 	}
 }
+
+// TestLoopCountsEachPassBytes replays a compressed file in a loop: the bytes of the pass
+// under way never exceed the file's size, whatever passes came before.
+func TestLoopCountsEachPassBytes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(generatedLines(t, 5, 200))
+	zw.Close()
+	path := filepath.Join(dir, "feed.jsonl.gz")
+	if err := os.WriteFile(path, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := New(Config{Inputs: []string{path}, Loop: true, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	var s Stats
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if s = in.Stats(); s.PassBytesRead > s.TotalBytes {
+			break
+		}
+		if s.Passes >= 3 {
+			break
+		}
+	}
+	cancel()
+	<-done
+	size := int64(gz.Len())
+	if s.Passes < 3 || s.TotalBytes != size || s.PassBytesRead > size || s.BytesRead < 3*size {
+		t.Errorf("after %d passes over %d bytes: %d read in all, %d in the pass under way, of %d; want the pass's at most the file's", s.Passes, size, s.BytesRead, s.PassBytesRead, s.TotalBytes)
+	}
+}
