@@ -326,7 +326,9 @@ function renderRising(r) {
       },
     },
     grid: { left: 24, right: 56, top: 8, bottom: 24, containLabel: true },
-    xAxis: { type: 'value', splitLine: { lineStyle: { opacity: 0.25 } } },
+    // Growth on a log scale: a new hashtag's ratio to nothing (thousands) and a doubling
+    // both stay readable.
+    xAxis: { type: 'log', min: 1, logBase: 10, splitLine: { lineStyle: { opacity: 0.25 } }, axisLabel: { formatter: (v) => `×${v}` } },
     yAxis: { type: 'category', data: rows.map((x) => x.term), axisLabel: { formatter: (v) => `#${truncate(v, 16)}` } },
     series: [{
       type: 'bar', barMaxWidth: 18, cursor: 'pointer',
@@ -352,9 +354,17 @@ function donut(id, items, colorOf, onClick, withNames) {
     legend: { bottom: 0, type: 'scroll', textStyle: { color: textColor() }, formatter: (n) => truncate(n, 16) },
     series: [{
       type: 'pie', radius: ['42%', '70%'], center: ['50%', '45%'], avoidLabelOverlap: true, cursor: onClick ? 'pointer' : 'default',
+      // Every slice is labelled, the smallest too ("<1%"); ECharts moves the labels of thin
+      // slices apart along their lines.
+      minShowLabelAngle: 0,
+      labelLine: { length: 8, length2: 10 },
+      labelLayout: { hideOverlap: false },
       label: {
         show: !narrow(id), color: textColor(), overflow: 'none',
-        formatter: (p) => (p.percent < 4 ? '' : withNames ? `${truncate(p.name, 10)} ${Math.round(p.percent)}%` : `${Math.round(p.percent)}%`),
+        formatter: (p) => {
+          const share = p.percent < 1 ? '<1%' : `${Math.round(p.percent)}%`;
+          return withNames ? `${truncate(p.name, 10)} ${share}` : share;
+        },
       },
       data: items.map((x, i) => ({ name: x.name, value: x.value, itemStyle: colorOf ? { color: colorOf(x, i) } : undefined })),
     }],
