@@ -7,7 +7,7 @@ BIN := bin/starling
 WEB := dashboard/web
 SCREENSHOTS ?= $(CURDIR)/test-output/screenshots
 # Debian/Ubuntu packages the tests and `make run` use.
-DEB_PACKAGES := clickhouse-server clickhouse-client chromium kcat python3-kafka python3-snappy python3-lz4 zookeeper
+DEB_PACKAGES := clickhouse-server clickhouse-client chromium fonts-noto-color-emoji fonts-wqy-zenhei kcat python3-kafka python3-snappy python3-lz4 zookeeper
 
 .PHONY: run test deps web build compose-up compose-test clean sample-data
 

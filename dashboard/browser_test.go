@@ -511,6 +511,39 @@ func TestBrowser(t *testing.T) {
 		tb.check()
 	})
 
+	t.Run("fonts", func(t *testing.T) {
+		// Tweets are full of emoji and CJK text: the browser has fonts for them (make deps
+		// installs Noto Color Emoji and WenQuanYi Zen Hei), so screenshots show what users
+		// see. Each is drawn on a canvas and compared with a code point no font has (the
+		// "tofu" box); the emoji must come out in colour.
+		tb := br.tab(t, 800, 600, false)
+		tb.run(chromedp.Navigate(srv.URL + "/?tab=console"))
+		var got struct{ EmojiColour, EmojiGlyph, CJKGlyph bool }
+		tb.eval(`(() => {
+			const draw = (s) => {
+				const c = document.createElement('canvas');
+				c.width = c.height = 80;
+				const g = c.getContext('2d');
+				g.font = '64px system-ui, sans-serif';
+				g.textBaseline = 'top';
+				g.fillStyle = '#000';
+				g.fillText(s, 4, 4);
+				return g.getImageData(0, 0, 80, 80).data;
+			};
+			const same = (a, b) => a.every((v, i) => v === b[i]);
+			const emoji = draw('\u{1F525}\u{1F680}'); // fire, rocket: no text font has them
+			let colour = false;
+			for (let i = 0; i < emoji.length; i += 4) {
+				if (emoji[i + 3] > 0 && (emoji[i] !== emoji[i + 1] || emoji[i + 1] !== emoji[i + 2])) { colour = true; break; }
+			}
+			return { EmojiColour: colour, EmojiGlyph: !same(emoji, draw('\u{10FFFD}\u{10FFFD}')), CJKGlyph: !same(draw('\u65e5\u672c'), draw('\u{10FFFD}\u{10FFFD}')) };
+		})()`, &got)
+		if !got.EmojiColour || !got.EmojiGlyph || !got.CJKGlyph {
+			t.Errorf("fonts: %+v; want an emoji drawn in colour and CJK text drawn as glyphs (make deps installs fonts-noto-color-emoji and fonts-wqy-zenhei)", got)
+		}
+		tb.check()
+	})
+
 	t.Run("models", func(t *testing.T) {
 		tb := br.tab(t, 1400, 1000, false)
 		tb.run(chromedp.Navigate(srv.URL + "/?tab=models&range=all&theme=dark"))
