@@ -511,21 +511,21 @@ func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrStorage, err)
+		return fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("%w: write %s: %v", ErrStorage, tmp, err)
+		return fmt.Errorf("%w: write %s: %w", ErrStorage, tmp, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("%w: sync %s: %v", ErrStorage, tmp, err)
+		return fmt.Errorf("%w: sync %s: %w", ErrStorage, tmp, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("%w: close %s: %v", ErrStorage, tmp, err)
+		return fmt.Errorf("%w: close %s: %w", ErrStorage, tmp, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("%w: rename %s: %v", ErrStorage, tmp, err)
+		return fmt.Errorf("%w: rename %s: %w", ErrStorage, tmp, err)
 	}
 	return syncDir(filepath.Dir(path))
 }

@@ -73,12 +73,12 @@ var ErrOutOfOrderSequence = errors.New("out of order sequence number")
 // corrupt last batch, as left by a crash mid-write, is truncated away.
 func openPartitionLog(dir string, logger *slog.Logger) (*partitionLog, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: create partition dir: %v", ErrStorage, err)
+		return nil, fmt.Errorf("%w: create partition dir: %w", ErrStorage, err)
 	}
 	p := &partitionLog{dir: dir, logger: logger, notify: make(chan struct{}), producers: make(map[int64]*producerState)}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: read partition dir: %v", ErrStorage, err)
+		return nil, fmt.Errorf("%w: read partition dir: %w", ErrStorage, err)
 	}
 	var bases []int64
 	for _, e := range entries {
@@ -124,12 +124,12 @@ func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
 	path := filepath.Join(p.dir, segmentName(base))
 	f, err := os.OpenFile(path, os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("%w: open segment: %v", ErrStorage, err)
+		return nil, fmt.Errorf("%w: open segment: %w", ErrStorage, err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: stat segment: %v", ErrStorage, err)
+		return nil, fmt.Errorf("%w: stat segment: %w", ErrStorage, err)
 	}
 	s := &segment{base: base, last: base - 1, f: f, created: st.ModTime()}
 	fileSize := st.Size()
@@ -174,11 +174,11 @@ func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
 		p.logger.Warn("truncating damaged log tail", "segment", path, "valid_bytes", pos, "file_bytes", fileSize)
 		if err := f.Truncate(pos); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("%w: truncate damaged tail: %v", ErrStorage, err)
+			return nil, fmt.Errorf("%w: truncate damaged tail: %w", ErrStorage, err)
 		}
 		if err := f.Sync(); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("%w: sync after truncation: %v", ErrStorage, err)
+			return nil, fmt.Errorf("%w: sync after truncation: %w", ErrStorage, err)
 		}
 	}
 	s.size = pos
@@ -190,7 +190,7 @@ func (p *partitionLog) loadSegment(base int64, active bool) (*segment, error) {
 	}
 	if _, err := f.Seek(pos, io.SeekStart); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: seek segment end: %v", ErrStorage, err)
+		return nil, fmt.Errorf("%w: seek segment end: %w", ErrStorage, err)
 	}
 	return s, nil
 }
@@ -199,7 +199,7 @@ func (p *partitionLog) createSegment(base int64) (*segment, error) {
 	path := filepath.Join(p.dir, segmentName(base))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("%w: create segment: %v", ErrStorage, err)
+		return nil, fmt.Errorf("%w: create segment: %w", ErrStorage, err)
 	}
 	if err := syncDir(p.dir); err != nil {
 		f.Close()
@@ -261,18 +261,18 @@ func (p *partitionLog) append(b []byte, hs []recordbatch.Header, o appendOpts) (
 	if _, err := act.f.Write(b); err != nil {
 		// Undo a partial write so the log stays a sequence of whole batches.
 		if terr := act.f.Truncate(act.size); terr != nil {
-			p.failed = fmt.Errorf("%w: write failed (%v) and could not be undone: %v", ErrStorage, err, terr)
+			p.failed = fmt.Errorf("%w: write failed (%w) and could not be undone: %w", ErrStorage, err, terr)
 			return 0, p.failed
 		}
 		if _, serr := act.f.Seek(act.size, io.SeekStart); serr != nil {
-			p.failed = fmt.Errorf("%w: seek after failed write: %v", ErrStorage, serr)
+			p.failed = fmt.Errorf("%w: seek after failed write: %w", ErrStorage, serr)
 			return 0, p.failed
 		}
-		return 0, fmt.Errorf("%w: append: %v", ErrStorage, err)
+		return 0, fmt.Errorf("%w: append: %w", ErrStorage, err)
 	}
 	if o.sync {
 		if err := act.f.Sync(); err != nil {
-			p.failed = fmt.Errorf("%w: fsync: %v", ErrStorage, err)
+			p.failed = fmt.Errorf("%w: fsync: %w", ErrStorage, err)
 			return 0, p.failed
 		}
 	} else {
@@ -295,7 +295,7 @@ func (p *partitionLog) append(b []byte, hs []recordbatch.Header, o appendOpts) (
 func (p *partitionLog) roll() error {
 	act := p.segments[len(p.segments)-1]
 	if err := act.f.Sync(); err != nil {
-		return fmt.Errorf("%w: sync rolled segment: %v", ErrStorage, err)
+		return fmt.Errorf("%w: sync rolled segment: %w", ErrStorage, err)
 	}
 	act.index, act.sparse = sparse(act.index), true
 	if err := writeIndex(p.dir, act); err != nil {
@@ -343,14 +343,14 @@ func (s *segment) readFrom(pos, offset int64, maxBytes int) ([]byte, error) {
 	for pos < s.size {
 		buf := make([]byte, min(s.size-pos, int64(maxBytes)+indexInterval))
 		if _, err := s.f.ReadAt(buf, pos); err != nil {
-			return nil, fmt.Errorf("%w: read segment %d: %v", ErrStorage, s.base, err)
+			return nil, fmt.Errorf("%w: read segment %d: %w", ErrStorage, s.base, err)
 		}
 		start, n := 0, 0 // the first wanted batch and its size
 		for {
 			h, err := recordbatch.ParseHeader(buf[start:])
 			if err != nil {
 				if start == 0 {
-					return nil, fmt.Errorf("%w: segment %d at %d: %v", ErrStorage, s.base, pos, err)
+					return nil, fmt.Errorf("%w: segment %d at %d: %w", ErrStorage, s.base, pos, err)
 				}
 				break // the next header runs past the buffer: read on from it
 			}
@@ -370,7 +370,7 @@ func (s *segment) readFrom(pos, offset int64, maxBytes int) ([]byte, error) {
 		if start+n > len(buf) { // a batch larger than the buffer: return it alone
 			out := make([]byte, n)
 			if _, err := s.f.ReadAt(out, pos+int64(start)); err != nil {
-				return nil, fmt.Errorf("%w: read segment %d: %v", ErrStorage, s.base, err)
+				return nil, fmt.Errorf("%w: read segment %d: %w", ErrStorage, s.base, err)
 			}
 			return out, nil
 		}
@@ -450,7 +450,7 @@ func (p *partitionLog) flush() error {
 		p.mu.Lock()
 		p.dirty = true
 		p.mu.Unlock()
-		return fmt.Errorf("%w: fsync: %v", ErrStorage, err)
+		return fmt.Errorf("%w: fsync: %w", ErrStorage, err)
 	}
 	return nil
 }
@@ -475,7 +475,7 @@ func (p *partitionLog) enforceRetention(now time.Time, retention time.Duration, 
 		}
 		s.f.Close()
 		if err := os.Remove(filepath.Join(p.dir, segmentName(s.base))); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return deleted, fmt.Errorf("%w: delete segment: %v", ErrStorage, err)
+			return deleted, fmt.Errorf("%w: delete segment: %w", ErrStorage, err)
 		}
 		os.Remove(filepath.Join(p.dir, indexName(s.base))) // rebuilt if it were ever needed
 		total -= s.size
@@ -507,11 +507,11 @@ func (p *partitionLog) closeFiles() {
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("%w: open dir for sync: %v", ErrStorage, err)
+		return fmt.Errorf("%w: open dir for sync: %w", ErrStorage, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("%w: sync dir: %v", ErrStorage, err)
+		return fmt.Errorf("%w: sync dir: %w", ErrStorage, err)
 	}
 	return nil
 }

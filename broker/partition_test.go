@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -277,4 +278,18 @@ func TestSparseIndexAcrossRestarts(t *testing.T) {
 	}
 	defer p.close()
 	check(p)
+}
+
+// TestStorageErrorsWrapTheOSError: a storage error is both ErrStorage and the operating
+// system's error, so that a caller can tell a full disk (syscall.ENOSPC) from the rest.
+func TestStorageErrorsWrapTheOSError(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := openPartitionLog(filepath.Join(file, "tweets-0"), slog.New(slog.DiscardHandler))
+	if !errors.Is(err, ErrStorage) || !errors.Is(err, syscall.ENOTDIR) {
+		t.Errorf("openPartitionLog under a file: %v; want ErrStorage wrapping ENOTDIR", err)
+	}
 }
