@@ -123,18 +123,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	cfg = cfg.withDefaults()
-	var db *warehouse.DB
-	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		var err error
-		if db, err = warehouse.Open(ctx, cfg.Warehouse); err == nil {
-			break
-		}
-		cfg.Logger.Warn("warehouse not reachable; retrying", "err", err)
-		select {
-		case <-ctx.Done():
+	wcfg := cfg.Warehouse
+	if wcfg.Logger == nil {
+		wcfg.Logger = cfg.Logger
+	}
+	db, err := warehouse.OpenWaiting(ctx, wcfg, 5*time.Second)
+	if err != nil {
+		if ctx.Err() != nil {
 			return nil
-		case <-time.After(delay):
 		}
+		return err
 	}
 	defer db.Close()
 	opts := Options{Logger: cfg.Logger, Brokers: cfg.Brokers, Kafka: cfg.Kafka, Token: cfg.Token, ConsoleOff: cfg.consoleOff()}

@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/starling-analytics/starling/etl/entities"
+	"github.com/starling-analytics/starling/internal/retry"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -109,14 +110,14 @@ func (p *entityLoader) run(genCtx context.Context) {
 	defer e.metrics.entityEvery.DeleteLabelValues(e.cfg.Topic, part)
 	defer p.flush(context.WithoutCancel(ctx))
 	nextFlush := time.Now().Add(entityFlushEvery)
-	var fetchBackoff backoff
+	fetchBackoff := retry.Backoff{Max: maxBackoff}
 	for {
 		fetchCtx, cancelFetch := context.WithDeadline(ctx, nextFlush)
 		m, err := r.FetchMessage(fetchCtx)
 		cancelFetch()
 		switch {
 		case err == nil:
-			fetchBackoff.reset()
+			fetchBackoff.Reset()
 			p.behind = max(m.HighWaterMark-m.Offset-1, 0)
 			lag.Set(float64(p.behind))
 			p.add(ctx, m)
@@ -125,7 +126,7 @@ func (p *entityLoader) run(genCtx context.Context) {
 		case errors.Is(err, context.DeadlineExceeded):
 		default:
 			e.log.Warn("entities fetch failed; retrying", "partition", p.partition, "err", err)
-			if !fetchBackoff.wait(ctx) {
+			if !fetchBackoff.Wait(ctx) {
 				return
 			}
 		}
@@ -147,7 +148,7 @@ func (p *entityLoader) run(genCtx context.Context) {
 // connects are not skipped, and a restart resumes there).
 func (p *entityLoader) startOffset(ctx context.Context) (int64, bool) {
 	e := p.g.e
-	var b backoff
+	b := retry.Backoff{Max: maxBackoff}
 	for {
 		loaded, err := p.g.db.LoadedOffsets(ctx, entityProgress(e.cfg.Topic))
 		var extent map[int32]int64
@@ -171,7 +172,7 @@ func (p *entityLoader) startOffset(ctx context.Context) (int64, bool) {
 			}
 		}
 		e.log.Warn("reading the entities group's starting offset failed; retrying", "partition", p.partition, "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return 0, false
 		}
 	}
@@ -260,7 +261,7 @@ func (p *entityLoader) flush(ctx context.Context) bool {
 		return true
 	}
 	e := p.g.e
-	var b backoff
+	b := retry.Backoff{Max: maxBackoff}
 	for {
 		err := p.write(ctx)
 		if err == nil {
@@ -271,7 +272,7 @@ func (p *entityLoader) flush(ctx context.Context) bool {
 		}
 		e.metrics.writeErrors.WithLabelValues("entities").Inc()
 		e.log.Warn("writing entities failed; retrying", "partition", p.partition, "rows", len(p.rows), "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return false
 		}
 	}

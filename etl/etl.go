@@ -311,7 +311,11 @@ func nextInterval(cur, lo, hi time.Duration, records int64) time.Duration {
 // and the brokers to answer, so it may start before them. A batch not yet loaded when ctx
 // ends is left to the next run, which reads it again.
 func (e *ETL) Run(ctx context.Context) error {
-	db, err := e.openWarehouse(ctx)
+	wcfg := e.cfg.Warehouse
+	if wcfg.Logger == nil {
+		wcfg.Logger = e.log
+	}
+	db, err := warehouse.OpenWaiting(ctx, wcfg, maxBackoff)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -483,48 +487,11 @@ func (samePartition) Balance(msg kafka.Message, partitions ...int) int {
 	return partitions[0]
 }
 
-// openWarehouse connects to ClickHouse, retrying with back-off until it answers or ctx ends.
-func (e *ETL) openWarehouse(ctx context.Context) (*warehouse.DB, error) {
-	var b backoff
-	for {
-		db, err := warehouse.Open(ctx, e.cfg.Warehouse)
-		if err == nil {
-			return db, nil
-		}
-		e.log.Warn("warehouse not reachable; retrying", "err", err)
-		if !b.wait(ctx) {
-			return nil, fmt.Errorf("etl: %w", err)
-		}
-	}
-}
-
 // kafkaLogger adapts kafka-go's printf logging to the ETL's logger.
 func (e *ETL) kafkaLogger(level slog.Level, component string) kafka.LoggerFunc {
 	return func(msg string, args ...any) {
 		if e.log.Enabled(context.Background(), level) {
 			e.log.Log(context.Background(), level, fmt.Sprintf(msg, args...), "component", component)
 		}
-	}
-}
-
-// backoff is exponential back-off from 100ms to maxBackoff. The zero value is ready.
-type backoff struct{ next time.Duration }
-
-// reset starts the sequence again.
-func (b *backoff) reset() { b.next = 0 }
-
-// wait sleeps for the next interval; false means ctx ended first.
-func (b *backoff) wait(ctx context.Context) bool {
-	if b.next == 0 {
-		b.next = 100 * time.Millisecond
-	}
-	t := time.NewTimer(b.next)
-	defer t.Stop()
-	b.next = min(b.next*2, maxBackoff)
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/starling-analytics/starling/internal/retry"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -112,7 +113,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 
 	lag := e.metrics.lag.WithLabelValues(e.cfg.Topic, strconv.Itoa(p.partition))
 	defer e.metrics.lag.DeleteLabelValues(e.cfg.Topic, strconv.Itoa(p.partition)) // another member reports it now
-	var fetchBackoff backoff
+	fetchBackoff := retry.Backoff{Max: maxBackoff}
 	for {
 		fetchCtx := ctx
 		if p.pending > 0 {
@@ -131,7 +132,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 		m, err := r.FetchMessage(fetchCtx)
 		switch {
 		case err == nil:
-			fetchBackoff.reset()
+			fetchBackoff.Reset()
 			p.behind = max(m.HighWaterMark-m.Offset-1, 0)
 			lag.Set(float64(p.behind))
 			p.add(ctx, m)
@@ -159,7 +160,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 			}
 		default:
 			e.log.Warn("fetch failed; retrying", "partition", p.partition, "err", err)
-			if !fetchBackoff.wait(ctx) {
+			if !fetchBackoff.Wait(ctx) {
 				return
 			}
 		}
@@ -172,7 +173,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 // last insert even when its commit never happened. false means the generation ended first.
 func (p *partitionLoader) startOffset(ctx context.Context) (int64, bool) {
 	e := p.etl
-	var b backoff
+	b := retry.Backoff{Max: maxBackoff}
 	for {
 		loaded, err := p.db.LoadedOffsets(ctx, e.cfg.Topic)
 		if err == nil {
@@ -198,7 +199,7 @@ func (p *partitionLoader) startOffset(ctx context.Context) (int64, bool) {
 			return start, true
 		}
 		e.log.Warn("reading loaded offsets failed; retrying", "partition", p.partition, "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return 0, false
 		}
 	}
@@ -413,7 +414,7 @@ func (p *partitionLoader) fanOut(ctx context.Context) error {
 // offsets.
 func (p *partitionLoader) retry(waitCtx context.Context, what string, op func(context.Context) error) bool {
 	e := p.etl
-	var b backoff
+	b := retry.Backoff{Max: maxBackoff}
 	for {
 		err := p.attempt(waitCtx, op)
 		if err == nil {
@@ -422,7 +423,7 @@ func (p *partitionLoader) retry(waitCtx context.Context, what string, op func(co
 		e.insertErrors.Add(1)
 		e.metrics.writeErrors.WithLabelValues(what).Inc()
 		e.log.Warn(what+" failed; retrying", "partition", p.partition, "rows", len(p.rows), "tombstones", len(p.tombs), "dead_letters", len(p.dead), "err", err)
-		if !b.wait(waitCtx) {
+		if !b.Wait(waitCtx) {
 			return false
 		}
 	}

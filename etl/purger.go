@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/starling-analytics/starling/internal/retry"
 	"github.com/starling-analytics/starling/warehouse"
 )
 
@@ -48,7 +49,7 @@ func (p *purger) add(ids []uint64) {
 // run purges until ctx ends. It first removes the rows of tweets withdrawn by an earlier
 // process that stopped before its purge ran.
 func (p *purger) run(ctx context.Context) {
-	var b backoff
+	b := retry.Backoff{Max: maxBackoff}
 	for {
 		n, err := p.db.UnpurgedWithdrawn(ctx)
 		if err == nil && n > 0 {
@@ -59,7 +60,7 @@ func (p *purger) run(ctx context.Context) {
 			break
 		}
 		p.log.Warn("purge of withdrawn tweets failed; retrying", "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return
 		}
 	}
@@ -76,7 +77,7 @@ func (p *purger) run(ctx context.Context) {
 			return
 		case <-time.After(purgeEvery):
 		}
-		b.reset()
+		b.Reset()
 		ids := p.take()
 		for len(ids) > 0 {
 			err := p.db.PurgeWithdrawn(ctx, ids)
@@ -85,7 +86,7 @@ func (p *purger) run(ctx context.Context) {
 				break
 			}
 			p.log.Warn("purge of withdrawn tweets failed; retrying", "tweets", len(ids), "err", err)
-			if !b.wait(ctx) {
+			if !b.Wait(ctx) {
 				p.add(ids) // for the last attempt
 				return
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/internal/kafkaclient"
+	"github.com/starling-analytics/starling/internal/retry"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -375,14 +376,14 @@ type rescorePartition struct {
 func (p *rescorePartition) run(ctx context.Context) {
 	r := p.r
 	log := r.cfg.Logger.With("partition", p.partition)
-	var b backoff
+	b := retry.Backoff{Max: maxBackoff}
 	for ctx.Err() == nil {
 		err := p.resume(ctx)
 		if err == nil || ctx.Err() != nil {
 			return
 		}
 		log.Warn("rescore of partition failed; resuming from its marks", "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return
 		}
 	}
@@ -501,7 +502,7 @@ func (p *rescorePartition) scores(ctx context.Context, msgs []kafka.Message, fir
 // marks whether the attempt committed before trying again.
 func (p *rescorePartition) commit(ctx context.Context, b warehouse.ScoreBatch) error {
 	r := p.r
-	var bo backoff
+	bo := retry.Backoff{Max: maxBackoff}
 	for {
 		err := r.db.LoadScores(ctx, b)
 		if err == nil {
@@ -511,7 +512,7 @@ func (p *rescorePartition) commit(ctx context.Context, b warehouse.ScoreBatch) e
 			return err
 		}
 		r.cfg.Logger.Warn("rescore: batch not loaded; retrying", "partition", b.Partition, "first", b.First, "last", b.Last, "err", err)
-		if !bo.wait(ctx) {
+		if !bo.Wait(ctx) {
 			return ctx.Err()
 		}
 		marks, merr := r.db.ScoreMarks(ctx, b.Model, b.Topic)

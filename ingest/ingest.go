@@ -31,6 +31,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/starling-analytics/starling/internal/kafkaclient"
+	"github.com/starling-analytics/starling/internal/retry"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/sample-data/generator"
 )
@@ -499,7 +500,7 @@ func (in *Ingester) produce(ctx context.Context, w *kafka.Writer, records <-chan
 }
 
 func (in *Ingester) writeRetrying(ctx context.Context, w *kafka.Writer, msgs []kafka.Message) error {
-	delay := 100 * time.Millisecond
+	var b retry.Backoff
 	for {
 		err := w.WriteMessages(ctx, msgs...)
 		if err == nil {
@@ -508,13 +509,10 @@ func (in *Ingester) writeRetrying(ctx context.Context, w *kafka.Writer, msgs []k
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		in.log.Warn("produce failed; retrying", "records", len(msgs), "err", err, "retry_in", delay)
-		select {
-		case <-ctx.Done():
+		in.log.Warn("produce failed; retrying", "records", len(msgs), "err", err, "retry_in", b.Next())
+		if !b.Wait(ctx) {
 			return ctx.Err()
-		case <-time.After(delay):
 		}
-		delay = min(delay*2, 5*time.Second)
 	}
 }
 

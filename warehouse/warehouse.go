@@ -27,6 +27,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/starling-analytics/starling/internal/retry"
 )
 
 // Config says how to reach ClickHouse. Zero values are the documented defaults.
@@ -95,6 +96,25 @@ type DB struct {
 	conn     driver.Conn
 	settings clickhouse.Settings // of every connection
 	topo     *topology           // the cluster's servers; nil on one server
+}
+
+// OpenWaiting is Open, tried again with back-off (up to maxWait between attempts) until
+// ClickHouse answers or ctx ends: for services that may start before the warehouse, or
+// outlive its restarts. Each failure is logged as a warning.
+func OpenWaiting(ctx context.Context, cfg Config, maxWait time.Duration) (*DB, error) {
+	b := retry.Backoff{Max: maxWait}
+	for {
+		db, err := Open(ctx, cfg)
+		if err == nil {
+			return db, nil
+		}
+		if cfg.Logger != nil {
+			cfg.Logger.Warn("warehouse not reachable; retrying", "err", err, "retry_in", b.Next())
+		}
+		if !b.Wait(ctx) {
+			return nil, err
+		}
+	}
 }
 
 // Open connects to ClickHouse and creates the database if it is missing (on a cluster, ON

@@ -17,6 +17,7 @@ import (
 	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/ingest"
 	"github.com/starling-analytics/starling/internal/kafkaclient"
+	"github.com/starling-analytics/starling/internal/retry"
 	"github.com/starling-analytics/starling/warehouse"
 )
 
@@ -237,23 +238,23 @@ func runMigrate(ctx context.Context, args []string, _, stderr io.Writer) error {
 func migrate(ctx context.Context, cfg warehouse.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	for delay := 200 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		db, err := warehouse.Open(ctx, cfg)
-		if err == nil {
-			err = db.Migrate(ctx)
-			db.Close()
-			var ex *clickhouse.Exception
-			if err == nil || errors.As(err, &ex) || ctx.Err() != nil {
-				return err
-			}
+	b := retry.Backoff{First: 200 * time.Millisecond}
+	for {
+		db, err := warehouse.OpenWaiting(ctx, cfg, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		err = db.Migrate(ctx)
+		db.Close()
+		var ex *clickhouse.Exception
+		if err == nil || errors.As(err, &ex) || ctx.Err() != nil {
+			return err
 		}
 		if cfg.Logger != nil {
-			cfg.Logger.Warn("waiting for ClickHouse", "err", err)
+			cfg.Logger.Warn("migration cut short; trying again", "err", err, "retry_in", b.Next())
 		}
-		select {
-		case <-ctx.Done():
+		if !b.Wait(ctx) {
 			return err
-		case <-time.After(delay):
 		}
 	}
 }
