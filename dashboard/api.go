@@ -282,6 +282,8 @@ func scopeStatus(err error) int {
 // Pipeline is the pipeline health panel: the Kafka cluster, the ETL's throughput and what
 // the warehouse has loaded.
 type Pipeline struct {
+	// Names are the topics and groups the pipeline runs on.
+	Names tweet.Names `json:"names"`
 	// Kafka is nil when no broker is configured or none answered; KafkaError says which.
 	Kafka      *KafkaStatus `json:"kafka"`
 	KafkaError string       `json:"kafka_error,omitempty"`
@@ -299,7 +301,7 @@ type Pipeline struct {
 const throughputSeconds = 300
 
 func (h *Handler) pipeline(ctx context.Context) Pipeline {
-	var p Pipeline
+	p := Pipeline{Names: h.names}
 	var mu sync.Mutex
 	var g errgroup.Group
 	g.Go(func() error {
@@ -329,10 +331,10 @@ func (h *Handler) pipeline(ctx context.Context) Pipeline {
 		return nil
 	})
 	g.Go(func() error {
-		loaded, err := h.store.LoadedOffsets(ctx, tweet.TopicTweets)
+		loaded, err := h.store.LoadedOffsets(ctx, h.names.Topic)
 		var ents map[int32]int64
 		if err == nil {
-			ents, err = h.store.LoadedOffsets(ctx, "entities:"+tweet.TopicTweets)
+			ents, err = h.store.LoadedOffsets(ctx, tweet.EntityProgress(h.names.Topic))
 		}
 		mu.Lock()
 		defer mu.Unlock()

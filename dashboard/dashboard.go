@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/starling-analytics/starling/internal/kafkaclient"
+	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
 
@@ -48,6 +49,9 @@ type Config struct {
 	// panel says no broker is configured. Kafka holds their TLS and SASL settings.
 	Brokers []string
 	Kafka   kafkaclient.Config
+	// Names are the topics and groups the ETL runs with, which the pipeline view watches
+	// (its page gets them from /api/pipeline). Empty fields are the defaults.
+	Names tweet.Names
 	// ConsoleUser and ConsolePassword log the SQL console in to ClickHouse. The user must
 	// be read-only (a profile with readonly = 1); empty: the console is off. The console
 	// never runs as Warehouse's user.
@@ -135,7 +139,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer db.Close()
-	opts := Options{Logger: cfg.Logger, Brokers: cfg.Brokers, Kafka: cfg.Kafka, Token: cfg.Token, ConsoleOff: cfg.consoleOff()}
+	opts := Options{Logger: cfg.Logger, Brokers: cfg.Brokers, Kafka: cfg.Kafka, Names: cfg.Names, Token: cfg.Token, ConsoleOff: cfg.consoleOff()}
 	if opts.ConsoleOff == "" {
 		cc := cfg.Warehouse
 		cc.Username, cc.Password = cfg.ConsoleUser, cfg.ConsolePassword
@@ -196,6 +200,8 @@ type Options struct {
 	// the panel says none is configured.
 	Brokers []string
 	Kafka   kafkaclient.Config
+	// Names are the pipeline's topics and groups (Config.Names).
+	Names tweet.Names
 	// Console runs the SQL console's statements; nil turns the console off, for the
 	// reason in ConsoleOff.
 	Console    ConsoleRunner
@@ -215,6 +221,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // stream and the console.
 type Handler struct {
 	store      Store
+	names      tweet.Names
 	log        *slog.Logger
 	kafka      *kafkaHealth
 	console    ConsoleRunner
@@ -230,7 +237,7 @@ func NewHandler(store Store, opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{store: store, log: opts.Logger, kafka: newKafkaHealth(opts.Brokers, opts.Kafka), console: opts.Console,
+	h := &Handler{store: store, log: opts.Logger, names: opts.Names.WithDefaults(), kafka: newKafkaHealth(opts.Brokers, opts.Kafka, opts.Names), console: opts.Console,
 		consoleOff: opts.ConsoleOff, auth: newAuth(opts.Token), cache: newPanelCache(), mux: http.NewServeMux()}
 	if h.console == nil && h.consoleOff == "" {
 		h.consoleOff = "The SQL console is off."

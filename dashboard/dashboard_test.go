@@ -21,6 +21,7 @@ import (
 	"github.com/starling-analytics/starling/broker/brokertest"
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl/sentiment"
+	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 	"github.com/starling-analytics/starling/warehouse/chlocal"
 	"github.com/starling-analytics/starling/warehouse/warehousetest"
@@ -432,6 +433,31 @@ func TestPipelineEndpoint(t *testing.T) {
 				t.Errorf("groups = %+v", k.Groups)
 			}
 		})
+	}
+}
+
+// TestPipelineWatchesTheConfiguredNames: a pipeline whose ETL runs with other groups and
+// topics is watched under those names, and the page is told them.
+func TestPipelineWatchesTheConfiguredNames(t *testing.T) {
+	t.Parallel()
+	db := seed(t)
+	b := startBroker(t)
+	names := tweet.Names{Topic: "tweets", DLQTopic: "tweets", Group: "loader", EntitiesGroup: "sampler"}
+	h := dashboard.NewHandler(db, dashboard.Options{Brokers: []string{b.Addr}, Names: names})
+	defer h.Close()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	var p dashboard.Pipeline
+	newClient(t, srv.URL).get("/api/pipeline", 200, &p)
+	if p.Names != names || p.Kafka == nil {
+		t.Fatalf("names %+v, kafka %+v (%s); want %+v", p.Names, p.Kafka, p.KafkaError, names)
+	}
+	var groups []string
+	for _, g := range p.Kafka.Groups {
+		groups = append(groups, g.ID)
+	}
+	if len(groups) < 2 || groups[0] != "loader" || groups[1] != "sampler" || p.Kafka.DeadLetters != 60 {
+		t.Errorf("groups %v, dead letters %d; want loader and sampler watched first, the 60 records of the dead-letter topic", groups, p.Kafka.DeadLetters)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/starling-analytics/starling/internal/kafkaclient"
+	"github.com/starling-analytics/starling/internal/tweet"
 )
 
 // The pipeline health panel's Kafka side, as Amazon MSK's console shows a cluster: brokers,
@@ -23,14 +24,6 @@ import (
 // DescribeConfigs (retention.ms, retention.bytes), ListGroups, DescribeGroups, OffsetFetch,
 // and DescribeLogDirs for the partitions' sizes in bytes (each partition as its leader
 // holds it).
-
-// watchedGroups are always shown: the loader and the entities sampler, whose lag says
-// how far behind the warehouse and the entities table are. Other groups are shown as
-// ListGroups finds them.
-var watchedGroups = []string{"etl", "entities"}
-
-// dlqTopic holds the records the pipeline could not load.
-const dlqTopic = "tweets.dlq"
 
 // maxTopics bounds the topics shown from a large cluster.
 const maxTopics = 50
@@ -109,8 +102,12 @@ type GroupPartition struct {
 // kafkaHealth reads KafkaStatus, at most once a second however many ask.
 type kafkaHealth struct {
 	brokers []string
-	client  *kafka.Client
-	err     error // a configuration that cannot work; reported on every call
+	// names are the pipeline's: its two groups are always shown (their lag says how far
+	// behind the warehouse and the entities table are), others as ListGroups finds them;
+	// the dead-letter topic's records are the dead letters.
+	names  tweet.Names
+	client *kafka.Client
+	err    error // a configuration that cannot work; reported on every call
 
 	mu     sync.Mutex // guards the fields below
 	last   KafkaStatus
@@ -120,11 +117,11 @@ type kafkaHealth struct {
 
 // newKafkaHealth returns the Kafka side of the health panel, or nil when no broker is
 // configured.
-func newKafkaHealth(brokers []string, cfg kafkaclient.Config) *kafkaHealth {
+func newKafkaHealth(brokers []string, cfg kafkaclient.Config, names tweet.Names) *kafkaHealth {
 	if len(brokers) == 0 {
 		return nil
 	}
-	h := &kafkaHealth{brokers: brokers}
+	h := &kafkaHealth{brokers: brokers, names: names.WithDefaults()}
 	transport, err := cfg.Transport()
 	if err != nil {
 		h.err = fmt.Errorf("kafka settings: %w", err)
@@ -247,13 +244,14 @@ func (h *kafkaHealth) read(ctx context.Context) (KafkaStatus, error) {
 			}
 		}
 		sort.Slice(ts.Partitions, func(i, j int) bool { return ts.Partitions[i].ID < ts.Partitions[j].ID })
-		if t.Name == dlqTopic {
+		if t.Name == h.names.DLQTopic {
 			st.DeadLetters = ts.Records
 		}
 		st.Topics = append(st.Topics, ts)
 	}
 
-	groups := slices.Clone(watchedGroups)
+	watched := []string{h.names.Group, h.names.EntitiesGroup}
+	groups := slices.Clone(watched)
 	if lg, err := h.client.ListGroups(ctx, &kafka.ListGroupsRequest{}); err != nil {
 		st.Problems = append(st.Problems, fmt.Sprintf("list groups: %v", err))
 	} else {
@@ -263,7 +261,7 @@ func (h *kafkaHealth) read(ctx context.Context) (KafkaStatus, error) {
 			}
 		}
 	}
-	sort.Strings(groups[len(watchedGroups):])
+	sort.Strings(groups[len(watched):])
 	desc := map[string]kafka.DescribeGroupsResponseGroup{}
 	if dg, err := h.client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: groups}); err != nil {
 		st.Problems = append(st.Problems, fmt.Sprintf("describe groups: %v", err))

@@ -27,11 +27,8 @@ import (
 // row says what k was (sampled_every), so counts can be scaled up. Recognition also gets a
 // CPU budget (EntitiesCPU) that it waits out when spent, so that it never takes the cores
 // the loading needs; a sample that shrinks is the price. Its progress is kept like the
-// loader's, in loaded_offsets under the topic name "entities:tweets", and in the group's
+// loader's, in loaded_offsets under tweet.EntityProgress ("entities:tweets"), and in the group's
 // committed offsets: a restart resumes where it was.
-
-// entityProgress is the loaded_offsets topic name of the group's progress on topic.
-func entityProgress(topic string) string { return "entities:" + topic }
 
 // entityGroup runs the entities consumer group.
 type entityGroup struct {
@@ -150,7 +147,7 @@ func (p *entityLoader) startOffset(ctx context.Context) (int64, bool) {
 	e := p.g.e
 	b := retry.Backoff{Max: maxBackoff}
 	for {
-		loaded, err := p.g.db.LoadedOffsets(ctx, entityProgress(e.cfg.Topic))
+		loaded, err := p.g.db.LoadedOffsets(ctx, tweet.EntityProgress(e.cfg.Topic))
 		var extent map[int32]int64
 		if err == nil {
 			extent, err = p.g.db.EntityExtent(ctx)
@@ -265,7 +262,7 @@ func (p *entityLoader) flush(ctx context.Context) bool {
 	for {
 		err := p.write(ctx)
 		if err == nil {
-			err = p.g.db.RecordOffsets(ctx, entityProgress(e.cfg.Topic), map[int32]int64{int32(p.partition): p.last})
+			err = p.g.db.RecordOffsets(ctx, tweet.EntityProgress(e.cfg.Topic), map[int32]int64{int32(p.partition): p.last})
 		}
 		if err == nil {
 			break

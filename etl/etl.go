@@ -47,7 +47,7 @@ type Config struct {
 	// DLQTopic receives records that cannot be loaded. Default tweet.TopicDLQ ("tweets.dlq").
 	DLQTopic string
 	// GroupID is the consumer group; ETL processes with the same id share the partitions.
-	// Default "etl".
+	// Default tweet.GroupETL ("etl").
 	GroupID string
 	// SentimentModel scores the tweets (sentiment.Models); each row records it. Default
 	// the first of sentiment.Models(), the learned model.
@@ -66,7 +66,7 @@ type Config struct {
 	// Entities runs the "entities" consumer group too, in the same process: it samples the
 	// tweets and stores the people, places and organisations they name (see entitygroup.go).
 	Entities bool
-	// EntitiesGroup is that group's id. Default "entities".
+	// EntitiesGroup is that group's id. Default tweet.GroupEntities ("entities").
 	EntitiesGroup string
 	// EntitiesMaxLag is the lag, in records per partition, past which the entities group
 	// samples more sparsely. Default 5000.
@@ -107,7 +107,7 @@ func (c Config) withDefaults() Config {
 		c.SentimentModel = sentiment.Models()[0]
 	}
 	if c.GroupID == "" {
-		c.GroupID = "etl"
+		c.GroupID = tweet.GroupETL
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 50000
@@ -119,7 +119,7 @@ func (c Config) withDefaults() Config {
 		c.MaxFlushInterval = max(2*time.Second, c.FlushInterval)
 	}
 	if c.EntitiesGroup == "" {
-		c.EntitiesGroup = "entities"
+		c.EntitiesGroup = tweet.GroupEntities
 	}
 	if c.EntitiesMaxLag == 0 {
 		c.EntitiesMaxLag = 5000

@@ -10,6 +10,7 @@ import (
 
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/etl/sentiment"
+	"github.com/starling-analytics/starling/internal/tweet"
 )
 
 func runRescore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -21,7 +22,7 @@ func runRescore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
 	fs.StringVar(&cfg.Model, "model", "", "the model to score with ("+strings.Join(sentiment.Models(), ", ")+"); required")
 	since := fs.String("since", "", "where to start: a time (2026-05-01T10:00:00Z, 2026-05-01) or how long ago (90m, 24h); required")
-	fs.StringVar(&cfg.Topic, "topic", "tweets", "the tweet topic the ETL loads")
+	fs.StringVar(&cfg.Topic, "topic", tweet.TopicTweets, "the tweet topic the ETL loads")
 	fs.StringVar(&cfg.GroupID, "rescore-group", "", "the rescore's consumer group (default rescore-MODEL)")
 	fs.IntVar(&cfg.BatchSize, "rescore-batch-size", 20000, "records per batch of scores")
 	logger, err := lf.parse(fs, args, stderr)

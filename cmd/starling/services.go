@@ -18,6 +18,7 @@ import (
 	"github.com/starling-analytics/starling/ingest"
 	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/internal/retry"
+	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
 
@@ -110,9 +111,18 @@ func ingestInputs(c *ingest.Config, inputs listFlag) []string {
 	return inputs
 }
 
-// etlFlags registers the loader's batching settings.
+// namesFlags registers the pipeline's topics and consumer groups (tweet.Names): the ETL
+// runs on them and the dashboard watches them, so both take the same flags and variables.
+func namesFlags(fs *flag.FlagSet, topic, dlq, group, entities *string) {
+	fs.StringVar(topic, "topic", tweet.TopicTweets, "Kafka topic of the canonical tweets")
+	fs.StringVar(dlq, "dlq-topic", tweet.TopicDLQ, "Kafka topic of the records the pipeline could not load")
+	fs.StringVar(group, "group", tweet.GroupETL, "Kafka consumer group shared by ETL replicas")
+	fs.StringVar(entities, "entities-group", tweet.GroupEntities, "Kafka consumer group of the ETL's entity sampler")
+}
+
+// etlFlags registers the loader's names and batching settings.
 func etlFlags(fs *flag.FlagSet, c *etl.Config) {
-	fs.StringVar(&c.GroupID, "group", "etl", "Kafka consumer group shared by ETL replicas")
+	namesFlags(fs, &c.Topic, &c.DLQTopic, &c.GroupID, &c.EntitiesGroup)
 	fs.StringVar(&c.SentimentModel, "sentiment-model", sentiment.Models()[0], "sentiment model scoring the tweets ("+strings.Join(sentiment.Models(), ", ")+"); each row records it, and `starling rescore` adds another's scores")
 	fs.IntVar(&c.BatchSize, "batch-size", 50000, "flush a partition's batch at this many records (it also bounds the memory a partition holds)")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", 500*time.Millisecond, "flush batches at ticks of this interval: a record waits at most this long for its batch while its partition keeps up")
@@ -128,6 +138,8 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var lf logFlags
 	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	ingestFlags(fs, &cfg, &inputs)
+	fs.StringVar(&cfg.Topic, "topic", tweet.TopicTweets, "Kafka topic of the canonical tweets")
+	fs.StringVar(&cfg.DLQTopic, "dlq-topic", tweet.TopicDLQ, "Kafka topic of the lines that are not tweets")
 	var sf streamFlags
 	sf.register(fs)
 	metricsAddr := fs.String("metrics-addr", ":9309", "HTTP address serving the ingester's Prometheus metrics at /metrics (empty: off)")
@@ -206,6 +218,7 @@ func runDashboard(ctx context.Context, args []string, _, stderr io.Writer) error
 	var addrs, brokers listFlag
 	var lf logFlags
 	dashboardFlags(fs, &cfg, ":8080")
+	namesFlags(fs, &cfg.Names.Topic, &cfg.Names.DLQTopic, &cfg.Names.Group, &cfg.Names.EntitiesGroup)
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
 	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	fs.Lookup("brokers").Usage += "; the pipeline health view reads their topics and consumer groups (empty: none)"

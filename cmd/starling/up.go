@@ -18,6 +18,7 @@ import (
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse/chlocal"
 )
 
@@ -127,11 +128,13 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		icfg.Checkpoint = upCheckpoint(bcfg.DataDir, icfg)
 	}
 	dcfg.Warehouse, dcfg.Brokers, dcfg.Logger = whCfg, []string{brokerAddr}, logger.With("service", "dashboard")
+	dcfg.Names = tweet.Names{Topic: ecfg.Topic, DLQTopic: ecfg.DLQTopic, Group: ecfg.GroupID, EntitiesGroup: ecfg.EntitiesGroup}
 	e, err := etl.New(ecfg)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	icfg.Topic, icfg.DLQTopic = ecfg.Topic, ecfg.DLQTopic // the ETL's
 	in, err := ingest.New(icfg)
 	if err != nil {
 		ln.Close()

@@ -511,12 +511,18 @@ function renderPipeline(p) {
   problem.textContent = [p.kafka_error, ...(k?.problems || []), ...(p.errors || [])].filter(Boolean).join(' · ');
   const th = p.throughput;
   setText('kpi-etl', th ? th.per_second.toFixed(th.per_second < 10 ? 1 : 0) : '–');
+  // The topics and groups are the pipeline's own (the server says which it runs with).
+  const names = p.names;
   const group = (id) => k?.groups.find((g) => g.id === id);
   const lag = (g) => (!g ? '–' : g.lag < 0 ? 'no offsets' : num(g.lag));
-  setText('kpi-lag-etl', k ? lag(group('etl')) : 'n/a');
-  setText('kpi-lag-entities', k ? lag(group('entities')) : 'n/a');
+  setText('label-lag-etl', `lag of group ${names.group}`);
+  setText('label-lag-entities', `lag of group ${names.entities_group}`);
+  setText('label-dlq', `dead letters (${names.dlq_topic})`);
+  setText('label-records', `records in ${names.topic}`);
+  setText('kpi-lag-etl', k ? lag(group(names.group)) : 'n/a');
+  setText('kpi-lag-entities', k ? lag(group(names.entities_group)) : 'n/a');
   setText('kpi-dlq', k ? num(k.dead_letters) : 'n/a');
-  setText('kpi-records', k ? num(k.topics.find((t) => t.name === 'tweets')?.records ?? 0) : 'n/a');
+  setText('kpi-records', k ? num(k.topics.find((t) => t.name === names.topic)?.records ?? 0) : 'n/a');
   setText('kpi-brokers', k ? String(k.brokers.length) : 'n/a');
 
   if (th) {
@@ -552,7 +558,7 @@ function renderPipeline(p) {
     el('td', { class: 'num', text: String(b.id) }), el('td', { text: b.addr }), el('td', { text: b.controller ? 'controller' : '' }))), p.kafka_error ? 'Kafka not available' : 'no brokers', 3);
 
   const loaded = [];
-  for (const [reader, m] of [['etl', p.loaded], ['entities', p.loaded_entities]]) {
+  for (const [reader, m] of [[names.group, p.loaded], [names.entities_group, p.loaded_entities]]) {
     for (const [part, off] of Object.entries(m || {}).sort((a, b) => a[0] - b[0])) {
       loaded.push(el('tr', {}, el('td', { text: reader }), el('td', { class: 'num', text: part }), el('td', { class: 'num', text: num(off) })));
     }
