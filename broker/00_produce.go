@@ -9,6 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(0, 0, 9, (*Broker).handleProduce) }
+
 // Produce (key 0), versions 0-9. Versions 3-9 carry record batches v2 (magic 2), as Kafka
 // requires from them; versions 0-2, from clients written for Kafka before 0.11, carry
 // message sets (magic 0 and 1), which are converted to one v2 batch each, compressed with

@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(1, 0, 12, (*Broker).handleFetch) }
+
 // Fetch (key 1), versions 0-12. Versions 0-3, from clients written for Kafka before 0.11,
 // get message sets: the stored v2 batches converted down to uncompressed messages of
 // magic 0 (v0-1) or 1 (v2-3), from the fetch offset on, without headers, within the

@@ -7,6 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(2, 0, 6, (*Broker).handleListOffsets) }
+
 // ListOffsets (key 2), versions 0-6: timestamp -1 is the latest offset (the high
 // watermark), -2 the earliest still kept, any other timestamp the first batch whose newest
 // record is at or after it. Version 0 answers in its old list form.

@@ -9,6 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(3, 0, 11, (*Broker).handleMetadata) }
+
 // Metadata (key 3), versions 0-11: this node is every partition's leader and only replica.
 // Unknown topics are created with the default partition count when auto-creation is on and
 // the client allows it (always before v4, AllowAutoTopicCreation from v4). Topic ids are

@@ -7,6 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(8, 0, 8, (*Broker).handleOffsetCommit) }
+
 // OffsetCommit (key 8), versions 0-8. Members commit with their generation; an empty group
 // accepts commits without one (generation -1), as Kafka does for admin tools. Offsets are
 // on disk before the answer.

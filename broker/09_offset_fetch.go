@@ -7,6 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(9, 0, 7, (*Broker).handleOffsetFetch) }
+
 // OffsetFetch (key 9), versions 0-7: the requested partitions, or (v2+, topics null) every
 // partition the group has committed. A partition without a commit answers offset -1.
 

@@ -6,6 +6,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(10, 0, 3, (*Broker).handleFindCoordinator) }
+
 // FindCoordinator (key 10), versions 0-3: this node coordinates every group.
 
 func (b *Broker) handleFindCoordinator(_ context.Context, r *request) (kmsg.Response, error) {

@@ -6,6 +6,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(12, 0, 4, (*Broker).handleHeartbeat) }
+
 // Heartbeat (key 12), versions 0-4: keeps a member's session alive and tells it, with
 // REBALANCE_IN_PROGRESS, when to rejoin.
 

@@ -6,6 +6,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(13, 0, 4, (*Broker).handleLeaveGroup) }
+
 // LeaveGroup (key 13), versions 0-4: one member before v3, a list of members from v3.
 
 func (b *Broker) handleLeaveGroup(_ context.Context, r *request) (kmsg.Response, error) {

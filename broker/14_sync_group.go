@@ -6,6 +6,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(14, 0, 5, (*Broker).handleSyncGroup) }
+
 // SyncGroup (key 14), versions 0-5: the leader sends every member's assignment; followers
 // wait for it.
 

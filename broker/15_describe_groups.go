@@ -7,6 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(15, 0, 5, (*Broker).handleDescribeGroups) }
+
 // DescribeGroups (key 15), versions 0-5.
 
 func (b *Broker) handleDescribeGroups(_ context.Context, r *request) (kmsg.Response, error) {

@@ -6,6 +6,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(16, 0, 4, (*Broker).handleListGroups) }
+
 // ListGroups (key 16), versions 0-4, with the state filter of v4.
 
 func (b *Broker) handleListGroups(_ context.Context, r *request) (kmsg.Response, error) {

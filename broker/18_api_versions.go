@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -24,41 +25,20 @@ type apiSpec struct {
 	handle   apiHandler
 }
 
-// apis maps each supported API key to its versions and handler. Filled in init to avoid an
-// initialization cycle (ApiVersions reads the table).
-var apis map[int16]apiSpec
+// apis maps each supported API key to its versions and handler, as the API's file
+// registers it (an initializer naming the handlers would be a cycle: ApiVersions reads the
+// table).
+var apis = map[int16]apiSpec{}
 
-func init() {
-	apis = map[int16]apiSpec{
-		0:  {0, 9, (*Broker).handleProduce},
-		1:  {0, 12, (*Broker).handleFetch},
-		2:  {0, 6, (*Broker).handleListOffsets},
-		3:  {0, 11, (*Broker).handleMetadata},
-		8:  {0, 8, (*Broker).handleOffsetCommit},
-		9:  {0, 7, (*Broker).handleOffsetFetch},
-		10: {0, 3, (*Broker).handleFindCoordinator},
-		11: {0, 7, (*Broker).handleJoinGroup},
-		12: {0, 4, (*Broker).handleHeartbeat},
-		13: {0, 4, (*Broker).handleLeaveGroup},
-		14: {0, 5, (*Broker).handleSyncGroup},
-		15: {0, 5, (*Broker).handleDescribeGroups},
-		16: {0, 4, (*Broker).handleListGroups},
-		17: {0, 1, (*Broker).handleSaslHandshake},
-		18: {0, 3, (*Broker).handleApiVersions},
-		19: {0, 7, (*Broker).handleCreateTopics},
-		20: {0, 6, (*Broker).handleDeleteTopics},
-		22: {0, 4, (*Broker).handleInitProducerID},
-		23: {0, 3, (*Broker).handleOffsetForLeaderEpoch},
-		32: {0, 4, (*Broker).handleDescribeConfigs},
-		33: {0, 2, (*Broker).handleAlterConfigs},
-		35: {0, 4, (*Broker).handleDescribeLogDirs},
-		36: {0, 2, (*Broker).handleSaslAuthenticate},
-		37: {0, 3, (*Broker).handleCreatePartitions},
-		42: {0, 2, (*Broker).handleDeleteGroups},
-		44: {0, 1, (*Broker).handleIncrementalAlterConfigs},
-		60: {0, 1, (*Broker).handleDescribeCluster},
+// register adds an API to the table; each API's file registers its own, in its init.
+func register(key, minVersion, maxVersion int16, handle apiHandler) {
+	if _, dup := apis[key]; dup {
+		panic(fmt.Sprintf("broker: API key %d registered twice", key))
 	}
+	apis[key] = apiSpec{minVersion, maxVersion, handle}
 }
+
+func init() { register(18, 0, 3, (*Broker).handleApiVersions) }
 
 // apiKeys lists every supported API in key order, as ApiVersions reports them.
 func apiKeys() []kmsg.ApiVersionsResponseApiKey {

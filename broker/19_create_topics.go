@@ -8,6 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(19, 0, 7, (*Broker).handleCreateTopics) }
+
 // CreateTopics (key 19), versions 0-7. A single node holds one replica of everything, so a
 // replication factor above 1 is refused; -1 (the broker default, v4+) and 1 are accepted.
 // Explicit replica assignments are refused. Configs: retention.ms, retention.bytes.

@@ -7,6 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(20, 0, 6, (*Broker).handleDeleteTopics) }
+
 // DeleteTopics (key 20), versions 0-6: by name, and from v6 by name or topic id.
 
 func (b *Broker) handleDeleteTopics(_ context.Context, r *request) (kmsg.Response, error) {

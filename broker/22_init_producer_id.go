@@ -7,6 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(22, 0, 4, (*Broker).handleInitProducerID) }
+
 // InitProducerId (key 22), versions 0-4: gives idempotent producers (franz-go by default,
 // librdkafka with enable.idempotence, Kafka's Java client) their producer id. Transactions
 // are not supported: a transactional id is refused.

@@ -7,6 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(23, 0, 3, (*Broker).handleOffsetForLeaderEpoch) }
+
 // OffsetForLeaderEpoch (key 23), versions 0-3: a single node never changes leader, so every
 // partition has leader epoch 0, which ends at the high watermark. Clients (franz-go,
 // librdkafka) use this to check for log truncation after a reconnect.

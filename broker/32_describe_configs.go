@@ -8,6 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(32, 0, 4, (*Broker).handleDescribeConfigs) }
+
 // DescribeConfigs (key 32), versions 0-4: topic configs (retention.ms and retention.bytes
 // are settable; the rest describe this broker) and, for the broker resource, its defaults.
 

@@ -8,10 +8,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// AlterConfigs (key 33), versions 0-2, and IncrementalAlterConfigs (key 44), versions 0-1:
-// set retention.ms and retention.bytes of topics. AlterConfigs replaces a topic's whole set
-// of explicit configs, as Kafka does; IncrementalAlterConfigs sets or deletes single ones.
-// Retention changes apply at the cleaner's next run.
+func init() { register(33, 0, 2, (*Broker).handleAlterConfigs) }
+
+// AlterConfigs (key 33), versions 0-2: set retention.ms and retention.bytes of topics,
+// replacing a topic's whole set of explicit configs, as Kafka does (IncrementalAlterConfigs,
+// key 44, sets or deletes single ones). Retention changes apply at the cleaner's next run.
 
 func (b *Broker) handleAlterConfigs(_ context.Context, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.AlterConfigsRequest)
@@ -24,35 +25,6 @@ func (b *Broker) handleAlterConfigs(_ context.Context, r *request) (kmsg.Respons
 			set[c.Name] = c.Value
 		}
 		res.ErrorCode, res.ErrorMessage = b.alterTopicConfigs(rr.ResourceType, rr.ResourceName, true, set, req.ValidateOnly)
-		resp.Resources = append(resp.Resources, res)
-	}
-	return resp, nil
-}
-
-func (b *Broker) handleIncrementalAlterConfigs(_ context.Context, r *request) (kmsg.Response, error) {
-	req := r.kreq.(*kmsg.IncrementalAlterConfigsRequest)
-	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
-	for _, rr := range req.Resources {
-		res := kmsg.NewIncrementalAlterConfigsResponseResource()
-		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		set := map[string]*string{}
-		var bad string
-		for _, c := range rr.Configs {
-			switch c.Op {
-			case kmsg.IncrementalAlterConfigOpSet:
-				set[c.Name] = c.Value
-			case kmsg.IncrementalAlterConfigOpDelete:
-				set[c.Name] = nil
-			default:
-				bad = c.Name
-			}
-		}
-		if bad != "" {
-			res.ErrorCode = kerr.InvalidRequest.Code
-			res.ErrorMessage = kmsg.StringPtr(bad + ": append and subtract apply only to list configs")
-		} else {
-			res.ErrorCode, res.ErrorMessage = b.alterTopicConfigs(rr.ResourceType, rr.ResourceName, false, set, req.ValidateOnly)
-		}
 		resp.Resources = append(resp.Resources, res)
 	}
 	return resp, nil

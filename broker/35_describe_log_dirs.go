@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(35, 0, 4, (*Broker).handleDescribeLogDirs) }
+
 // DescribeLogDirs (key 35), versions 0-4: the one log directory, the broker's data folder,
 // with each partition's size in bytes on disk (what Amazon MSK's console and
 // kafka-log-dirs.sh show), and from v4 the folder's file system's total and usable bytes.

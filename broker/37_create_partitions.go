@@ -8,6 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(37, 0, 3, (*Broker).handleCreatePartitions) }
+
 // CreatePartitions (key 37), versions 0-3: grows a topic to Count partitions. Explicit
 // replica assignments are refused (one node holds everything).
 

@@ -7,6 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(42, 0, 2, (*Broker).handleDeleteGroups) }
+
 // DeleteGroups (key 42), versions 0-2: removes groups that have no members, with their
 // committed offsets.
 

@@ -6,6 +6,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+func init() { register(60, 0, 1, (*Broker).handleDescribeCluster) }
+
 // DescribeCluster (key 60), versions 0-1: one broker, which is also the controller.
 
 func (b *Broker) handleDescribeCluster(_ context.Context, r *request) (kmsg.Response, error) {
