@@ -284,7 +284,7 @@ func TestBrowser(t *testing.T) {
 	t.Parallel()
 	db := seed(t)
 	b := startBroker(t)
-	h := dashboard.NewHandler(db, dashboard.Options{Brokers: []string{b.Addr}, Console: consoleRunner(t, db)})
+	h := dashboard.NewHandler(db, dashboard.Config{Brokers: []string{b.Addr}, Console: consoleRunner(t, db)})
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -604,7 +604,7 @@ func TestBrowser(t *testing.T) {
 	// first), so that the tab's live stream is gone when the server waits for its
 	// connections.
 	t.Run("no broker", func(t *testing.T) {
-		h := dashboard.NewHandler(db, dashboard.Options{ConsoleOff: "The SQL console is off: testing."})
+		h := dashboard.NewHandler(db, dashboard.Config{ConsoleOff: "The SQL console is off: testing."})
 		srv := httptest.NewServer(h)
 		t.Cleanup(func() { srv.Close(); h.Close() })
 		tb := br.tab(t, 1200, 900, false)
@@ -619,7 +619,7 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("token", func(t *testing.T) {
 		const token = "a-long-access-token"
-		h := dashboard.NewHandler(db, dashboard.Options{Token: token})
+		h := dashboard.NewHandler(db, dashboard.Config{Token: token})
 		srv := httptest.NewServer(h)
 		t.Cleanup(func() { srv.Close(); h.Close() })
 		tb := br.tab(t, 1200, 900, false)

@@ -56,9 +56,13 @@ type Config struct {
 	// be read-only (a profile with readonly = 1); empty: the console is off. The console
 	// never runs as Warehouse's user.
 	ConsoleUser, ConsolePassword string
-	// Token, when set, is required by every page and API call: as the cookie the login
-	// form sets, or an "Authorization: Bearer" header. Without it, the SQL console is off
-	// unless Addr is a loopback address.
+	// Console runs the SQL console's statements, for a handler made by NewHandler; nil
+	// turns the console off, for the reason in ConsoleOff. Run makes it from ConsoleUser.
+	Console    ConsoleRunner
+	ConsoleOff string
+	// Token, when set, is required by every page and API call but /healthz and the login
+	// form: as the cookie the login form sets, or an "Authorization: Bearer" header.
+	// Without it, the SQL console is off unless Addr is a loopback address.
 	Token string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
@@ -139,20 +143,19 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer db.Close()
-	opts := Options{Logger: cfg.Logger, Brokers: cfg.Brokers, Kafka: cfg.Kafka, Names: cfg.Names, Token: cfg.Token, ConsoleOff: cfg.consoleOff()}
-	if opts.ConsoleOff == "" {
+	if cfg.ConsoleOff = cfg.consoleOff(); cfg.ConsoleOff == "" {
 		cc := cfg.Warehouse
 		cc.Username, cc.Password = cfg.ConsoleUser, cfg.ConsolePassword
 		lc := &lazyConsole{cfg: cc, log: cfg.Logger}
 		defer lc.close()
-		opts.Console = lc
+		cfg.Console = lc
 	} else {
-		cfg.Logger.Info(opts.ConsoleOff)
+		cfg.Logger.Info(cfg.ConsoleOff)
 	}
 	if len(cfg.Brokers) == 0 {
 		cfg.Logger.Info("no Kafka brokers configured: the pipeline health panel shows the warehouse side only")
 	}
-	h := NewHandler(db, opts)
+	h := NewHandler(db, cfg)
 	defer h.Close()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -192,25 +195,6 @@ type ConsoleRunner interface {
 	Query(ctx context.Context, sql string) (*warehouse.ConsoleResult, error)
 }
 
-// Options are the handler's optional parts.
-type Options struct {
-	// Logger receives the handler's logs; nil discards them.
-	Logger *slog.Logger
-	// Brokers and Kafka reach the Kafka cluster of the pipeline health panel; no brokers:
-	// the panel says none is configured.
-	Brokers []string
-	Kafka   kafkaclient.Config
-	// Names are the pipeline's topics and groups (Config.Names).
-	Names tweet.Names
-	// Console runs the SQL console's statements; nil turns the console off, for the
-	// reason in ConsoleOff.
-	Console    ConsoleRunner
-	ConsoleOff string
-	// Token, when set, is required by every page and API call but /healthz and the login
-	// form.
-	Token string
-}
-
 // contentSecurityPolicy allows only the dashboard's own script, styles and data: no inline
 // script or style, no other origin. The charts draw on canvases (tooltips too), so tweet
 // text never becomes markup, and the console's CSV download is a blob: URL.
@@ -231,14 +215,15 @@ type Handler struct {
 	mux        *http.ServeMux
 }
 
-// NewHandler returns the dashboard's handler over store. Close releases its Kafka
-// connections.
-func NewHandler(store Store, opts Options) *Handler {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+// NewHandler returns the dashboard's handler over store, with cfg's Brokers, Kafka, Names,
+// Console, ConsoleOff, Token and Logger (Run passes its own Config). Close releases its
+// Kafka connections.
+func NewHandler(store Store, cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{store: store, log: opts.Logger, names: opts.Names.WithDefaults(), kafka: newKafkaHealth(opts.Brokers, opts.Kafka, opts.Names), console: opts.Console,
-		consoleOff: opts.ConsoleOff, auth: newAuth(opts.Token), cache: newPanelCache(), mux: http.NewServeMux()}
+	h := &Handler{store: store, log: cfg.Logger, names: cfg.Names.WithDefaults(), kafka: newKafkaHealth(cfg.Brokers, cfg.Kafka, cfg.Names), console: cfg.Console,
+		consoleOff: cfg.ConsoleOff, auth: newAuth(cfg.Token), cache: newPanelCache(), mux: http.NewServeMux()}
 	if h.console == nil && h.consoleOff == "" {
 		h.consoleOff = "The SQL console is off."
 	}

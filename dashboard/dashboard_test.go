@@ -243,7 +243,7 @@ func (c *client) post(path, contentType, body string, status int) (*http.Respons
 func TestPanelEndpoints(t *testing.T) {
 	t.Parallel()
 	db := seed(t)
-	h := dashboard.NewHandler(db, dashboard.Options{})
+	h := dashboard.NewHandler(db, dashboard.Config{})
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -381,7 +381,7 @@ func TestPipelineEndpoint(t *testing.T) {
 		problem string
 	}{{"broker", []string{b.Addr}, ""}, {"none", nil, "No Kafka brokers are configured"}, {"unreachable", []string{deadAddr}, "Kafka is not reachable"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := dashboard.NewHandler(db, dashboard.Options{Brokers: tc.brokers})
+			h := dashboard.NewHandler(db, dashboard.Config{Brokers: tc.brokers})
 			defer h.Close()
 			srv := httptest.NewServer(h)
 			defer srv.Close()
@@ -443,7 +443,7 @@ func TestPipelineWatchesTheConfiguredNames(t *testing.T) {
 	db := seed(t)
 	b := startBroker(t)
 	names := tweet.Names{Topic: "tweets", DLQTopic: "tweets", Group: "loader", EntitiesGroup: "sampler"}
-	h := dashboard.NewHandler(db, dashboard.Options{Brokers: []string{b.Addr}, Names: names})
+	h := dashboard.NewHandler(db, dashboard.Config{Brokers: []string{b.Addr}, Names: names})
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -466,7 +466,7 @@ func TestPipelineWatchesTheConfiguredNames(t *testing.T) {
 func TestSnapshotAndStream(t *testing.T) {
 	t.Parallel()
 	db := seed(t)
-	h := dashboard.NewHandler(db, dashboard.Options{})
+	h := dashboard.NewHandler(db, dashboard.Config{})
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -573,7 +573,7 @@ func readEvents(r io.Reader) <-chan event {
 func TestStreamOnce(t *testing.T) {
 	t.Parallel()
 	db := seed(t)
-	h := dashboard.NewHandler(db, dashboard.Options{})
+	h := dashboard.NewHandler(db, dashboard.Config{})
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -597,7 +597,7 @@ func TestToken(t *testing.T) {
 	t.Parallel()
 	db := seed(t)
 	const token = "s3cret-token"
-	h := dashboard.NewHandler(db, dashboard.Options{Token: token})
+	h := dashboard.NewHandler(db, dashboard.Config{Token: token})
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -638,7 +638,7 @@ func TestToken(t *testing.T) {
 func TestConsoleEndpoints(t *testing.T) {
 	t.Parallel()
 	db := seed(t)
-	h := dashboard.NewHandler(db, dashboard.Options{Console: consoleRunner(t, db)})
+	h := dashboard.NewHandler(db, dashboard.Config{Console: consoleRunner(t, db)})
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -674,7 +674,7 @@ func TestConsoleEndpoints(t *testing.T) {
 		t.Errorf("CSV = %q, %v", body, err)
 	}
 
-	off := dashboard.NewHandler(db, dashboard.Options{ConsoleOff: "The SQL console is off: testing."})
+	off := dashboard.NewHandler(db, dashboard.Config{ConsoleOff: "The SQL console is off: testing."})
 	defer off.Close()
 	srvOff := httptest.NewServer(off)
 	defer srvOff.Close()
@@ -725,7 +725,7 @@ func TestConsoleOff(t *testing.T) {
 func TestTokenGuessesAreThrottled(t *testing.T) {
 	t.Parallel()
 	const token = "s3cret-token"
-	h := dashboard.NewHandler(nil, dashboard.Options{Token: token})
+	h := dashboard.NewHandler(nil, dashboard.Config{Token: token})
 	defer h.Close()
 	call := func(addr, method, path, auth, cookie, form string) *httptest.ResponseRecorder {
 		var body io.Reader

@@ -156,7 +156,7 @@ func runBenchDashboard(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	waitMerges(ctx, stderr, db)
 
-	h := dashboard.NewHandler(db, dashboard.Options{Brokers: []string{brokerAddr}})
+	h := dashboard.NewHandler(db, dashboard.Config{Brokers: []string{brokerAddr}})
 	defer h.Close()
 	hs := httptest.NewServer(h)
 	defer hs.Close()
