@@ -269,12 +269,7 @@ func (db *DB) unstored(ctx context.Context, b LoadBatch) (rows, ids []TweetRow, 
 
 // storedOffsets returns the offsets of b's tweets that table (tweets or tweet_ids) holds.
 func (db *DB) storedOffsets(ctx context.Context, b LoadBatch, table string) (map[int64]struct{}, error) {
-	ids := make([]uint64, len(b.Tweets))
-	from, to := b.Tweets[0].CreatedAt, b.Tweets[0].CreatedAt
-	for i, t := range b.Tweets {
-		ids[i] = t.ID
-		from, to = minTime(from, t.CreatedAt), maxTime(to, t.CreatedAt)
-	}
+	ids, from, to := idsAndSpan(b.Tweets, func(t *TweetRow) (uint64, time.Time) { return t.ID, t.CreatedAt })
 	// The tweets table is ordered by created_at, tweet_ids by id: each query reads the
 	// granules its key points at.
 	q := "SELECT kafka_offset FROM " + db.table("tweet_ids") + " WHERE id IN _ids AND kafka_partition = ? AND kafka_offset >= ? AND kafka_offset <= ?"
@@ -306,18 +301,21 @@ func (db *DB) storedOffsets(ctx context.Context, b LoadBatch, table string) (map
 	return out, err
 }
 
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
+// idsAndSpan returns the ids of rows (not empty) and the earliest and latest of their
+// times: a lookup by id reads only the granules of that span of a table ordered by time.
+func idsAndSpan[R any](rows []R, get func(*R) (uint64, time.Time)) (ids []uint64, from, to time.Time) {
+	ids = make([]uint64, len(rows))
+	for i := range rows {
+		id, at := get(&rows[i])
+		ids[i] = id
+		if i == 0 || at.Before(from) {
+			from = at
+		}
+		if i == 0 || at.After(to) {
+			to = at
+		}
 	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
+	return ids, from, to
 }
 
 // BatchCommitted reports whether the batch of topic and partition that starts at first is

@@ -129,12 +129,7 @@ func (db *DB) storedScores(ctx context.Context, b ScoreBatch) (map[int64]bool, e
 	if len(b.Scores) == 0 {
 		return out, nil
 	}
-	ids := make([]uint64, len(b.Scores))
-	from, to := b.Scores[0].CreatedAt, b.Scores[0].CreatedAt
-	for i, s := range b.Scores {
-		ids[i] = s.ID
-		from, to = minTime(from, s.CreatedAt), maxTime(to, s.CreatedAt)
-	}
+	ids, from, to := idsAndSpan(b.Scores, func(s *ScoreRow) (uint64, time.Time) { return s.ID, s.CreatedAt })
 	err := db.synced(ctx, []string{"tweet_scores"}, func(ctx context.Context, conn driver.Conn) error {
 		t, err := idsTable(ids)
 		if err != nil {
@@ -202,12 +197,7 @@ func (db *DB) StoredTweets(ctx context.Context, topic string, rows []TweetRow) (
 	if len(rows) == 0 {
 		return out, nil
 	}
-	ids := make([]uint64, len(rows))
-	from, to := rows[0].CreatedAt, rows[0].CreatedAt
-	for i, r := range rows {
-		ids[i] = r.ID
-		from, to = minTime(from, r.CreatedAt), maxTime(to, r.CreatedAt)
-	}
+	ids, from, to := idsAndSpan(rows, func(t *TweetRow) (uint64, time.Time) { return t.ID, t.CreatedAt })
 	err := db.synced(ctx, []string{"tweets"}, func(ctx context.Context, conn driver.Conn) error {
 		t, err := idsTable(ids)
 		if err != nil {
