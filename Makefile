@@ -4,12 +4,13 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/starling
+BENCH_BIN := bin/starling-bench
 WEB := dashboard/web
 SCREENSHOTS ?= $(CURDIR)/test-output/screenshots
 # Debian/Ubuntu packages the tests and `make run` use.
 DEB_PACKAGES := clickhouse-server clickhouse-client chromium fonts-noto-color-emoji fonts-wqy-zenhei kcat python3-kafka python3-snappy python3-lz4 zookeeper
 
-.PHONY: run test deps web build compose-up compose-test clean sample-data
+.PHONY: run test deps web build bench-tools compose-up compose-test clean sample-data
 
 ## run: build everything and run the whole pipeline on the sample feed (dashboard on :8080)
 run: deps-run web build
@@ -26,6 +27,11 @@ test: deps web
 ## build: the starling binary (needs the dashboard bundle: `make web`)
 build:
 	$(GO) build -o $(BIN) ./cmd/starling
+
+## bench-tools: the starling binary and starling-bench beside it (`bin/starling bench …`
+## runs it; the benchmarks' clients and browser driver live only there)
+bench-tools: web build
+	$(GO) build -o $(BENCH_BIN) ./cmd/starling-bench
 
 ## web: bundle the dashboard's JavaScript (ECharts + word cloud) for embedding
 web: $(WEB)/node_modules/.package-lock.json

@@ -596,11 +596,8 @@ func (in *Ingester) wait(ctx context.Context, p *pacer, rec *tweet.Record) error
 	return nil
 }
 
-// twitterEpoch is the millisecond snowflake ids count from (2010-11-04T01:42:54.657Z).
-const twitterEpoch = 1288834974657
-
 // stamp gives rec the moment it is sent (Config.Stamp). Ids are snowflakes: milliseconds
-// since twitterEpoch above 22 bits of sequence, so they rise with time and never repeat
+// since tweet.SnowflakeEpoch above 22 bits of sequence, so they rise with time and never repeat
 // within a run.
 func (in *Ingester) stamp(rec *tweet.Record) {
 	now := in.cfg.Clock.Now().UTC().Truncate(time.Millisecond)
@@ -614,7 +611,7 @@ func (in *Ingester) stamp(rec *tweet.Record) {
 		in.stampMS, in.stampSeq = ms, 0
 	}
 	rec.CreatedAt = now
-	rec.ID = strconv.FormatUint(uint64(ms-twitterEpoch)<<22|uint64(in.stampSeq), 10)
+	rec.ID = strconv.FormatUint(tweet.SnowflakeID(time.UnixMilli(ms), uint64(in.stampSeq)), 10)
 	rec.RetweetOf, rec.QuoteOf, rec.ReplyTo, rec.EditHistory = "", "", "", nil
 }
 

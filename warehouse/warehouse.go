@@ -19,6 +19,7 @@ package warehouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -113,6 +114,33 @@ func OpenWaiting(ctx context.Context, cfg Config, maxWait time.Duration) (*DB, e
 		}
 		if !b.Wait(ctx) {
 			return nil, err
+		}
+	}
+}
+
+// MigrateWaiting waits up to within for ClickHouse (it may still be starting, or
+// restarting) and applies the migrations. A migration cut short by a lost connection is
+// applied again (they are idempotent); one ClickHouse refuses is an error.
+func MigrateWaiting(ctx context.Context, cfg Config, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	b := retry.Backoff{First: 200 * time.Millisecond}
+	for {
+		db, err := OpenWaiting(ctx, cfg, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		err = db.Migrate(ctx)
+		db.Close()
+		var ex *clickhouse.Exception
+		if err == nil || errors.As(err, &ex) || ctx.Err() != nil {
+			return err
+		}
+		if cfg.Logger != nil {
+			cfg.Logger.Warn("migration cut short; trying again", "err", err, "retry_in", b.Next())
+		}
+		if !b.Wait(ctx) {
+			return err
 		}
 	}
 }

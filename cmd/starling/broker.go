@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/starling-analytics/starling/broker"
+	"github.com/starling-analytics/starling/internal/cli"
 )
 
 // brokerFlags registers the built-in broker's settings.
@@ -23,11 +24,11 @@ func brokerFlags(fs *flag.FlagSet, c *broker.Config) {
 	fs.StringVar(&c.AdvertisedAddr, "broker-advertised-addr", "", "host:port clients are told to connect to (default: the listen address, 127.0.0.1 for an unspecified host)")
 	fs.StringVar(&c.DataDir, "broker-data-dir", "data/broker", "directory for topic logs, topic metadata and group offsets")
 	c.DefaultPartitions = 3
-	fs.Var((*int32Flag)(&c.DefaultPartitions), "broker-partitions", "partition count of auto-created topics")
+	fs.Var((*cli.Int32)(&c.DefaultPartitions), "broker-partitions", "partition count of auto-created topics")
 	fs.DurationVar(&c.Retention, "broker-retention", 7*24*time.Hour, "default retention.ms of topics: older segments are deleted (negative keeps forever)")
 	fs.Int64Var(&c.RetentionBytes, "broker-retention-bytes", 0, "default retention.bytes per partition (0 = no size limit)")
 	c.MaxMessageBytes = 1048588
-	fs.Var((*int32Flag)(&c.MaxMessageBytes), "broker-max-message-bytes", "default max.message.bytes of topics: the largest record batch a producer may send")
+	fs.Var((*cli.Int32)(&c.MaxMessageBytes), "broker-max-message-bytes", "default max.message.bytes of topics: the largest record batch a producer may send")
 	fs.Int64Var(&c.SegmentBytes, "broker-segment-bytes", 256<<20, "roll a partition's segment file at this size")
 	fs.BoolVar(&c.SyncWrites, "broker-sync-writes", false, "fsync every produce before acknowledging it (survives power loss; slower)")
 	fs.DurationVar(&c.FlushInterval, "broker-flush-interval", time.Second, "how often unsynced writes are fsynced when --broker-sync-writes is off")
@@ -71,14 +72,14 @@ func (s *brokerSecurityFlags) apply(c *broker.Config) error {
 }
 
 func runBroker(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("broker", "Runs the built-in Kafka-compatible broker until interrupted.", stderr)
+	fs := cli.NewFlagSet("starling broker", "Runs the built-in Kafka-compatible broker until interrupted.", stderr)
 	var cfg broker.Config
-	var lf logFlags
+	var lf cli.Log
 	brokerFlags(fs, &cfg)
 	var sec brokerSecurityFlags
 	sec.register(fs)
 	metricsAddr := fs.String("broker-metrics-addr", ":9308", "HTTP address serving the broker's Prometheus metrics at /metrics (empty: off)")
-	logger, err := lf.parse(fs, args, stderr)
+	logger, err := lf.Parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/internal/lab"
 	"github.com/starling-analytics/starling/sample-data/generator"
 	"github.com/starling-analytics/starling/warehouse"
 	"github.com/starling-analytics/starling/warehouse/warehousetest"
@@ -41,10 +42,10 @@ func TestMain(m *testing.M) {
 
 // testStack starts a stack whose processes are this binary, with ClickHouse and the broker
 // running; it is torn down when the test ends, and its logs are kept for a failure.
-func testStack(t *testing.T, brokerFlags ...string) *stack {
+func testStack(t *testing.T, brokerFlags ...string) *lab.Stack {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := newStack(dir, os.Args[0], []string{"STARLING_TEST_MAIN=1"})
+	s, err := lab.NewStack(dir, os.Args[0], []string{"STARLING_TEST_MAIN=1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func diffCounts(got, want map[string]int64) string {
 
 // checkWarehouse waits until the warehouse holds as many tweets as the model, then
 // checks that it holds exactly the model's tweets, once each, and the model's aggregates.
-func checkWarehouse(t *testing.T, s *stack, m *feedModel, timeout time.Duration) {
+func checkWarehouse(t *testing.T, s *lab.Stack, m *feedModel, timeout time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := warehouse.Open(ctx, s.Warehouse)
@@ -252,7 +253,7 @@ func checkWarehouse(t *testing.T, s *stack, m *feedModel, timeout time.Duration)
 }
 
 // waitIngest waits for an ingest process to finish its feed.
-func waitIngest(t *testing.T, p *proc, timeout time.Duration) {
+func waitIngest(t *testing.T, p *lab.Proc, timeout time.Duration) {
 	t.Helper()
 	if err := p.Wait(timeout); err != nil {
 		t.Fatalf("%s: %v", p.Name, err)
@@ -260,7 +261,7 @@ func waitIngest(t *testing.T, p *proc, timeout time.Duration) {
 }
 
 // after waits d, failing the test if a process of ps exits meanwhile.
-func after(t *testing.T, d time.Duration, ps ...*proc) {
+func after(t *testing.T, d time.Duration, ps ...*lab.Proc) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -280,12 +281,12 @@ func after(t *testing.T, d time.Duration, ps ...*proc) {
 func TestFaultBrokerKilled(t *testing.T) {
 	s := testStack(t)
 	m := newModel()
-	feed := m.writeFeed(t, s.dir, 11, 40000)
+	feed := m.writeFeed(t, s.Dir(), 11, 40000)
 	etl, err := s.StartETL("etl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := s.StartIngest("ingest", "--input", feed, "--speed", "0", "--rate", "5000", "--checkpoint", filepath.Join(s.dir, "ckpt"))
+	in, err := s.StartIngest("ingest", "--input", feed, "--speed", "0", "--rate", "5000", "--checkpoint", filepath.Join(s.Dir(), "ckpt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +305,7 @@ func TestFaultBrokerKilled(t *testing.T) {
 func TestFaultClickHouseDown(t *testing.T) {
 	s := testStack(t)
 	m := newModel()
-	feed := m.writeFeed(t, s.dir, 12, 30000)
+	feed := m.writeFeed(t, s.Dir(), 12, 30000)
 	etl, err := s.StartETL("etl")
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +331,7 @@ func TestFaultClickHouseDown(t *testing.T) {
 // insertInFlight polls ClickHouse's running queries over its HTTP interface until one is
 // an INSERT of a batch (into tweets, tweet_ids, tweet_deletions or minute_stats), and
 // reports whether one was seen before the timeout.
-func insertInFlight(s *stack, timeout time.Duration) bool {
+func insertInFlight(s *lab.Stack, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	addr := s.ClickHouseHTTP()
 	q := url.QueryEscape("SELECT count() FROM system.processes WHERE match(query, '^INSERT INTO (tweets|tweet_ids|tweet_deletions|minute_stats) ')")
@@ -350,7 +351,7 @@ func insertInFlight(s *stack, timeout time.Duration) bool {
 }
 
 // waitLoading waits until the warehouse holds tweets.
-func waitLoading(t *testing.T, s *stack, timeout time.Duration) {
+func waitLoading(t *testing.T, s *lab.Stack, timeout time.Duration) {
 	t.Helper()
 	db, err := warehouse.Open(context.Background(), s.Warehouse)
 	if err != nil {
@@ -379,7 +380,7 @@ func TestFaultKilledMidInsert(t *testing.T) {
 	s := testStack(t)
 	m := newModel()
 	rng := rand.New(rand.NewPCG(17, 18))
-	feed := m.writeFeed(t, s.dir, 17, 240000) // 3,000/s for 80 s
+	feed := m.writeFeed(t, s.Dir(), 17, 240000) // 3,000/s for 80 s
 	etl, err := s.StartETL("etl")
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +404,7 @@ func TestFaultKilledMidInsert(t *testing.T) {
 			t.Fatalf("%s exited: %v", in.Name, err)
 		}
 		more++
-		next := m.writeFeed(t, s.dir, more, 60000) // 20 s at 3,000/s
+		next := m.writeFeed(t, s.Dir(), more, 60000) // 20 s at 3,000/s
 		if in, err = s.StartIngest(fmt.Sprintf("ingest-%d", more), "--input", next, "--speed", "0", "--rate", "3000"); err != nil {
 			t.Fatal(err)
 		}
@@ -424,7 +425,7 @@ func TestFaultKilledMidInsert(t *testing.T) {
 	}
 	waitIngest(t, in, 3*time.Minute)
 
-	feed2 := m.writeFeed(t, s.dir, 18, 450000) // 3,000/s for 150 s
+	feed2 := m.writeFeed(t, s.Dir(), 18, 450000) // 3,000/s for 150 s
 	in, err = s.StartIngest("ingest-2", "--input", feed2, "--speed", "0", "--rate", "3000")
 	if err != nil {
 		t.Fatal(err)
@@ -448,8 +449,8 @@ func TestFaultKilledMidInsert(t *testing.T) {
 func TestFaultETLKilledAndReplicas(t *testing.T) {
 	s := testStack(t, "--broker-partitions", "6")
 	m := newModel()
-	feed := m.writeFeed(t, s.dir, 13, 60000)
-	var etls []*proc
+	feed := m.writeFeed(t, s.Dir(), 13, 60000)
+	var etls []*lab.Proc
 	for i := range 3 {
 		p, err := s.StartETL(fmt.Sprintf("etl-%d", i))
 		if err != nil {
@@ -471,7 +472,7 @@ func TestFaultETLKilledAndReplicas(t *testing.T) {
 	}
 	waitIngest(t, in, 3*time.Minute)
 	checkWarehouse(t, s, m, 3*time.Minute)
-	for _, p := range []*proc{etls[2], joined} {
+	for _, p := range []*lab.Proc{etls[2], joined} {
 		if done, err := p.Exited(); done {
 			t.Errorf("%s exited: %v", p.Name, err)
 		}
@@ -483,12 +484,12 @@ func TestFaultETLKilledAndReplicas(t *testing.T) {
 func TestFaultIngesterKilled(t *testing.T) {
 	s := testStack(t)
 	m := newModel()
-	feed := m.writeFeed(t, s.dir, 14, 30000)
+	feed := m.writeFeed(t, s.Dir(), 14, 30000)
 	etl, err := s.StartETL("etl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ckpt := filepath.Join(s.dir, "ckpt")
+	ckpt := filepath.Join(s.Dir(), "ckpt")
 	in, err := s.StartIngest("ingest", "--input", feed, "--speed", "0", "--rate", "5000", "--checkpoint", ckpt)
 	if err != nil {
 		t.Fatal(err)
@@ -500,7 +501,7 @@ func TestFaultIngesterKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIngest(t, again, 3*time.Minute)
-	log, _ := os.ReadFile(filepath.Join(s.dir, "ingest-again.log"))
+	log, _ := os.ReadFile(filepath.Join(s.Dir(), "ingest-again.log"))
 	if !bytes.Contains(log, []byte("resuming from the checkpoint")) {
 		t.Errorf("the restarted ingester did not resume from its checkpoint:\n%s", log)
 	}
@@ -511,8 +512,8 @@ func TestFaultIngesterKilled(t *testing.T) {
 func TestFaultBurst(t *testing.T) {
 	s := testStack(t)
 	m := newModel()
-	normal := m.writeFeed(t, s.dir, 15, 60000) // 600/s for 100 s
-	burst := m.writeFeed(t, s.dir, 16, 324000) // 5,400/s more for 60 s: 6,000/s in all
+	normal := m.writeFeed(t, s.Dir(), 15, 60000) // 600/s for 100 s
+	burst := m.writeFeed(t, s.Dir(), 16, 324000) // 5,400/s more for 60 s: 6,000/s in all
 	etl, err := s.StartETL("etl")
 	if err != nil {
 		t.Fatal(err)
@@ -539,7 +540,7 @@ func TestFaultDiskFull(t *testing.T) {
 	// Small segments, so that the limit falls inside one while the feed is sent.
 	s := testStack(t, "--broker-segment-bytes", "8388608")
 	m := newModel()
-	feed := m.writeFeed(t, s.dir, 17, 40000)
+	feed := m.writeFeed(t, s.Dir(), 17, 40000)
 	etl, err := s.StartETL("etl")
 	if err != nil {
 		t.Fatal(err)
@@ -558,7 +559,7 @@ func TestFaultDiskFull(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	tick := time.NewTicker(100 * time.Millisecond)
 	for {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "ingest.log"))
+		log, _ := os.ReadFile(filepath.Join(s.Dir(), "ingest.log"))
 		if bytes.Contains(log, []byte("produce failed; retrying")) {
 			break
 		}
@@ -587,7 +588,7 @@ func TestSoakMemoryStaysFlat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	procs := []*proc{s.Broker(), etl, in}
+	procs := []*lab.Proc{s.Broker(), etl, in}
 	peak := func(d time.Duration) []int64 {
 		out := make([]int64, len(procs))
 		deadline := time.Now().Add(d)
@@ -598,7 +599,7 @@ func TestSoakMemoryStaysFlat(t *testing.T) {
 				if done, err := p.Exited(); done {
 					t.Fatalf("%s exited: %v", p.Name, err)
 				}
-				if _, rss, err := procUsage(p.PID()); err == nil {
+				if _, rss, err := lab.ProcUsage(p.PID()); err == nil {
 					out[i] = max(out[i], rss)
 				}
 			}

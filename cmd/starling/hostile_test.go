@@ -79,7 +79,7 @@ func TestHostileInputThroughEveryEntryPoint(t *testing.T) {
 		bad.Write(bytes.ReplaceAll(line, []byte("\n"), []byte(" ")))
 		bad.WriteByte('\n')
 	}
-	hostileFile := filepath.Join(s.dir, "hostile.jsonl")
+	hostileFile := filepath.Join(s.Dir(), "hostile.jsonl")
 	if err := os.WriteFile(hostileFile, bad.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestHostileInputThroughEveryEntryPoint(t *testing.T) {
 	}
 	waitIngest(t, in, time.Minute)
 	m.addLine(t, etlScorer(t), []byte(markup)) // the markup tweet is a tweet
-	log, _ := os.ReadFile(filepath.Join(s.dir, "ingest-hostile.log"))
+	log, _ := os.ReadFile(filepath.Join(s.Dir(), "ingest-hostile.log"))
 	for _, want := range []string{"line too long", "invalid json", `"ingest finished"`} {
 		if !bytes.Contains(log, []byte(want)) {
 			t.Errorf("the ingester's log does not report %q:\n%s", want, log)
@@ -119,7 +119,7 @@ func TestHostileInputThroughEveryEntryPoint(t *testing.T) {
 	}
 
 	// 4. Good tweets after all that: they load, and the pipeline is whole.
-	feed := m.writeFeed(t, s.dir, 21, 5000)
+	feed := m.writeFeed(t, s.Dir(), 21, 5000)
 	good, err := s.StartIngest("ingest", "--input", feed, "--speed", "0")
 	if err != nil {
 		t.Fatal(err)

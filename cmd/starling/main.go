@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/starling-analytics/starling/internal/cli"
 )
 
 // command is one subcommand of the binary.
@@ -32,7 +34,7 @@ func commands() []command {
 		{"dashboard", "serve the web dashboard over the warehouse", runDashboard},
 		{"rescore", "score the stored tweets again with another sentiment model, from the log, beside the ETL's scores", runRescore},
 		{"migrate", "apply the warehouse schema migrations and exit", runMigrate},
-		{"bench", "measure: `bench broker` runs the broker beside franz-go's kfake", runBench},
+		{"bench", "measure: runs starling-bench (`starling bench etl`, `bench pipeline`, …; see its help)", runBench},
 		{"probe", "check that a service answers (for container healthchecks)", runProbe},
 		{"score", "score the sentiment of each line of stdin: label<TAB>compound", runScore},
 		{"eval-sentiment", "accuracy, macro-F1 and macro-recall of the sentiment models on labelled tweets, side by side", runEvalSentiment},
@@ -57,10 +59,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, c := range commands() {
 		if c.name == args[0] {
 			err := c.run(ctx, args[1:], stdout, stderr)
+			var status exitStatus
 			switch {
+			case errors.As(err, &status):
+				return int(status)
 			case err == nil, errors.Is(err, flag.ErrHelp):
 				return 0
-			case errors.Is(err, errUsage):
+			case errors.Is(err, cli.ErrUsage):
 				return 2
 			default:
 				fmt.Fprintf(stderr, "starling %s: %v\n", c.name, err)

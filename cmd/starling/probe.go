@@ -8,19 +8,21 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/starling-analytics/starling/internal/cli"
 )
 
 // runProbe checks that a service answers, for container healthchecks (the runtime image has
 // no curl): tcp://host:port must accept a connection, http(s)://… must answer 2xx.
 func runProbe(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("probe", "Exits 0 when the target answers: tcp://host:port accepts a connection, http://host:port/path answers 2xx.", stderr)
+	fs := cli.NewFlagSet("starling probe", "Exits 0 when the target answers: tcp://host:port accepts a connection, http://host:port/path answers 2xx.", stderr)
 	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for an answer")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return cli.ErrUsage
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	target, err := url.Parse(fs.Arg(0))
 	if err != nil {

@@ -10,14 +10,15 @@ import (
 
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/etl/sentiment"
+	"github.com/starling-analytics/starling/internal/cli"
 	"github.com/starling-analytics/starling/internal/tweet"
 )
 
 func runRescore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("rescore", "Replays topic \"tweets\" from a time and writes another sentiment model's scores of the stored tweets beside the ETL's, exactly once, while the ETL runs.", stderr)
+	fs := cli.NewFlagSet("starling rescore", "Replays topic \"tweets\" from a time and writes another sentiment model's scores of the stored tweets beside the ETL's, exactly once, while the ETL runs.", stderr)
 	var cfg etl.RescoreConfig
-	var brokers, addrs listFlag
-	var lf logFlags
+	var brokers, addrs cli.List
+	var lf cli.Log
 	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
 	fs.StringVar(&cfg.Model, "model", "", "the model to score with ("+strings.Join(sentiment.Models(), ", ")+"); required")
@@ -25,7 +26,7 @@ func runRescore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&cfg.Topic, "topic", tweet.TopicTweets, "the tweet topic the ETL loads")
 	fs.StringVar(&cfg.GroupID, "rescore-group", "", "the rescore's consumer group (default rescore-MODEL)")
 	fs.IntVar(&cfg.BatchSize, "rescore-batch-size", 20000, "records per batch of scores")
-	logger, err := lf.parse(fs, args, stderr)
+	logger, err := lf.Parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}

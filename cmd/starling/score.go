@@ -4,26 +4,18 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/starling-analytics/starling/etl/sentiment"
+	"github.com/starling-analytics/starling/internal/cli"
 )
 
 // The sentiment models from the command line: `starling score` labels texts with one,
 // `starling eval-sentiment` (or `score --eval`) measures them against labelled tweets side
 // by side, and `starling train-sentiment` (train.go) trains the learned one.
-
-// The development sets, relative to the repository root (see findRepoFile).
-const (
-	devVaderSet        = "etl/sentiment/testdata/vader-4200-tweets.tsv"
-	devTweetEvalTexts  = "etl/sentiment/testdata/tweeteval-val-text.txt"
-	devTweetEvalLabels = "etl/sentiment/testdata/tweeteval-val-labels.txt"
-)
 
 func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return scoreCommand(ctx, os.Stdin, args, stdout, stderr)
@@ -31,11 +23,11 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // scoreCommand is `starling score` reading stdin.
 func scoreCommand(ctx context.Context, stdin io.Reader, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("score", "Reads one text per line on stdin and writes one line per text to stdout: label<TAB>compound, the label positive, neutral or negative and the compound score in [-1, 1] with 4 decimals. Lines may be of any length and end in LF or CRLF; an empty line is scored as an empty text.", stderr)
+	fs := cli.NewFlagSet("starling score", "Reads one text per line on stdin and writes one line per text to stdout: label<TAB>compound, the label positive, neutral or negative and the compound score in [-1, 1] with 4 decimals. Lines may be of any length and end in LF or CRLF; an empty line is scored as an empty text.", stderr)
 	eval := fs.Bool("eval", false, "instead of scoring stdin, print the figures on labelled sets, as eval-sentiment does")
 	model := fs.String("model", sentiment.Models()[0], fmt.Sprintf("sentiment model: %s (learned from labelled tweets; the compound is P(positive) - P(negative)) or %s (lexicon and rules)", sentiment.ModelLinear, sentiment.ModelVADER))
-	sets := addEvalFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	sets := cli.AddEvalFlags(fs)
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *eval {
@@ -113,61 +105,19 @@ func appendScore(b []byte, label sentiment.Label, compound float64) []byte {
 }
 
 func runEvalSentiment(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("eval-sentiment", "Scores labelled tweet sets with every sentiment model, side by side, and prints accuracy, macro-F1, macro-recall (TweetEval's measure), per-class precision and recall, and each model's confusion matrix. By default the two development sets of the repository; the flags point at other files in the same formats (an empty path leaves a set out).", stderr)
-	sets := addEvalFlags(fs)
-	var models listFlag = sentiment.Models()
+	fs := cli.NewFlagSet("starling eval-sentiment", "Scores labelled tweet sets with every sentiment model, side by side, and prints accuracy, macro-F1, macro-recall (TweetEval's measure), per-class precision and recall, and each model's confusion matrix. By default the two development sets of the repository; the flags point at other files in the same formats (an empty path leaves a set out).", stderr)
+	sets := cli.AddEvalFlags(fs)
+	var models cli.List = sentiment.Models()
 	fs.Var(&models, "models", "comma-separated models to compare")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	return evalSentiment(sets, models, stdout)
 }
 
-// evalSets are the labelled files to evaluate on.
-type evalSets struct {
-	vader, tweetEvalTexts, tweetEvalLabels *string
-}
-
-func addEvalFlags(fs *flag.FlagSet) evalSets {
-	return evalSets{
-		vader:           fs.String("vader", devVaderSet, "tweets in VADER's format: id<TAB>mean rating -4..4<TAB>text per line"),
-		tweetEvalTexts:  fs.String("tweeteval-text", devTweetEvalTexts, "tweets in TweetEval's format: one text per line"),
-		tweetEvalLabels: fs.String("tweeteval-labels", devTweetEvalLabels, "the labels of --tweeteval-text, one per line: 0 negative, 1 neutral, 2 positive"),
-	}
-}
-
-// namedSet is a labelled set and the name it is reported by.
-type namedSet struct {
-	name string
-	set  []sentiment.Example
-}
-
-// readEvalSets reads the labelled sets the flags name.
-func readEvalSets(sets evalSets) ([]namedSet, error) {
-	var all []namedSet
-	if *sets.vader != "" {
-		set, err := readVaderFile(findRepoFile(*sets.vader))
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, namedSet{filepath.Base(*sets.vader), set})
-	}
-	if *sets.tweetEvalTexts != "" && *sets.tweetEvalLabels != "" {
-		set, err := readTweetEvalFiles(findRepoFile(*sets.tweetEvalTexts), findRepoFile(*sets.tweetEvalLabels))
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, namedSet{filepath.Base(*sets.tweetEvalTexts), set})
-	}
-	if len(all) == 0 {
-		return nil, errors.New("no labelled set given")
-	}
-	return all, nil
-}
-
 // evalSentiment prints the figures of each model on each set.
-func evalSentiment(sets evalSets, models []string, w io.Writer) error {
-	all, err := readEvalSets(sets)
+func evalSentiment(sets cli.EvalSets, models []string, w io.Writer) error {
+	all, err := sets.Read()
 	if err != nil {
 		return err
 	}
@@ -180,14 +130,14 @@ func evalSentiment(sets evalSets, models []string, w io.Writer) error {
 	metrics := make([][]sentiment.Metrics, len(all)) // [set][model]
 	for j, s := range all {
 		for i, a := range scorers {
-			metrics[j] = append(metrics[j], sentiment.Evaluate(a, s.set))
-			printMetrics(w, s.name, models[i], metrics[j][i], i == 0 && j == 0)
+			metrics[j] = append(metrics[j], sentiment.Evaluate(a, s.Set))
+			printMetrics(w, s.Name, models[i], metrics[j][i], i == 0 && j == 0)
 		}
 	}
 	fmt.Fprintln(w, "\nconfusion matrices (rows: the gold label, columns: the model's; negative, neutral, positive)")
 	for j, s := range all {
 		for i := range scorers {
-			fmt.Fprintf(w, "%-28s %-10s %v\n", s.name, models[i], metrics[j][i].Confusion)
+			fmt.Fprintf(w, "%-28s %-10s %v\n", s.Name, models[i], metrics[j][i].Confusion)
 		}
 	}
 	return nil
@@ -204,62 +154,4 @@ func printMetrics(w io.Writer, set, model string, m sentiment.Metrics, head bool
 		pr[c] = fmt.Sprintf("%.3f / %.3f", m.Precision[c], m.Recall[c])
 	}
 	fmt.Fprintf(w, row, set, model, strconv.Itoa(m.N), fmt.Sprintf("%.4f", m.Accuracy), fmt.Sprintf("%.4f", m.MacroF1), fmt.Sprintf("%.4f", m.MacroRecall()), pr[0], pr[1], pr[2])
-}
-
-func readVaderFile(path string) ([]sentiment.Example, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	set, err := sentiment.ReadVaderTweets(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return set, nil
-}
-
-func readTweetEvalFiles(textsPath, labelsPath string) ([]sentiment.Example, error) {
-	texts, err := os.Open(textsPath)
-	if err != nil {
-		return nil, err
-	}
-	defer texts.Close()
-	labels, err := os.Open(labelsPath)
-	if err != nil {
-		return nil, err
-	}
-	defer labels.Close()
-	set, err := sentiment.ReadTweetEval(texts, labels)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", textsPath, err)
-	}
-	return set, nil
-}
-
-// findRepoFile resolves a relative path that does not exist from the working
-// directory against its parents in turn, so that the defaults that name files of the
-// repository work from any directory in it. Other paths are returned as they are.
-func findRepoFile(path string) string {
-	if filepath.IsAbs(path) {
-		return path
-	}
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return path
-	}
-	for {
-		candidate := filepath.Join(dir, path)
-		if _, err := os.Stat(candidate); err == nil {
-			return candidate
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return path
-		}
-		dir = parent
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/starling-analytics/starling/etl/sentiment"
+	"github.com/starling-analytics/starling/internal/cli"
 )
 
 func TestScoreCommand(t *testing.T) {
@@ -92,11 +93,11 @@ func TestScoreCommandModels(t *testing.T) {
 func TestTrainSentimentCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	texts, err := os.ReadFile(findRepoFile(devTweetEvalTexts))
+	texts, err := os.ReadFile(cli.FindRepoFile(cli.DevTweetEvalTexts))
 	if err != nil {
 		t.Fatal(err)
 	}
-	labels, err := os.ReadFile(findRepoFile(devTweetEvalLabels))
+	labels, err := os.ReadFile(cli.FindRepoFile(cli.DevTweetEvalLabels))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,19 +177,5 @@ func TestEvalSentiment(t *testing.T) {
 	}
 	if err := runEvalSentiment(context.Background(), []string{"--vader", "no-such-file.tsv"}, &stdout, &stderr); err == nil {
 		t.Error("a missing file is not an error")
-	}
-}
-
-// TestBenchSentimentWithoutNode runs the benchmark's Go side briefly and checks that a
-// missing node is reported as such, after the Go figures.
-func TestBenchSentimentWithoutNode(t *testing.T) {
-	t.Parallel()
-	var stdout, stderr bytes.Buffer
-	err := runBenchSentiment(context.Background(), []string{"--duration", "20ms", "--node", "no-such-node-binary"}, &stdout, &stderr)
-	if err == nil || !strings.Contains(err.Error(), "node is not installed") {
-		t.Errorf("err = %v, want one saying node is not installed", err)
-	}
-	if !strings.Contains(stdout.String(), "tweets/s per core") || !strings.Contains(stdout.String(), "\ngo ") {
-		t.Errorf("no Go figures before the error:\n%s", stdout.String())
 	}
 }

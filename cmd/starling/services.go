@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"io"
 	"os"
@@ -11,13 +10,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/internal/cli"
 	"github.com/starling-analytics/starling/internal/kafkaclient"
-	"github.com/starling-analytics/starling/internal/retry"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -26,8 +24,8 @@ import (
 const defaultFeed = "sample-data/tweets-v1.1.jsonl.gz"
 
 // kafkaFlags registers the Kafka connection flags shared by the clients.
-func kafkaFlags(fs *flag.FlagSet, brokers *listFlag, c *kafkaclient.Config) {
-	*brokers = listFlag{"127.0.0.1:9092"}
+func kafkaFlags(fs *flag.FlagSet, brokers *cli.List, c *kafkaclient.Config) {
+	*brokers = cli.List{"127.0.0.1:9092"}
 	fs.Var(brokers, "brokers", "comma-separated Kafka bootstrap addresses (the built-in broker, Kafka or Amazon MSK)")
 	fs.BoolVar(&c.TLS, "kafka-tls", false, "connect to the brokers with TLS (Amazon MSK's TLS listener is port 9094, SASL/SCRAM 9096)")
 	fs.StringVar(&c.CAFile, "kafka-ca-file", "", "PEM file of certificate authorities for the brokers' certificates (default: the system's)")
@@ -40,8 +38,8 @@ func kafkaFlags(fs *flag.FlagSet, brokers *listFlag, c *kafkaclient.Config) {
 }
 
 // warehouseFlags registers the ClickHouse connection flags.
-func warehouseFlags(fs *flag.FlagSet, c *warehouse.Config, addrs *listFlag) {
-	*addrs = listFlag{"127.0.0.1:9000"}
+func warehouseFlags(fs *flag.FlagSet, c *warehouse.Config, addrs *cli.List) {
+	*addrs = cli.List{"127.0.0.1:9000"}
 	fs.Var(addrs, "clickhouse-addr", "comma-separated ClickHouse native-protocol addresses, host:port")
 	fs.StringVar(&c.Database, "clickhouse-database", "starling", "ClickHouse database holding Starling's tables (created when missing)")
 	fs.StringVar(&c.Username, "clickhouse-user", "default", "ClickHouse user")
@@ -55,8 +53,8 @@ func clusterFlag(fs *flag.FlagSet, c *warehouse.Config) {
 }
 
 // ingestFlags registers the replay settings.
-func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
-	*inputs = listFlag{defaultFeed}
+func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *cli.List) {
+	*inputs = cli.List{defaultFeed}
 	fs.Var(inputs, "input", "comma-separated tweet files, directories or globs: Twitter API v1.1 or v2 JSON or activity streams, one record or response page a line, format detected per line; plain, gzip, bzip2 or zstd (batch-compliance files whose name contains \"user\" are account events)")
 	fs.Float64Var(&c.Speed, "speed", 1, "replay pace against the tweets' own timestamps (60 = a feed minute per second); 0 = as fast as possible")
 	fs.Float64Var(&c.Rate, "rate", 0, "replay at this many tweets per second instead of by timestamps (needs --speed 0)")
@@ -71,7 +69,7 @@ func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *listFlag) {
 // streamFlags select Twitter's live stream as the ingester's source.
 type streamFlags struct {
 	endpoint, baseURL        string
-	track, follow, languages listFlag
+	track, follow, languages cli.List
 }
 
 func (f *streamFlags) register(fs *flag.FlagSet) {
@@ -104,7 +102,7 @@ func isTerminal(f *os.File) bool {
 }
 
 // ingestInputs drops the default feed when the generator is the source.
-func ingestInputs(c *ingest.Config, inputs listFlag) []string {
+func ingestInputs(c *ingest.Config, inputs cli.List) []string {
 	if c.Generate > 0 && len(inputs) == 1 && inputs[0] == defaultFeed {
 		return nil
 	}
@@ -132,10 +130,10 @@ func etlFlags(fs *flag.FlagSet, c *etl.Config) {
 }
 
 func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("ingest", "Replays tweet files into topic \"tweets\" as canonical records; bad lines go to \"tweets.dlq\".", stderr)
+	fs := cli.NewFlagSet("starling ingest", "Replays tweet files into topic \"tweets\" as canonical records; bad lines go to \"tweets.dlq\".", stderr)
 	var cfg ingest.Config
-	var brokers, inputs listFlag
-	var lf logFlags
+	var brokers, inputs cli.List
+	var lf cli.Log
 	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	ingestFlags(fs, &cfg, &inputs)
 	fs.StringVar(&cfg.Topic, "topic", tweet.TopicTweets, "Kafka topic of the canonical tweets")
@@ -144,7 +142,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	sf.register(fs)
 	metricsAddr := fs.String("metrics-addr", ":9309", "HTTP address serving the ingester's Prometheus metrics at /metrics (empty: off)")
 	noProgress := fs.Bool("no-progress", false, "log progress every 5 seconds even on a terminal, instead of a progress bar")
-	logger, err := lf.parse(fs, args, stderr)
+	logger, err := lf.Parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -173,21 +171,21 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 }
 
 func runETL(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("etl", "Consumes canonical tweets, scores sentiment, and loads them into ClickHouse effectively once.", stderr)
+	fs := cli.NewFlagSet("starling etl", "Consumes canonical tweets, scores sentiment, and loads them into ClickHouse effectively once.", stderr)
 	var cfg etl.Config
-	var brokers, addrs listFlag
-	var lf logFlags
+	var brokers, addrs cli.List
+	var lf cli.Log
 	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
 	etlFlags(fs, &cfg)
 	metricsAddr := fs.String("metrics-addr", ":9310", "HTTP address serving the ETL's Prometheus metrics at /metrics (empty: off)")
-	logger, err := lf.parse(fs, args, stderr)
+	logger, err := lf.Parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	cfg.Brokers, cfg.Warehouse.Addr, cfg.Logger = brokers, addrs, logger.With("service", "etl")
 	cfg.Warehouse.Logger = cfg.Logger
-	if err := migrate(ctx, cfg.Warehouse); err != nil {
+	if err := warehouse.MigrateWaiting(ctx, cfg.Warehouse, 2*time.Minute); err != nil {
 		return err
 	}
 	e, err := etl.New(cfg)
@@ -213,16 +211,16 @@ func dashboardFlags(fs *flag.FlagSet, c *dashboard.Config, addr string) {
 }
 
 func runDashboard(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("dashboard", "Serves the web dashboard and its JSON API over the warehouse, the pipeline's health from Kafka, and the SQL console.", stderr)
+	fs := cli.NewFlagSet("starling dashboard", "Serves the web dashboard and its JSON API over the warehouse, the pipeline's health from Kafka, and the SQL console.", stderr)
 	var cfg dashboard.Config
-	var addrs, brokers listFlag
-	var lf logFlags
+	var addrs, brokers cli.List
+	var lf cli.Log
 	dashboardFlags(fs, &cfg, ":8080")
 	namesFlags(fs, &cfg.Names.Topic, &cfg.Names.DLQTopic, &cfg.Names.Group, &cfg.Names.EntitiesGroup)
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
 	kafkaFlags(fs, &brokers, &cfg.Kafka)
 	fs.Lookup("brokers").Usage += "; the pipeline health view reads their topics and consumer groups (empty: none)"
-	logger, err := lf.parse(fs, args, stderr)
+	logger, err := lf.Parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -231,43 +229,16 @@ func runDashboard(ctx context.Context, args []string, _, stderr io.Writer) error
 }
 
 func runMigrate(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("migrate", "Applies the warehouse schema migrations (idempotent; safe to run from several processes) and exits.", stderr)
+	fs := cli.NewFlagSet("starling migrate", "Applies the warehouse schema migrations (idempotent; safe to run from several processes) and exits.", stderr)
 	var cfg warehouse.Config
-	var addrs listFlag
-	var lf logFlags
+	var addrs cli.List
+	var lf cli.Log
 	warehouseFlags(fs, &cfg, &addrs)
 	fs.StringVar(&cfg.Cluster, "cluster", "", "short for --clickhouse-cluster")
-	logger, err := lf.parse(fs, args, stderr)
+	logger, err := lf.Parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	cfg.Addr, cfg.Logger = addrs, logger.With("service", "migrate")
-	return migrate(ctx, cfg)
-}
-
-// migrate waits up to two minutes for ClickHouse (it may still be starting, or
-// restarting) and applies the migrations. A migration cut short by a lost connection is
-// applied again (they are idempotent); one ClickHouse refuses is an error.
-func migrate(ctx context.Context, cfg warehouse.Config) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	b := retry.Backoff{First: 200 * time.Millisecond}
-	for {
-		db, err := warehouse.OpenWaiting(ctx, cfg, 5*time.Second)
-		if err != nil {
-			return err
-		}
-		err = db.Migrate(ctx)
-		db.Close()
-		var ex *clickhouse.Exception
-		if err == nil || errors.As(err, &ex) || ctx.Err() != nil {
-			return err
-		}
-		if cfg.Logger != nil {
-			cfg.Logger.Warn("migration cut short; trying again", "err", err, "retry_in", b.Next())
-		}
-		if !b.Wait(ctx) {
-			return err
-		}
-	}
+	return warehouse.MigrateWaiting(ctx, cfg, 2*time.Minute)
 }

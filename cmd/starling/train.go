@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/starling-analytics/starling/etl/sentiment"
+	"github.com/starling-analytics/starling/internal/cli"
 )
 
 // defaultModelFile is the learned model the binary embeds, relative to the repository root.
 const defaultModelFile = "etl/sentiment/model/linear.bin.gz"
 
 func runTrainSentiment(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("train-sentiment", "Trains the learned sentiment model on labelled tweets (the SemEval training set's train.tsv.gz: label<TAB>text, gzip), writes its weights file, and prints its figures: k-fold cross-validation on the training set, and on the development sets beside the other models. The same data, settings and seed give the same file.", stderr)
+	fs := cli.NewFlagSet("starling train-sentiment", "Trains the learned sentiment model on labelled tweets (the SemEval training set's train.tsv.gz: label<TAB>text, gzip), writes its weights file, and prints its figures: k-fold cross-validation on the training set, and on the development sets beside the other models. The same data, settings and seed give the same file.", stderr)
 	data := fs.String("data", "", "the training set, train.tsv.gz (required; its terms keep the tweets out of this repository)")
 	out := fs.String("out", defaultModelFile, "where to write the weights file (the default is the one the binary embeds: rebuild to use it)")
 	var cfg sentiment.TrainConfig
@@ -27,8 +28,8 @@ func runTrainSentiment(_ context.Context, args []string, stdout, stderr io.Write
 	buckets := fs.Uint("buckets", 1<<17, "hashed feature buckets (the weights file holds 3 int16 per bucket)")
 	folds := fs.Int("cv", 5, "cross-validation folds on the training set before the final training (0: none)")
 	limit := fs.Int("limit", 0, "train on the first N tweets only (0: all)")
-	sets := addEvalFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	sets := cli.AddEvalFlags(fs)
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *data == "" {
@@ -83,13 +84,13 @@ func runTrainSentiment(_ context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	all, err := readEvalSets(sets)
+	all, err := sets.Read()
 	if err != nil {
 		return err
 	}
 	for i, s := range all {
-		printMetrics(stdout, s.name, "trained", sentiment.Evaluate(written, s.set), i == 0)
-		printMetrics(stdout, s.name, sentiment.ModelVADER, sentiment.Evaluate(sentiment.New(), s.set), false)
+		printMetrics(stdout, s.Name, "trained", sentiment.Evaluate(written, s.Set), i == 0)
+		printMetrics(stdout, s.Name, sentiment.ModelVADER, sentiment.Evaluate(sentiment.New(), s.Set), false)
 	}
 	return nil
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/internal/cli"
 	"github.com/starling-analytics/starling/internal/tweet"
+	"github.com/starling-analytics/starling/warehouse"
 	"github.com/starling-analytics/starling/warehouse/chlocal"
 )
 
@@ -26,13 +28,13 @@ import (
 // server (unless an address is given), the ETL, the ingester replaying the sample feed, and
 // the dashboard. Ctrl-C stops everything.
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("up", "Runs the whole pipeline in one process on the sample feed: broker, ClickHouse (local server unless --clickhouse-addr is given), ETL, ingest and dashboard.", stderr)
+	fs := cli.NewFlagSet("starling up", "Runs the whole pipeline in one process on the sample feed: broker, ClickHouse (local server unless --clickhouse-addr is given), ETL, ingest and dashboard.", stderr)
 	var bcfg broker.Config
 	var icfg ingest.Config
 	var ecfg etl.Config
 	var dcfg dashboard.Config
-	var inputs, addrs listFlag
-	var lf logFlags
+	var inputs, addrs cli.List
+	var lf cli.Log
 	brokerFlags(fs, &bcfg)
 	ingestFlags(fs, &icfg, &inputs)
 	etlFlags(fs, &ecfg)
@@ -54,7 +56,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	icfg.Speed, icfg.Loop = 60, true
 	fs.Lookup("speed").DefValue, fs.Lookup("loop").DefValue = "60", "true"
 	fs.Lookup("checkpoint").Usage += " (up: beside the broker's data folder, one per set of inputs, unless given)"
-	logger, err := lf.parse(fs, args, stderr)
+	logger, err := lf.Parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -117,7 +119,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger.Info("local ClickHouse started", "addr", srv.Addr(), "data", abs)
 	}
 	whCfg.Logger = logger.With("service", "warehouse")
-	if err := migrate(ctx, whCfg); err != nil {
+	if err := warehouse.MigrateWaiting(ctx, whCfg, 2*time.Minute); err != nil {
 		ln.Close()
 		return err
 	}

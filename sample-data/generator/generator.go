@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/starling-analytics/starling/internal/tweet"
 )
 
 // Config shapes a feed. Zero values are the documented defaults.
@@ -41,9 +43,6 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
-
-// twitterEpoch is the epoch of Twitter's snowflake ids (ms).
-const twitterEpoch = 1288834974657
 
 // Generator produces the tweets of one feed in time order.
 type Generator struct {
@@ -144,7 +143,7 @@ func (g *Generator) NextJSON() ([]byte, bool) {
 }
 
 func (g *Generator) snowflake(at time.Time) int64 {
-	return (at.UnixMilli()-twitterEpoch)<<22 | int64(g.rng.IntN(1<<22))
+	return int64(tweet.SnowflakeID(at, uint64(g.rng.IntN(1<<22))))
 }
 
 func (g *Generator) makeUsers(n int) []user {

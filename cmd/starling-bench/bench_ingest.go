@@ -18,6 +18,7 @@ import (
 
 	"github.com/starling-analytics/starling/broker"
 	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/internal/cli"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/sample-data/generator"
 )
@@ -33,11 +34,11 @@ type ingestBenchResult struct {
 }
 
 func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench ingest", "Replays a generated gzip archive of v1.1 tweets into the built-in broker (in this process, writing to disk) as fast as possible, then, in the same run, produces the same canonical records with kcat -P (librdkafka) from a plain file, and prints tweets/s and MB/s of both.", stderr)
+	fs := cli.NewFlagSet("starling-bench ingest", "Replays a generated gzip archive of v1.1 tweets into the built-in broker (in this process, writing to disk) as fast as possible, then, in the same run, produces the same canonical records with kcat -P (librdkafka) from a plain file, and prints tweets/s and MB/s of both.", stderr)
 	tweets := fs.Int("tweets", 2_000_000, "tweets in the generated archive")
 	archive := fs.String("archive", "", "the archive to replay (generated there when missing; default: a temporary file)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "starling-bench-ingest-")

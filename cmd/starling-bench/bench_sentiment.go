@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/starling-analytics/starling/etl/sentiment"
+	"github.com/starling-analytics/starling/internal/cli"
 )
 
 // `starling bench sentiment`: the Go sentiment engine beside vader-sentiment, the npm
@@ -37,16 +37,16 @@ type sentimentBenchResult struct {
 }
 
 func runBenchSentiment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench sentiment", "Scores the texts of the development sets, repeated for --duration, with each Go sentiment model on one core and, in the same run, with the npm port of VADER (vader-sentiment) under node, and prints tweets/s per core of each and the ratios. The npm dependencies are installed with npm ci into --bench-dir when missing.", stderr)
+	fs := cli.NewFlagSet("starling-bench sentiment", "Scores the texts of the development sets, repeated for --duration, with each Go sentiment model on one core and, in the same run, with the npm port of VADER (vader-sentiment) under node, and prints tweets/s per core of each and the ratios. The npm dependencies are installed with npm ci into --bench-dir when missing.", stderr)
 	duration := fs.Duration("duration", 3*time.Second, "how long each engine scores")
-	sets := addEvalFlags(fs)
+	sets := cli.AddEvalFlags(fs)
 	benchDir := fs.String("bench-dir", devSentimentBench, "the directory of the node runner (vader.js, package.json, package-lock.json)")
 	node := fs.String("node", "node", "the node executable")
 	npm := fs.String("npm", "npm", "the npm executable, for npm ci when the dependencies are missing")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
-	var models listFlag = sentiment.Models()
+	var models cli.List = sentiment.Models()
 	fs.Var(&models, "models", "comma-separated sentiment models to measure")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	texts, err := benchTexts(sets)
@@ -64,7 +64,7 @@ func runBenchSentiment(ctx context.Context, args []string, stdout, stderr io.Wri
 		results = append(results, benchGoSentiment(ctx, "go "+name, a, texts, *duration))
 	}
 	goEngines := len(results)
-	npmResult, npmErr := benchNpmSentiment(ctx, texts, *duration, findRepoFile(*benchDir), *node, *npm, stderr)
+	npmResult, npmErr := benchNpmSentiment(ctx, texts, *duration, cli.FindRepoFile(*benchDir), *node, *npm, stderr)
 	if npmErr == nil {
 		results = append(results, npmResult)
 	}
@@ -93,28 +93,16 @@ func runBenchSentiment(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 // benchTexts returns the texts of the labelled sets, without their labels.
-func benchTexts(sets evalSets) ([]string, error) {
+func benchTexts(sets cli.EvalSets) ([]string, error) {
+	all, err := sets.Read()
+	if err != nil {
+		return nil, err
+	}
 	var texts []string
-	if *sets.vader != "" {
-		set, err := readVaderFile(findRepoFile(*sets.vader))
-		if err != nil {
-			return nil, err
-		}
-		for _, x := range set {
+	for _, s := range all {
+		for _, x := range s.Set {
 			texts = append(texts, x.Text)
 		}
-	}
-	if *sets.tweetEvalTexts != "" && *sets.tweetEvalLabels != "" {
-		set, err := readTweetEvalFiles(findRepoFile(*sets.tweetEvalTexts), findRepoFile(*sets.tweetEvalLabels))
-		if err != nil {
-			return nil, err
-		}
-		for _, x := range set {
-			texts = append(texts, x.Text)
-		}
-	}
-	if len(texts) == 0 {
-		return nil, errors.New("no texts to score")
 	}
 	return texts, nil
 }

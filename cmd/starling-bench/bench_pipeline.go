@@ -20,6 +20,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/starling-analytics/starling/internal/cli"
+	"github.com/starling-analytics/starling/internal/lab"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
 )
@@ -73,21 +75,21 @@ type pipelineResult struct {
 }
 
 func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench pipeline", "Runs the whole pipeline as separate processes on this machine (a local ClickHouse server, the built-in broker, "+
+	fs := cli.NewFlagSet("starling-bench pipeline", "Runs the whole pipeline as separate processes on this machine (a local ClickHouse server, the built-in broker, "+
 		"the ETL and the ingester with the tweet generator), at a fixed rate or flat out, and reports sustained tweets/s, produce-to-queryable "+
 		"latency, CPU and memory per service and the bottleneck, as text, JSON and an HTML chart.", stderr)
 	rate := fs.Int("rate", 6000, "tweets/s to produce (0: as fast as the ingester can)")
 	duration := fs.Duration("duration", time.Minute, "how long to produce")
-	var replicaCounts listFlag = []string{"1"}
+	var replicaCounts cli.List = []string{"1"}
 	fs.Var(&replicaCounts, "etl-replicas", "ETL processes in the group; a list (1,2,4) runs the pipeline once for each, and prints a table of them at the end")
 	partitions := fs.Int("partitions", 3, "partitions of the tweet topic")
 	pollEvery := fs.Duration("poll-every", 50*time.Millisecond, "how often the latency probe asks ClickHouse for new tweets: its queries are part of ClickHouse's CPU figure, and a latency is known to within this")
 	jsonOut := fs.String("json", "", "write the results, with the per-second series, as JSON to this file")
 	chartOut := fs.String("chart", "", "write an HTML chart of the run to this file")
 	keep := fs.String("dir", "", "keep the run's data and logs in this folder (default: a temporary one, removed)")
-	var warehouses listFlag = []string{"one"}
+	var warehouses cli.List = []string{"one"}
 	fs.Var(&warehouses, "clickhouse-cluster", "run the warehouse on a local ClickHouse cluster of SHARDSxREPLICAS servers (e.g. 2x2) with ZooKeeper, instead of one server (\"one\"); a list (one,2x2) runs each in turn, for every --etl-replicas")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	runs, err := pipelineRuns(replicaCounts, warehouses)
@@ -100,7 +102,7 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 	if *pollEvery < time.Millisecond {
 		return fmt.Errorf("bench pipeline: --poll-every %s is shorter than a millisecond", *pollEvery)
 	}
-	exe, err := os.Executable()
+	exe, err := starlingBinary()
 	if err != nil {
 		return err
 	}
@@ -195,7 +197,7 @@ type pipelineOptions struct {
 // benchPipeline runs the stack and measures it.
 func benchPipeline(ctx context.Context, exe string, env []string, dir string, o pipelineOptions, progress io.Writer) (*pipelineResult, error) {
 	rate, duration, replicas, partitions, pollEvery := o.rate, o.duration, o.etlReplicas, o.partitions, o.pollEvery
-	s, err := newStack(dir, exe, env)
+	s, err := lab.NewStack(dir, exe, env)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +224,7 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, o 
 	if err != nil {
 		return nil, err
 	}
-	services := map[string]*proc{"broker": s.Broker()}
+	services := map[string]*lab.Proc{"broker": s.Broker()}
 	for i := range replicas {
 		name := "etl"
 		if replicas > 1 {
@@ -291,8 +293,8 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, o 
 		if err != nil {
 			produced = lastProduced
 		}
-		var loaded uint64
-		if err := db.Conn().QueryRow(ctx, "SELECT count() FROM tweets").Scan(&loaded); err != nil {
+		loaded, err := db.Rows(ctx, "tweets")
+		if err != nil {
 			continue
 		}
 		smp := pipelineSample{T: now.Seconds(), Produced: float64(produced - lastProduced), Loaded: float64(int64(loaded) - lastLoaded),
@@ -303,7 +305,7 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, o 
 			if stopped && name == "ingest" {
 				continue
 			}
-			cpu, rss, err := procsUsage(ids)
+			cpu, rss, err := lab.ProcsUsage(ids)
 			if err != nil {
 				continue
 			}
@@ -369,21 +371,15 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, o 
 	return res, nil
 }
 
-// probe is a server's table of tweets that the latency probe reads.
-type probe struct {
-	db    *warehouse.DB
-	table string
-}
-
 // pipelineServers opens each server of the stack's warehouse (db itself on one server) and
-// returns them with the probe's tables: tweets on one server, tweets_local on the first
+// returns them with the latency probe's samplers: of the one server, or of the first
 // replica of each shard of a cluster.
-func pipelineServers(ctx context.Context, s *stack, db *warehouse.DB, o pipelineOptions) ([]*warehouse.DB, []probe, error) {
+func pipelineServers(ctx context.Context, s *lab.Stack, db *warehouse.DB, o pipelineOptions) ([]*warehouse.DB, []*warehouse.FreshSampler, error) {
 	if o.shards == 0 {
-		return []*warehouse.DB{db}, []probe{{db, "tweets"}}, nil
+		return []*warehouse.DB{db}, []*warehouse.FreshSampler{db.NewFreshSampler(latencySampleEvery)}, nil
 	}
 	var servers []*warehouse.DB
-	var probes []probe
+	var probes []*warehouse.FreshSampler
 	for i, addr := range s.Warehouse.Addr {
 		cfg := s.Warehouse
 		cfg.Addr = []string{addr}
@@ -394,7 +390,7 @@ func pipelineServers(ctx context.Context, s *stack, db *warehouse.DB, o pipeline
 		context.AfterFunc(ctx, func() { one.Close() })
 		servers = append(servers, one)
 		if i%o.replicas == 0 {
-			probes = append(probes, probe{one, "tweets_local"})
+			probes = append(probes, one.NewFreshSampler(latencySampleEvery))
 		}
 	}
 	return servers, probes, nil
@@ -404,14 +400,11 @@ func pipelineServers(ctx context.Context, s *stack, db *warehouse.DB, o pipeline
 func clickhouseDisk(ctx context.Context, servers []*warehouse.DB, dir string, res *pipelineResult) error {
 	var active uint64
 	for _, db := range servers {
-		var bytes, most uint64
-		if err := db.Conn().QueryRow(ctx, "SELECT sum(bytes_on_disk) FROM system.parts WHERE active").Scan(&bytes); err != nil {
-			return fmt.Errorf("active parts: %w", err)
+		st, err := db.Storage(ctx)
+		if err != nil {
+			return err
 		}
-		if err := db.Conn().QueryRow(ctx, "SELECT max(n) FROM (SELECT count() AS n FROM system.parts WHERE active GROUP BY database, table)").Scan(&most); err != nil {
-			return fmt.Errorf("active parts per table: %w", err)
-		}
-		active, res.MostPartsOneTable = active+bytes, max(res.MostPartsOneTable, most)
+		active, res.MostPartsOneTable = active+st.ActiveBytes, max(res.MostPartsOneTable, st.MostPartsInTable)
 	}
 	var total int64
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
@@ -520,10 +513,14 @@ func (l *latencies) total() (p50, p99, mx float64, n int) {
 	return percentile(all, 0.5), percentile(all, 0.99), all[len(all)-1], len(all)
 }
 
-// pollLatency finds newly loaded tweets of a sample (one in 16, by a hash of the id) every
-// pollEvery; a stamped tweet's id says when it was produced (ingest --stamp), so the
-// latency is the time of the query that first returns it less the time in its id.
-func pollLatency(ctx context.Context, probes []probe, lat *latencies, every time.Duration) error {
+// latencySampleEvery is the latency probe's sample: one tweet in this many.
+const latencySampleEvery = 16
+
+// pollLatency finds newly loaded tweets of a sample (one in latencySampleEvery, by a hash
+// of the id) every pollEvery; a stamped tweet's id says when it was produced (ingest
+// --stamp), so the latency is the time of the query that first returns it less the time
+// in its id.
+func pollLatency(ctx context.Context, probes []*warehouse.FreshSampler, lat *latencies, every time.Duration) error {
 	// Every poll, the parts of tweets that INSERTs made since the last look (merged
 	// parts hold rows seen before), and the sampled tweets in those parts only: a query
 	// reads what is new, not a range of the table, so the measurement's own cost stays out
@@ -532,69 +529,26 @@ func pollLatency(ctx context.Context, probes []probe, lat *latencies, every time
 	// samples). On a cluster, each shard's first replica is asked of its own parts.
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	seenParts := make([]map[string]bool, len(probes))
-	for i := range seenParts {
-		seenParts[i] = map[string]bool{}
-	}
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
 		}
-		for i, p := range probes {
-			pollParts(ctx, p, seenParts[i], lat)
+		for _, p := range probes {
+			ids, err := p.Next(ctx)
+			if err != nil { // a poll the load crowds out: the next one finds the same parts
+				continue
+			}
+			now := time.Now()
+			for _, id := range ids {
+				produced := tweet.SnowflakeTime(id)
+				lat.add(float64(now.Sub(produced)) / 1e6)
+			}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-	}
-}
-
-// pollParts notes the latencies of the sampled tweets in the parts of p's table that are
-// new since the last poll; seen holds the parts seen before.
-func pollParts(ctx context.Context, p probe, seen map[string]bool, lat *latencies) {
-	local := strings.TrimPrefix(p.table, p.db.Database()+".")
-	parts, err := p.db.Conn().Query(ctx, "SELECT name FROM system.parts WHERE database = ? AND table = ? AND active AND level = 0", p.db.Database(), local)
-	if err != nil {
-		return
-	}
-	var fresh []string
-	live := map[string]bool{}
-	for parts.Next() {
-		var name string
-		if parts.Scan(&name) == nil {
-			live[name] = true
-			if !seen[name] {
-				fresh = append(fresh, name)
-			}
-		}
-	}
-	parts.Close()
-	for name := range seen { // merged away: forget
-		if !live[name] {
-			delete(seen, name)
-		}
-	}
-	if len(fresh) == 0 {
-		return
-	}
-	// Part names are letters, digits and underscores (ClickHouse names them).
-	rows, err := p.db.Conn().Query(ctx, "SELECT id FROM "+p.table+" WHERE _part IN ('"+strings.Join(fresh, "', '")+"') AND intHash64(id) % 16 = 0")
-	if err != nil {
-		return
-	}
-	now := time.Now()
-	for rows.Next() {
-		var id uint64
-		if rows.Scan(&id) == nil {
-			produced := time.UnixMilli(int64(id>>22) + 1288834974657)
-			lat.add(float64(now.Sub(produced)) / 1e6)
-		}
-	}
-	rows.Close()
-	for _, name := range fresh {
-		seen[name] = true
 	}
 }
 
@@ -626,7 +580,7 @@ func topicEnd(ctx context.Context, addr string) (int64, error) {
 
 // openWarehouseMigrated opens the warehouse once it answers, and migrates it.
 func openWarehouseMigrated(ctx context.Context, cfg warehouse.Config) (*warehouse.DB, error) {
-	if err := migrate(ctx, cfg); err != nil {
+	if err := warehouse.MigrateWaiting(ctx, cfg, 2*time.Minute); err != nil {
 		return nil, err
 	}
 	return warehouse.Open(ctx, cfg)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/etl/sentiment"
+	"github.com/starling-analytics/starling/internal/cli"
+	"github.com/starling-analytics/starling/internal/lab"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/sample-data/generator"
 	"github.com/starling-analytics/starling/warehouse"
@@ -64,24 +67,24 @@ type etlBenchResult struct {
 }
 
 func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench etl", "Loads generated tweets from the built-in broker (in this process) into ClickHouse with the ETL: "+
+	fs := cli.NewFlagSet("starling-bench etl", "Loads generated tweets from the built-in broker (in this process) into ClickHouse with the ETL: "+
 		"throughput for each batch size given, then freshness (produce → visible to a warehouse query) at a fixed rate.", stderr)
 	tweets := fs.Int("tweets", 1_000_000, "tweets produced for the throughput runs")
 	span := fs.Duration("span", 24*time.Hour, "time span of the generated tweets' timestamps: 24h is an archive of a day replayed "+
 		"(each batch spans many minutes, so the per-minute aggregates collapse little); tweets / rate, e.g. 10s for a million, is a live stream at that rate")
-	var batches listFlag = listFlag{"50000"}
+	var batches cli.List = cli.List{"50000"}
 	fs.Var(&batches, "batch-sizes", "comma-separated ETL batch sizes, one throughput run each")
-	var models listFlag = listFlag{sentiment.Models()[0]}
+	var models cli.List = cli.List{sentiment.Models()[0]}
 	fs.Var(&models, "sentiment-models", "comma-separated sentiment models the ETL scores with ("+strings.Join(sentiment.Models(), ", ")+"), one throughput run each per batch size")
 	flushEvery := fs.Duration("flush-interval", 0, "ETL flush interval (default: the ETL's)")
 	rate := fs.Int("rate", 6000, "tweets/s of the freshness run (0 skips it)")
 	freshFor := fs.Duration("freshness-duration", 30*time.Second, "length of the freshness run")
-	var addrs listFlag
+	var addrs cli.List
 	fs.Var(&addrs, "clickhouse-addr", "ClickHouse native-protocol address (default: a local server started from the clickhouse-server binary, in a temporary folder)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the throughput runs to this file (go tool pprof)")
 	rounds := fs.Int("rounds", 2, "rounds of throughput runs: in each, every batch size, then clickhouse-client inserting the same rows (0 skips the raw runs: one round)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	for _, m := range models {
@@ -101,9 +104,9 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		defer srv.Close()
-		addrs = listFlag{srv.Addr()}
+		addrs = cli.List{srv.Addr()}
 		serverCPU = func() time.Duration {
-			cpu, _, _ := procUsage(srv.PID())
+			cpu, _, _ := lab.ProcUsage(srv.PID())
 			return cpu
 		}
 	}
@@ -225,7 +228,7 @@ func startBenchETL(ctx context.Context, brokerAddr string, whCfg warehouse.Confi
 	return db, e, func() {
 		cancel()
 		<-done
-		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+whCfg.Database)
+		db.DropDatabase(context.Background())
 		db.Close()
 	}, nil
 }
@@ -320,7 +323,7 @@ func benchETLFreshness(ctx context.Context, brokerAddr string, whCfg warehouse.C
 	var mu sync.Mutex
 	sent := map[uint64]time.Time{} // sampled ids not seen yet → when produced
 	var lat []time.Duration
-	nextID := uint64(time.Now().UnixMilli()-1288834974657) << 22
+	nextID := tweet.SnowflakeID(time.Now(), 0)
 	mk := func(at time.Time) (kafka.Message, uint64) {
 		nextID++
 		rec := tweet.Record{ID: strconv.FormatUint(nextID, 10), CreatedAt: at, Text: "freshness probe: loving this #benchmark", Lang: "en",
@@ -335,8 +338,7 @@ func benchETLFreshness(ctx context.Context, brokerAddr string, whCfg warehouse.C
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		var n uint64
-		if err := db.Conn().QueryRow(ctx, "SELECT count() FROM tweets WHERE id = ?", id).Scan(&n); err == nil && n > 0 {
+		if got, err := db.LoadedTweets(ctx, []uint64{id}); err == nil && len(got) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -358,15 +360,12 @@ func benchETLFreshness(ctx context.Context, brokerAddr string, whCfg warehouse.C
 			case <-t.C:
 			}
 			mu.Lock()
-			ids := make([]string, 0, len(sent))
-			for id := range sent {
-				ids = append(ids, strconv.FormatUint(id, 10))
-			}
+			ids := slices.Collect(maps.Keys(sent))
 			mu.Unlock()
 			if len(ids) == 0 {
 				continue
 			}
-			rows, err := db.Conn().Query(pollCtx, "SELECT id FROM tweets WHERE created_at >= now() - 600 AND id IN ("+strings.Join(ids, ",")+")")
+			loaded, err := db.LoadedTweets(pollCtx, ids)
 			if err != nil {
 				if pollCtx.Err() != nil {
 					pollDone <- nil
@@ -377,17 +376,13 @@ func benchETLFreshness(ctx context.Context, brokerAddr string, whCfg warehouse.C
 			}
 			now := time.Now()
 			mu.Lock()
-			for rows.Next() {
-				var id uint64
-				if rows.Scan(&id) == nil {
-					if at, ok := sent[id]; ok {
-						lat = append(lat, now.Sub(at))
-						delete(sent, id)
-					}
+			for _, row := range loaded {
+				if at, ok := sent[row.ID]; ok {
+					lat = append(lat, now.Sub(at))
+					delete(sent, row.ID)
 				}
 			}
 			mu.Unlock()
-			rows.Close()
 		}
 	}()
 
@@ -525,7 +520,7 @@ func benchRawInsert(ctx context.Context, addrs []string, client string, args []s
 		return r, err
 	}
 	defer func() {
-		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+database)
+		db.DropDatabase(context.Background())
 		db.Close()
 	}()
 	if err := db.Migrate(ctx); err != nil {
@@ -586,7 +581,7 @@ func cpuColumn(r etlBenchResult) string {
 
 // selfCPU is the CPU time this process has used.
 func selfCPU() time.Duration {
-	cpu, _, _ := procUsage(os.Getpid())
+	cpu, _, _ := lab.ProcUsage(os.Getpid())
 	return cpu
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ func TestBenchPipelineMeasures(t *testing.T) {
 	defer cancel()
 	// Two ETL replicas, so that the group with more than one member is what the bench
 	// waits for.
-	r, err := benchPipeline(ctx, os.Args[0], []string{"STARLING_TEST_MAIN=1"}, t.TempDir(),
+	r, err := benchPipeline(ctx, starlingForTests, nil, t.TempDir(),
 		pipelineOptions{rate: 1000, duration: 8 * time.Second, etlReplicas: 2, partitions: 3, pollEvery: 50 * time.Millisecond}, io.Discard)
 	if err != nil {
 		t.Fatal(err)

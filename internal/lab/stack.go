@@ -1,4 +1,7 @@
-package main
+// Package lab runs Starling as separate processes on this machine, for the benchmarks and
+// the fault tests: a local ClickHouse, the built-in broker, and ETL and ingest processes of
+// the starling binary, each with its log file; and measures processes (CPU, memory).
+package lab
 
 import (
 	"context"
@@ -19,12 +22,12 @@ import (
 	"github.com/starling-analytics/starling/warehouse/chlocal"
 )
 
-// A stack is the pipeline as separate processes on this machine: a ClickHouse server
+// A Stack is the pipeline as separate processes on this machine: a ClickHouse server
 // (chlocal), the built-in broker, and any number of ETL and ingest processes, each a
 // `starling` command. starling bench pipeline measures it; the fault tests kill and
 // restart its parts. Every process gets its own log file in the stack's folder and dies
 // with its parent (Pdeathsig).
-type stack struct {
+type Stack struct {
 	exe  string   // the starling binary
 	env  []string // extra environment of every process
 	dir  string
@@ -38,22 +41,22 @@ type stack struct {
 
 	BrokerAddr string
 	brokerArgs []string
-	broker     *proc
+	broker     *Proc
 
 	mu    sync.Mutex
-	procs []*proc // guarded by mu: every process started, for Close
+	procs []*Proc // guarded by mu: every process started, for Close
 }
 
-// proc is one process of the stack.
-type proc struct {
+// Proc is one process of a Stack.
+type Proc struct {
 	Name string
 	cmd  *exec.Cmd
 	done chan struct{} // closed when it has exited
 	err  error         // its exit, once done
 }
 
-// newStack prepares a stack in dir; exe is the starling binary, env extra environment.
-func newStack(dir, exe string, env []string) (*stack, error) {
+// NewStack prepares a stack in dir; exe is the starling binary, env extra environment.
+func NewStack(dir, exe string, env []string) (*Stack, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -61,12 +64,12 @@ func newStack(dir, exe string, env []string) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stack{exe: exe, env: env, dir: dir, BrokerAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}, nil
+	return &Stack{exe: exe, env: env, dir: dir, BrokerAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}, nil
 }
 
 // StartClickHouse starts the ClickHouse server, on the ports of its last run if it ran
 // before, so that clients reconnect to the same address and find the same data.
-func (s *stack) StartClickHouse(ctx context.Context) error {
+func (s *Stack) StartClickHouse(ctx context.Context) error {
 	srv, err := chlocal.Start(ctx, chlocal.Config{Dir: filepath.Join(s.dir, "clickhouse"), TCPPort: s.chTCP, HTTPPort: s.chHTTP})
 	if err != nil {
 		return err
@@ -82,7 +85,7 @@ func (s *stack) StartClickHouse(ctx context.Context) error {
 
 // StartClickHouseCluster starts ZooKeeper and a ClickHouse cluster, "starling", of shards
 // × replicas servers instead of one server.
-func (s *stack) StartClickHouseCluster(ctx context.Context, shards, replicas int) error {
+func (s *Stack) StartClickHouseCluster(ctx context.Context, shards, replicas int) error {
 	c, err := chlocal.StartCluster(ctx, chlocal.ClusterConfig{Dir: filepath.Join(s.dir, "clickhouse"), Shards: shards, Replicas: replicas})
 	if err != nil {
 		return err
@@ -93,7 +96,7 @@ func (s *stack) StartClickHouseCluster(ctx context.Context, shards, replicas int
 }
 
 // StopClickHouse stops the server (SIGTERM, then SIGKILL), or the cluster.
-func (s *stack) StopClickHouse() error {
+func (s *Stack) StopClickHouse() error {
 	if s.cluster != nil {
 		err := s.cluster.Close()
 		s.cluster = nil
@@ -108,7 +111,7 @@ func (s *stack) StopClickHouse() error {
 }
 
 // KillClickHouse ends the server with SIGKILL, as a crash would.
-func (s *stack) KillClickHouse() {
+func (s *Stack) KillClickHouse() {
 	if s.ch != nil {
 		s.ch.Kill()
 		s.ch = nil
@@ -116,7 +119,7 @@ func (s *stack) KillClickHouse() {
 }
 
 // ClickHouseHTTP is the server's HTTP address, "" when it is not running.
-func (s *stack) ClickHouseHTTP() string {
+func (s *Stack) ClickHouseHTTP() string {
 	if s.ch == nil {
 		return ""
 	}
@@ -124,7 +127,7 @@ func (s *stack) ClickHouseHTTP() string {
 }
 
 // ClickHousePID is the server's process id, 0 when it is not running.
-func (s *stack) ClickHousePID() int {
+func (s *Stack) ClickHousePID() int {
 	if s.ch == nil {
 		return 0
 	}
@@ -133,7 +136,7 @@ func (s *stack) ClickHousePID() int {
 
 // ClickHousePIDs are the process ids of ClickHouse, by service name: the server, or every
 // server of the cluster and ZooKeeper.
-func (s *stack) ClickHousePIDs() map[string][]int {
+func (s *Stack) ClickHousePIDs() map[string][]int {
 	if s.cluster == nil {
 		return map[string][]int{"clickhouse": {s.ClickHousePID()}}
 	}
@@ -148,7 +151,7 @@ func (s *stack) ClickHousePIDs() map[string][]int {
 
 // StartBroker starts the broker on the stack's fixed address and data folder; extra are
 // more flags. A restart reuses the flags of the first start unless new ones are given.
-func (s *stack) StartBroker(extra ...string) (*proc, error) {
+func (s *Stack) StartBroker(extra ...string) (*Proc, error) {
 	if len(extra) > 0 || s.brokerArgs == nil {
 		s.brokerArgs = append([]string{"broker", "--broker-addr", s.BrokerAddr, "--broker-data-dir", filepath.Join(s.dir, "broker"),
 			"--broker-metrics-addr", ""}, extra...)
@@ -164,11 +167,14 @@ func (s *stack) StartBroker(extra ...string) (*proc, error) {
 	return p, nil
 }
 
+// Dir is the stack's folder: the data and log of each of its processes.
+func (s *Stack) Dir() string { return s.dir }
+
 // Broker is the running broker process.
-func (s *stack) Broker() *proc { return s.broker }
+func (s *Stack) Broker() *Proc { return s.broker }
 
 // StartETL starts an ETL process; extra are more flags.
-func (s *stack) StartETL(name string, extra ...string) (*proc, error) {
+func (s *Stack) StartETL(name string, extra ...string) (*Proc, error) {
 	args := []string{"etl", "--brokers", s.BrokerAddr, "--clickhouse-addr", strings.Join(s.Warehouse.Addr, ","),
 		"--clickhouse-database", s.Warehouse.Database, "--metrics-addr", ""}
 	if s.Warehouse.Cluster != "" {
@@ -179,13 +185,13 @@ func (s *stack) StartETL(name string, extra ...string) (*proc, error) {
 }
 
 // StartIngest starts an ingest process; extra are its flags (input, pacing, checkpoint).
-func (s *stack) StartIngest(name string, extra ...string) (*proc, error) {
+func (s *Stack) StartIngest(name string, extra ...string) (*Proc, error) {
 	args := append([]string{"ingest", "--brokers", s.BrokerAddr, "--metrics-addr", "", "--no-progress"}, extra...)
 	return s.start(name, nil, args...)
 }
 
 // start runs the binary with args, its output in <dir>/<name>.log.
-func (s *stack) start(name string, env []string, args ...string) (*proc, error) {
+func (s *Stack) start(name string, env []string, args ...string) (*Proc, error) {
 	logf, err := os.OpenFile(filepath.Join(s.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -202,7 +208,7 @@ func (s *stack) start(name string, env []string, args ...string) (*proc, error) 
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{Name: name, cmd: cmd, done: make(chan struct{})}
+	p := &Proc{Name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logf.Close()
@@ -215,7 +221,7 @@ func (s *stack) start(name string, env []string, args ...string) (*proc, error) 
 }
 
 // Close stops every process and the ClickHouse server.
-func (s *stack) Close() error {
+func (s *Stack) Close() error {
 	s.mu.Lock()
 	procs := s.procs
 	s.procs = nil
@@ -227,10 +233,10 @@ func (s *stack) Close() error {
 }
 
 // PID is the process id.
-func (p *proc) PID() int { return p.cmd.Process.Pid }
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
 
 // Exited reports whether the process has ended, and how.
-func (p *proc) Exited() (bool, error) {
+func (p *Proc) Exited() (bool, error) {
 	select {
 	case <-p.done:
 		return true, p.err
@@ -240,7 +246,7 @@ func (p *proc) Exited() (bool, error) {
 }
 
 // Wait waits up to timeout for the process to end by itself.
-func (p *proc) Wait(timeout time.Duration) error {
+func (p *Proc) Wait(timeout time.Duration) error {
 	select {
 	case <-p.done:
 		return p.err
@@ -250,13 +256,13 @@ func (p *proc) Wait(timeout time.Duration) error {
 }
 
 // Kill ends the process with SIGKILL, as a crash would, and reaps it.
-func (p *proc) Kill() {
+func (p *Proc) Kill() {
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
 }
 
 // Stop asks the process to end (SIGTERM), and kills it after grace.
-func (p *proc) Stop(grace time.Duration) {
+func (p *Proc) Stop(grace time.Duration) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -265,8 +271,8 @@ func (p *proc) Stop(grace time.Duration) {
 	}
 }
 
-// procUsage is a process's CPU time so far and resident memory now, from /proc.
-func procUsage(pid int) (cpu time.Duration, rss int64, err error) {
+// ProcUsage is a process's CPU time so far and resident memory now, from /proc.
+func ProcUsage(pid int) (cpu time.Duration, rss int64, err error) {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, 0, err
@@ -287,10 +293,10 @@ func procUsage(pid int) (cpu time.Duration, rss int64, err error) {
 	return time.Duration(utime+stime) * time.Second / ticks, pages * int64(os.Getpagesize()), nil
 }
 
-// procsUsage is the CPU time and resident memory of processes together.
-func procsUsage(pids []int) (cpu time.Duration, rss int64, err error) {
+// ProcsUsage is the CPU time and resident memory of processes together.
+func ProcsUsage(pids []int) (cpu time.Duration, rss int64, err error) {
 	for _, pid := range pids {
-		c, r, err := procUsage(pid)
+		c, r, err := ProcUsage(pid)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -300,7 +306,7 @@ func procsUsage(pids []int) (cpu time.Duration, rss int64, err error) {
 }
 
 // waitTCP waits until addr accepts connections, or the process dies.
-func waitTCP(p *proc, addr string, timeout time.Duration) error {
+func waitTCP(p *Proc, addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {

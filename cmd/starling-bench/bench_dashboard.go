@@ -24,6 +24,7 @@ import (
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/ingest"
+	"github.com/starling-analytics/starling/internal/cli"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/sample-data/generator"
 	"github.com/starling-analytics/starling/warehouse"
@@ -75,7 +76,7 @@ type dashBenchResult struct {
 var dashBenchPaths = append(dashboard.PanelPaths(), "/api/snapshot")
 
 func runBenchDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench dashboard", "Loads generated tweets through the broker and the ETL into ClickHouse, then measures the dashboard: "+
+	fs := cli.NewFlagSet("starling-bench dashboard", "Loads generated tweets through the broker and the ETL into ClickHouse, then measures the dashboard: "+
 		"every panel's API call over each time range with and without filters, the page in headless Chromium, and live updates.", stderr)
 	n := fs.Int("tweets", 10_000_000, "generated tweets in the warehouse")
 	span := fs.Duration("span", 24*time.Hour, "time span of the generated tweets, ending now")
@@ -86,7 +87,7 @@ func runBenchDashboard(ctx context.Context, args []string, stdout, stderr io.Wri
 	chromium := fs.String("chromium", "", "the Chromium executable (default: chromium, chromium-browser or google-chrome on PATH)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	shot := fs.String("screenshot", "", "save a PNG of the page over the whole warehouse (range all) to this file")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *n < 1000 || *span < time.Hour {
@@ -196,8 +197,7 @@ func runBenchDashboard(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 func countRows(ctx context.Context, db *warehouse.DB, table string) (int64, error) {
-	var n uint64
-	err := db.Conn().QueryRow(ctx, "SELECT count() FROM "+table).Scan(&n)
+	n, err := db.Rows(ctx, table)
 	return int64(n), err
 }
 
@@ -229,10 +229,7 @@ func loadDashboardBench(ctx context.Context, stderr io.Writer, db *warehouse.DB,
 		}
 	}
 	fmt.Fprintf(stderr, "loaded in %.0f s; deriving entities\n", time.Since(start).Seconds())
-	// A third of the English tweets name an entity: one of their words, of a kind by id.
-	return db.Conn().Exec(ctx, `INSERT INTO entities (tweet_id, created_at, entity, kind, lang, sentiment, sampled_every, kafka_partition, kafka_offset)
-		SELECT id, created_at, words[1], ['person', 'place', 'organisation'][id % 3 + 1], lang, sentiment, 1, kafka_partition, kafka_offset
-		FROM tweets WHERE lang = 'en' AND notEmpty(words) AND id % 3 = 0`)
+	return db.SeedEntities(ctx)
 }
 
 // produceFeed writes a generated feed, as canonical records, to topic tweets.
@@ -279,8 +276,7 @@ func produceFeed(ctx context.Context, addr string, cfg generator.Config) error {
 func waitMerges(ctx context.Context, stderr io.Writer, db *warehouse.DB) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		var n uint64
-		if err := db.Conn().QueryRow(ctx, "SELECT count() FROM system.merges").Scan(&n); err != nil || n == 0 {
+		if n, err := db.MergesRunning(ctx); err != nil || n == 0 {
 			return
 		}
 		time.Sleep(time.Second)
@@ -291,13 +287,22 @@ func waitMerges(ctx context.Context, stderr io.Writer, db *warehouse.DB) {
 // benchViews are the views measured: every named range, each without a filter and with a
 // hashtag, a word or a language (the most used ones, as a click on the page would pick).
 func benchViews(ctx context.Context, db *warehouse.DB) ([]url.Values, error) {
-	var tag, word string
-	if err := db.Conn().QueryRow(ctx, "SELECT hashtag FROM hashtag_minute GROUP BY hashtag ORDER BY sum(tweets) DESC LIMIT 1").Scan(&tag); err != nil {
+	all, err := db.NewScope(ctx, warehouse.Span{}, warehouse.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	tags, err := all.TopHashtags(ctx, 1)
+	if err != nil {
 		return nil, fmt.Errorf("top hashtag: %w", err)
 	}
-	if err := db.Conn().QueryRow(ctx, "SELECT word FROM word_minute GROUP BY word ORDER BY sum(tweets) DESC LIMIT 1").Scan(&word); err != nil {
+	words, err := all.TopWords(ctx, 1)
+	if err != nil {
 		return nil, fmt.Errorf("top word: %w", err)
 	}
+	if len(tags.Items) == 0 || len(words.Items) == 0 {
+		return nil, errors.New("the warehouse holds no hashtag or no word to filter by")
+	}
+	tag, word := tags.Items[0].Term, words.Items[0].Term
 	var views []url.Values
 	for _, rng := range []string{"15m", "1h", "6h", "24h", "all"} {
 		for _, f := range [][2]string{{}, {"hashtag", tag}, {"word", word}, {"lang", "en"}} {
@@ -463,7 +468,7 @@ func benchLive(bctx context.Context, stderr io.Writer, base, brokerAddr string, 
 	}
 	w := &kafka.Writer{Addr: kafka.TCP(brokerAddr), Topic: tweet.TopicTweets, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 	defer w.Close()
-	id := uint64(time.Now().UnixMilli()-1288834974657) << 22
+	id := tweet.SnowflakeID(time.Now(), 0)
 	var out []float64
 	for i := range probes {
 		id++
