@@ -28,7 +28,7 @@ func (db *DB) Rows(ctx context.Context, table string) (uint64, error) {
 
 // Storage is what the server db is connected to holds on disk, every database together.
 type Storage struct {
-	ActiveBytes     uint64 // the bytes of the active parts: the data, without merged-away parts
+	ActiveBytes      uint64 // the bytes of the active parts: the data, without merged-away parts
 	MostPartsInTable uint64 // the most active parts of one table
 }
 
