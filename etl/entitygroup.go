@@ -220,8 +220,8 @@ func (p *entityLoader) add(ctx context.Context, m kafka.Message) {
 		return
 	}
 	rec, err := p.dec.Decode(m.Value)
-	if err != nil || rec.IsTombstone() || (rec.Lang != "" && rec.Lang != "en") {
-		return // the loader reports bad records; other languages the model cannot read
+	if err != nil || rec.IsTombstone() {
+		return // the loader reports bad records
 	}
 	id, err := strconv.ParseUint(rec.ID, 10, 64)
 	if err != nil {

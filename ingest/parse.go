@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/dghubble/go-twitter/twitter"
 
@@ -252,7 +250,7 @@ func fromV11(t *twitter.Tweet, r *tweet.Record) error {
 	if t.RetweetedStatus != nil && t.RetweetedStatus.User != nil {
 		r.Mentions = withRetweeted(r.Mentions, t.RetweetedStatus.User.ScreenName)
 	}
-	r.Cashtags = appendCashtags(r.Cashtags, r.Text)
+	r.Cashtags = tweet.AppendCashtags(r.Cashtags, r.Text)
 	// Empty lists are absent, however the source spelled them.
 	for _, l := range []*[]string{&r.Hashtags, &r.Mentions, &r.URLs, &r.Cashtags} {
 		if len(*l) == 0 {
@@ -346,58 +344,11 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// cashtags finds $SYMBOL tokens in a text. Every format's mapping takes them from the
-// text (go-twitter's v1.1 entities do not carry symbols), so that the same tweet gives the
-// same record whatever format it came in.
+// cashtags finds the $SYMBOL cashtags of a text (tweet.AppendCashtags). Every format's
+// mapping takes them from the text (go-twitter's v1.1 entities do not carry symbols), so
+// that the same tweet gives the same record whatever format it came in.
 func cashtags(text string) []string {
-	return appendCashtags(nil, text)
-}
-
-// appendCashtags is cashtags appending to dst: the words (runs between Unicode spaces, as
-// strings.Fields cuts them) that start with '$'.
-func appendCashtags(dst []string, text string) []string {
-	start := len(dst)
-	for i := 0; i < len(text); {
-		c := text[i]
-		if c != '$' || i > 0 && !isSpaceBefore(text, i) {
-			i++
-			continue
-		}
-		j := i + 1
-		for j < len(text) {
-			r, size := utf8.DecodeRuneInString(text[j:])
-			if unicode.IsSpace(r) {
-				break
-			}
-			j += size
-		}
-		sym := strings.TrimRight(text[i+1:j], ".,!?:;")
-		if sym != "" && len(sym) <= 10 && isSymbol(sym) && !contains(dst[start:], sym) {
-			dst = append(dst, sym)
-		}
-		i = j
-	}
-	return dst
-}
-
-// isSpaceBefore reports whether the rune before byte i of s is a space.
-func isSpaceBefore(s string, i int) bool {
-	r, _ := utf8.DecodeLastRuneInString(s[:i])
-	return unicode.IsSpace(r)
-}
-
-func isSymbol(s string) bool {
-	letters := 0
-	for _, r := range s {
-		switch {
-		case r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z':
-			letters++
-		case r == '_' || r >= '0' && r <= '9':
-		default:
-			return false
-		}
-	}
-	return letters > 0
+	return tweet.AppendCashtags(nil, text)
 }
 
 func contains(list []string, s string) bool {

@@ -136,17 +136,3 @@ func (f *FreshSampler) Next(ctx context.Context) ([]uint64, error) {
 	}
 	return ids, nil
 }
-
-// SeedEntities fills the entities table from the stored tweets without the entities
-// group's NER, which would take hours on millions of tweets: one English tweet in three
-// names its first word, as a person, a place or an organisation by its id. For benchmarks
-// of the read side, which reads the same shape of table either way.
-func (db *DB) SeedEntities(ctx context.Context) error {
-	err := db.conn.Exec(ctx, `INSERT INTO entities (tweet_id, created_at, entity, kind, lang, sentiment, sampled_every, kafka_partition, kafka_offset)
-		SELECT id, created_at, words[1], ['person', 'place', 'organisation'][id % 3 + 1], lang, sentiment, 1, kafka_partition, kafka_offset
-		FROM tweets WHERE lang = 'en' AND notEmpty(words) AND id % 3 = 0`)
-	if err != nil {
-		return fmt.Errorf("warehouse: seed entities: %w", err)
-	}
-	return nil
-}

@@ -13,9 +13,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/starling-analytics/starling/dashboard"
 	"github.com/starling-analytics/starling/etl"
+	"github.com/starling-analytics/starling/etl/entities"
 	"github.com/starling-analytics/starling/ingest"
 	"github.com/starling-analytics/starling/internal/cli"
 	"github.com/starling-analytics/starling/internal/tweet"
@@ -83,6 +86,7 @@ func runBenchDashboard(ctx context.Context, args []string, stdout, stderr io.Wri
 	requests := fs.Int("requests", 10, "requests per endpoint and view")
 	pageLoads := fs.Int("page-loads", 5, "page loads in the browser per view (0 skips the browser)")
 	live := fs.Int("live", 10, "live probes: tweets produced one at a time, each timed until the page shows it (0 skips them)")
+	entitySample := fs.Int("entity-sample", 100_000, "tweets the named-entity recogniser reads to fill the entities table, evenly spread over the feed (each row then stands for tweets/entity-sample tweets, as the entities group's sampling does)")
 	dataDir := fs.String("data-dir", "", "keep ClickHouse's and the broker's data here; a second run with the same tweets reuses them (default: a temporary folder)")
 	chromium := fs.String("chromium", "", "the Chromium executable (default: chromium, chromium-browser or google-chrome on PATH)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
@@ -142,7 +146,7 @@ func runBenchDashboard(ctx context.Context, args []string, stdout, stderr io.Wri
 			return fmt.Errorf("the warehouse in %s holds %d tweets, not %d: use another --data-dir", dir, res.Tweets, *n)
 		}
 		start := time.Now()
-		if err := loadDashboardBench(ctx, stderr, db, brokerAddr, *n, *span); err != nil {
+		if err := loadDashboardBench(ctx, stderr, db, brokerAddr, *n, *span, *entitySample); err != nil {
 			return err
 		}
 		res.LoadSeconds = time.Since(start).Seconds()
@@ -202,9 +206,10 @@ func countRows(ctx context.Context, db *warehouse.DB, table string) (int64, erro
 }
 
 // loadDashboardBench produces n generated tweets spread over the span ending now, waits for
-// the ETL to load them, and derives entities from their words (the entities group's NER
-// would take hours on this many tweets; what the panel reads is the same shape of table).
-func loadDashboardBench(ctx context.Context, stderr io.Writer, db *warehouse.DB, brokerAddr string, n int, span time.Duration) error {
+// the ETL to load them, then fills the entities table: the entities group would take
+// hours over this many tweets, so the recogniser reads an even sample of about
+// entitySample of them (see sampleEntities).
+func loadDashboardBench(ctx context.Context, stderr io.Writer, db *warehouse.DB, brokerAddr string, n int, span time.Duration, entitySample int) error {
 	start := time.Now()
 	fmt.Fprintf(stderr, "producing %d generated tweets over the last %s\n", n, span)
 	cfg := generator.Config{Seed: 7, Count: n, Start: time.Now().UTC().Add(-span), Span: span}
@@ -228,8 +233,96 @@ func loadDashboardBench(ctx context.Context, stderr io.Writer, db *warehouse.DB,
 			return err
 		}
 	}
-	fmt.Fprintf(stderr, "loaded in %.0f s; deriving entities\n", time.Since(start).Seconds())
-	return db.SeedEntities(ctx)
+	every := max(1, n/max(entitySample, 1))
+	fmt.Fprintf(stderr, "loaded in %.0f s; recognising the entities of one tweet in %d\n", time.Since(start).Seconds(), every)
+	return sampleEntities(ctx, db, cfg, every)
+}
+
+// sampleEntities runs the named-entity recogniser, as the entities group does, over one
+// tweet in every of the generated feed, and stores what it finds with that sampling step,
+// each row with its tweet's sentiment and record as the warehouse holds them.
+func sampleEntities(ctx context.Context, db *warehouse.DB, cfg generator.Config, every int) error {
+	x, err := entities.New()
+	if err != nil {
+		return err
+	}
+	g := generator.New(cfg)
+	var batch []tweet.Record
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		keys := make([]warehouse.TweetRow, len(batch))
+		ids := make([]uint64, len(batch))
+		for i, r := range batch {
+			ids[i], _ = strconv.ParseUint(r.ID, 10, 64)
+			keys[i] = warehouse.TweetRow{ID: ids[i], CreatedAt: r.CreatedAt}
+		}
+		stored, err := db.StoredTweets(ctx, tweet.TopicTweets, keys)
+		if err != nil {
+			return err
+		}
+		loaded, err := db.LoadedTweets(ctx, ids)
+		if err != nil {
+			return err
+		}
+		sentiment := make(map[uint64]float32, len(loaded))
+		for _, t := range loaded {
+			sentiment[t.ID] = t.Sentiment
+		}
+		found := make([][]entities.Entity, len(batch))
+		var wg sync.WaitGroup
+		workers := runtime.GOMAXPROCS(0)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(batch); i += workers {
+					found[i] = x.Extract(batch[i].Text, batch[i].Lang)
+				}
+			}()
+		}
+		wg.Wait()
+		var rows []warehouse.EntityRow
+		for i, r := range batch {
+			at, ok := stored[ids[i]]
+			if !ok {
+				continue
+			}
+			for _, f := range found[i] {
+				rows = append(rows, warehouse.EntityRow{TweetID: ids[i], CreatedAt: r.CreatedAt, Entity: f.Text, Kind: string(f.Kind), Lang: r.Lang,
+					Sentiment: sentiment[ids[i]], SampledEvery: uint32(every), KafkaPartition: at.KafkaPartition, KafkaOffset: at.KafkaOffset})
+			}
+		}
+		batch = batch[:0]
+		if len(rows) == 0 {
+			return nil
+		}
+		return db.InsertEntities(ctx, rows)
+	}
+	for i := 0; ; i++ {
+		line, ok := g.NextJSON()
+		if !ok {
+			return flush()
+		}
+		if i%every != 0 {
+			continue
+		}
+		recs, err := ingest.ParseLine(line)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if !r.IsTombstone() {
+				batch = append(batch, r)
+			}
+		}
+		if len(batch) >= 5000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // produceFeed writes a generated feed, as canonical records, to topic tweets.

@@ -3,6 +3,7 @@ package entities
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/jdkato/prose/v2"
 )
@@ -11,6 +12,7 @@ import (
 type span struct {
 	first, last int    // token indices, inclusive
 	label       string // prose's label without the IOB prefix: PERSON, GPE, …
+	tag         int    // the hashtag its words come from (see cleaned.tags), or -1
 }
 
 // spans groups labelled tokens into entities the way prose's own chunker does, so that
@@ -65,16 +67,19 @@ func spanLabel(tokens []prose.Token) string {
 	return label
 }
 
-// chunk returns the entities in tokens, prose's tokens of text, after dropping the words
-// the model mistakes for names on tweets (see trimSpan).
-func (x *Extractor) chunk(text string, tokens []prose.Token) []Entity {
+// chunk returns the entities in tokens, prose's tokens of c.text, after cutting them at
+// the edges of hashtags (see splitAtTags) and dropping the words the model mistakes for
+// names on tweets (see trimSpan) and hashtags made of common words only: #StormWatch and
+// #LaunchDay are topics, while #NewYork and #Obama name something.
+func (x *Extractor) chunk(c cleaned, tokens []prose.Token) []Entity {
 	found := spans(tokens)
 	if len(found) == 0 {
 		return nil
 	}
+	text := c.text
 	offsets := tokenOffsets(text, tokens)
 	var out []Entity
-	for _, s := range found {
+	for _, s := range splitAtTags(c, tokens, offsets, found) {
 		kind, ok := kinds[s.label]
 		if !ok {
 			continue
@@ -82,6 +87,9 @@ func (x *Extractor) chunk(text string, tokens []prose.Token) []Entity {
 		first, last, ok := x.trimSpan(tokens, s.first, s.last)
 		if !ok {
 			continue
+		}
+		if s.tag >= 0 && x.allCommon(tokens[first:last+1]) {
+			continue // a topic: "Storm Watch", "Outage"
 		}
 		var name string
 		if start, end := offsets[first], offsets[last]; start >= 0 && end >= 0 {
@@ -93,7 +101,70 @@ func (x *Extractor) chunk(text string, tokens []prose.Token) []Entity {
 		if countLetters(name) < 2 {
 			continue
 		}
+		if kind == Place && isOrganisationAcronym(name) {
+			kind = Organisation
+		}
 		out = append(out, Entity{Text: name, Kind: kind})
+	}
+	return out
+}
+
+// isOrganisationAcronym reports whether name, which the model takes for a place, is an
+// acronym of three letters or more in capitals that names no place. The model reads an
+// unknown word in capitals as a place; but such acronyms mostly name organisations (NASA,
+// NATO, FBI, NBA, BBC), and the few places written so are known (placeAcronyms). Two
+// letters are left to the model: they are mostly states and countries (NY, DC, UK).
+func isOrganisationAcronym(name string) bool {
+	return letterCase(name) == upperWord && !strings.ContainsAny(name, " .") &&
+		utf8.RuneCountInString(name) >= 3 && !placeAcronyms[name]
+}
+
+// placeAcronyms are the places of three letters or more commonly written as an acronym.
+var placeAcronyms = map[string]bool{
+	"USA": true, "UAE": true, "NYC": true, "USSR": true, "PRC": true, "DRC": true, "ROC": true, "DPRK": true,
+	"KSA": true, "RSA": true, "NZL": true, "AUS": true, "GBR": true, "DFW": true, "LAX": true, "JFK": true,
+	"PNW": true, "ATL": true, "PHL": true,
+}
+
+// splitAtTags cuts each span where its tokens pass from the tweet's own words into a
+// hashtag's, or from one hashtag into the next, and says which hashtag each piece comes
+// from. A piece keeps the span's label, except a later piece whose own tokens carry a
+// label: it takes the first of those. A token whose offset is unknown stays with the
+// token before it.
+func splitAtTags(c cleaned, tokens []prose.Token, offsets []int, found []span) []span {
+	if len(c.tags) == 0 {
+		for i := range found {
+			found[i].tag = -1
+		}
+		return found
+	}
+	var out []span
+	for _, s := range found {
+		start := len(out)
+		cur := span{first: s.first, label: s.label, tag: -1}
+		if offsets[s.first] >= 0 {
+			cur.tag = c.tagAt(offsets[s.first])
+		}
+		for i := s.first + 1; i <= s.last; i++ {
+			if offsets[i] < 0 {
+				continue
+			}
+			if tag := c.tagAt(offsets[i]); tag != cur.tag {
+				cur.last = i - 1
+				out = append(out, cur)
+				cur = span{first: i, label: s.label, tag: tag}
+			}
+		}
+		cur.last = s.last
+		out = append(out, cur)
+		for k := start + 1; k < len(out); k++ { // the later pieces' own labels
+			for _, t := range tokens[out[k].first : out[k].last+1] {
+				if _, l, ok := strings.Cut(t.Label, "-"); ok {
+					out[k].label = l
+					break
+				}
+			}
+		}
 	}
 	return out
 }

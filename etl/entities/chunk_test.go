@@ -16,7 +16,7 @@ func TestSpansMatchProse(t *testing.T) {
 	tweets := readTweets(t, tweetEvalTweets)
 	entities := 0
 	for _, text := range tweets {
-		doc, err := prose.NewDocument(clean(text, x.lex)+" .", prose.UsingModel(x.model), prose.WithSegmentation(false))
+		doc, err := prose.NewDocument(clean(text, x.lex).text+" .", prose.UsingModel(x.model), prose.WithSegmentation(false))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/starling-analytics/starling/internal/tweet"
 )
 
 // quotes turns typographic quotes into ASCII ones. prose's tokenizer does the same before
@@ -12,11 +14,33 @@ import (
 // how an entity's text is cut from it with its original spacing.
 var quotes = strings.NewReplacer("\u2018", "'", "\u2019", "'", "\u201c", `"`, "\u201d", `"`)
 
+// cleaned is a tweet's text rewritten for the model, and where its hashtags' words are.
+type cleaned struct {
+	text string
+	// tags holds the byte range [start, end) of each hashtag's words in text, in order:
+	// a name the model finds must not run across a hashtag's edge ("Chicago #StormWatch"
+	// is a place and a topic, not "Chicago Storm Watch").
+	tags [][2]int
+}
+
+// tagAt returns the index in c.tags of the hashtag whose words hold byte offset i of
+// c.text, or -1 if i is in the tweet's own words.
+func (c cleaned) tagAt(i int) int {
+	for k, r := range c.tags {
+		if i >= r[0] && i < r[1] {
+			return k
+		}
+	}
+	return -1
+}
+
 // clean rewrites a tweet's text into the plain prose that prose's model was trained on
-// (news sentences): it drops a retweet's "RT @user:" prefix, URLs and @mentions, turns
-// hashtags into their words, recases shouting and headlines (see truecase), decodes the
-// HTML entities Twitter escapes, drops invalid UTF-8 and collapses whitespace.
-func clean(text string, lex lexicon) string {
+// (news sentences): it drops a retweet's "RT @user:" prefix, URLs, @mentions and $cashtags
+// (Extract reports cashtags itself), turns hashtags into their words, recases shouting
+// and headlines (see truecase), decodes the HTML entities Twitter escapes, drops invalid
+// UTF-8 and collapses whitespace. A hashtag, mention or cashtag that ends a truncated text
+// ("#StormWa…") is dropped: the rest of it is missing.
+func clean(text string, lex lexicon) cleaned {
 	text = strings.ToValidUTF8(text, "")
 	if strings.IndexByte(text, '&') >= 0 {
 		// Twitter's v1.1 text escapes &, < and >; the ingester keeps the text as sent.
@@ -26,10 +50,16 @@ func clean(text string, lex lexicon) string {
 
 	fields := strings.Fields(text)
 	fields = dropRetweetPrefix(fields)
+	if n := len(fields); n > 0 && strings.HasSuffix(fields[n-1], "…") && strings.ContainsRune("#@$", rune(fields[n-1][0])) {
+		fields = fields[:n-1]
+	}
 	words := make([]string, 0, len(fields))
 	// fromTag marks the words of hashtags: their case is how the author chose to write a
-	// tag (#YNWA is an acronym, not a shout), so truecase leaves them alone.
+	// tag (#YNWA is an acronym, not a shout), so truecase leaves them alone. tagOf numbers
+	// each word's hashtag, -1 for the tweet's own words.
 	fromTag := make([]bool, 0, len(fields))
+	tagOf := make([]int, 0, len(fields))
+	tags := 0
 	prevHashtag := false
 	for _, f := range fields {
 		hashtag := len(f) > 1 && f[0] == '#'
@@ -42,11 +72,34 @@ func clean(text string, lex lexicon) string {
 		words = appendWords(words, f)
 		for range len(words) - n {
 			fromTag = append(fromTag, hashtag)
+			if hashtag {
+				tagOf = append(tagOf, tags)
+			} else {
+				tagOf = append(tagOf, -1)
+			}
+		}
+		if hashtag && len(words) > n {
+			tags++
 		}
 		prevHashtag = hashtag && len(words) > n
 	}
 	truecase(words, fromTag, lex)
-	return strings.Join(words, " ")
+	var b strings.Builder
+	out := cleaned{}
+	for i, w := range words {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if k := tagOf[i]; k >= 0 {
+			if k == len(out.tags) {
+				out.tags = append(out.tags, [2]int{b.Len(), 0})
+			}
+			out.tags[k][1] = b.Len() + len(w)
+		}
+		b.WriteString(w)
+	}
+	out.text = b.String()
+	return out
 }
 
 // dropRetweetPrefix drops the "RT @user:" that starts the text of an old-style retweet
@@ -93,6 +146,15 @@ func appendWords(words []string, f string) []string {
 		return words
 	case f[0] == '#' && len(f) > 1:
 		return appendHashtag(words, f[1:])
+	case f[0] == '$':
+		if sym := tweet.AppendCashtags(nil, f); len(sym) == 1 {
+			// A cashtag is an organisation by definition: Extract reports it without the
+			// model. Only a sentence end after it is kept.
+			if end := sentenceEnd(f[1+len(sym[0]):]); end != "" {
+				words = append(words, end)
+			}
+			return words
+		}
 	}
 	if i := urlStart(f); i >= 0 {
 		// Keep a word glued to the URL ("via:https://…"), drop the URL.

@@ -67,7 +67,7 @@ func TestClean(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := clean(tt.text, testLexicon); got != tt.want {
+			if got := clean(tt.text, testLexicon).text; got != tt.want {
 				t.Errorf("clean(%q) = %q, want %q", tt.text, got, tt.want)
 			}
 		})

@@ -8,9 +8,12 @@
 // hundreds of thousands. So that consumer samples tweets rather than reading every one,
 // and the ETL does not wait for it.
 //
-// prose's model was trained on edited news text, so Extract first rewrites a tweet into
-// something closer to it (see clean): no retweet prefix, URLs or @mentions, hashtags as
-// words, shouting and Title Case headlines recased. It then filters what the model gets
+// Cashtags ("$AAPL") are organisations by definition and need no model. prose's model was
+// trained on edited news text, so Extract first rewrites a tweet into something closer to
+// it (see clean): no retweet prefix, URLs, @mentions or cashtags, hashtags as words,
+// shouting and Title Case headlines recased. A name does not run across a hashtag's edge,
+// and a hashtag made of common words only (#StormWatch, #LaunchDay) is a topic, not a
+// name. It then filters what the model gets
 // wrong on tweets most often: capitalised interjections and common words that start a
 // sentence ("Hey", "Great day in London"), Twitter slang in capitals (RT, LOL, WTF),
 // laughter, weekdays and months. What is left is still noisy: the model confuses people
@@ -22,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/jdkato/prose/v2"
+	"github.com/starling-analytics/starling/internal/tweet"
 )
 
 // Kind is the kind of thing an Entity names. Its values are the strings stored in the
@@ -96,33 +100,38 @@ func New() (x *Extractor, err error) {
 }
 
 // Extract returns the people, places and organisations that text names, each once
-// (compared case-insensitively, the first spelling kept), in order of appearance. It
-// returns nil for a text that names none.
+// (compared case-insensitively, the first spelling kept): first its cashtags ("$AAPL"),
+// which are organisations by definition, in capitals ("AAPL"), then what the model finds,
+// each in order of appearance. It returns nil for a text that names none.
 //
-// lang is the tweet's language as Twitter detected it (canonical Record.Lang). Only "en"
-// and "" (not recorded) are processed; for every other language Extract returns nil,
-// because the model is English only: on other languages it tags capitalised words at
-// random as names (and German capitalises every noun), and that would be stored as data.
-// Twitter's own codes for text without language ("und", "zxx", "qme", …) are skipped too.
+// lang is the tweet's language as Twitter detected it (canonical Record.Lang). Cashtags
+// are read in every language; the model only for "en" and "" (not recorded), because it
+// is English only: on other languages it tags capitalised words at random as names (and
+// German capitalises every noun), and that would be stored as data. Twitter's own codes
+// for text without language ("und", "zxx", "qme", …) are skipped too.
 func (x *Extractor) Extract(text, lang string) []Entity {
+	var found []Entity
+	for _, sym := range tweet.AppendCashtags(nil, text) {
+		found = append(found, Entity{Text: strings.ToUpper(sym), Kind: Organisation})
+	}
 	if lang != "" && lang != "en" {
-		return nil
+		return dedupe(found)
 	}
-	cleaned := clean(text, x.lex)
-	if cleaned == "" {
-		return nil
+	c := clean(text, x.lex)
+	if c.text == "" {
+		return dedupe(found)
 	}
-	doc, err := prose.NewDocument(cleaned,
+	doc, err := prose.NewDocument(c.text,
 		prose.UsingModel(x.model),
 		// Sentences are not needed, and prose's segmenter loads its Punkt model from
 		// JSON on every document: it would cost more than the rest together.
 		prose.WithSegmentation(false))
 	if err != nil {
 		// prose.NewDocument never fails in v2.0.0; a later version might, and one text
-		// without entities is the right answer to that.
-		return nil
+		// without the model's entities is the right answer to that.
+		return dedupe(found)
 	}
-	return dedupe(x.chunk(cleaned, doc.Tokens()))
+	return dedupe(append(found, x.chunk(c, doc.Tokens())...))
 }
 
 // dedupe drops later repeats of an entity's text, compared case-insensitively.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -106,7 +107,11 @@ func TestExtract(t *testing.T) {
 		{"weekday and hashtag", "Tom Brady is locked for Thursday. Let the season begin! #RepeatSeason",
 			[]Entity{person("Tom Brady")}},
 		{"verb before a name", "Look #Steelers fans I know you may be upset about Suisham missing that kick. Just know that I heard a guy named Billy Cundiff is available.",
-			[]Entity{place("Steelers"), place("Suisham"), person("Billy Cundiff")}},
+			[]Entity{org("Steelers"), place("Suisham"), person("Billy Cundiff")}}, // "Look" cut off at the hashtag's edge
+		{"cashtags and topic hashtags", "$TSLA #LaunchDay is here, storm warnings in Chicago #StormWatch $tsla",
+			[]Entity{org("TSLA"), place("Chicago")}},
+		{"acronym in capitals", "Finals night in Boston, let's go Celtics #FinalsNight #NBA", []Entity{place("Boston"), org("NBA")}},
+		{"truncated hashtag", "RT @weather: Heavy snow across Colorado #StormWa…", []Entity{place("Colorado")}},
 		{"laughter", "Ha! Just saw the Stig driving through Uxbridge in an Ariel Atom!!!",
 			[]Entity{place("Stig"), place("Uxbridge"), person("Ariel Atom")}},
 		{"run-on sentences", "We've watched everyone getting ready.Bell's staff did a miraculous job",
@@ -146,6 +151,22 @@ func TestExtractLanguages(t *testing.T) {
 				t.Errorf("Extract(%q, %q) = %v, want entities: %v", text, tt.lang, got, tt.want)
 			}
 		})
+	}
+	// A cashtag is an organisation in any language.
+	const cashtag = "$AAPL sube un 3% hoy, Angela Merkel en Berlin"
+	if got, want := x.Extract(cashtag, "es"), []Entity{{Text: "AAPL", Kind: Organisation}}; !slices.Equal(got, want) {
+		t.Errorf("Extract(%q, es) = %v, want %v", cashtag, got, want)
+	}
+}
+
+// TestIsOrganisationAcronym checks which names in capitals that the model takes for places
+// become organisations.
+func TestIsOrganisationAcronym(t *testing.T) {
+	for name, want := range map[string]bool{"NASA": true, "NBA": true, "FBI": true, "USA": false, "NYC": false, "UK": false,
+		"DC": false, "New York": false, "U.S.": false, "Nasa": false, "NEW YORK": false} {
+		if got := isOrganisationAcronym(name); got != want {
+			t.Errorf("isOrganisationAcronym(%q) = %v", name, got)
+		}
 	}
 }
 
