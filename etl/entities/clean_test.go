@@ -1,6 +1,7 @@
 package entities
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,9 @@ func TestClean(t *testing.T) {
 		{"hashtag acronym then word", "#NYCMarathon", "NYC Marathon"},
 		{"hashtag with digits", "#Election2016 #2016Election #1st", "Election 2016, 2016 Election, 1st"},
 		{"hashtag iPhone", "#iPhone rocks", "iPhone rocks"},
+		{"cashtags", "$AAPL up 3%, watching $TSLA. $100K", "up 3%, watching . $100K"},
+		{"truncated trailing hashtag", "Heavy snow in Utah #StormWa…", "Heavy snow in Utah"},
+		{"ellipsis after a word stays", "Heavy snow in Utah…", "Heavy snow in Utah…"},
 		{"hashtag underscores", "#new_york_city", "new york city"},
 		{"hashtag punctuation", "go #Obama!", "go Obama!"},
 		{"hashtag run", "#Liverpool #YNWA #LFC", "Liverpool, YNWA, LFC"},
@@ -113,5 +117,21 @@ func TestLetterCase(t *testing.T) {
 		if got := letterCase(tt.in); got != tt.want {
 			t.Errorf("letterCase(%q) = %d, want %d", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestCleanMarksHashtags checks where clean says each hashtag's words are.
+func TestCleanMarksHashtags(t *testing.T) {
+	c := clean("Chicago #StormWatch: stay in #NYC #NewYork", testLexicon)
+	var got []string
+	for _, r := range c.tags {
+		got = append(got, c.text[r[0]:r[1]])
+	}
+	want := []string{"Storm Watch:", "NYC,", "New York"}
+	if !slices.Equal(got, want) {
+		t.Errorf("clean(…) = %q, hashtags %q, want %q", c.text, got, want)
+	}
+	if c.tagAt(0) != -1 || c.tagAt(strings.Index(c.text, "Watch")) != 0 || c.tagAt(strings.Index(c.text, "York")) != 2 {
+		t.Errorf("tagAt on %q with %v", c.text, c.tags)
 	}
 }
