@@ -303,50 +303,11 @@ func (f *fastV11) entities(e *twitter.Entities) bool {
 		id := 0
 		switch string(key) {
 		case "hashtags":
-			id = 1
-			var present bool
-			if present, ok = f.s.ArrayOrNull(); !present {
-				e.Hashtags = nil
-			} else if ok {
-				e.Hashtags = e.Hashtags[:0]
-				for more := true; ok && more; {
-					if more, ok = f.objectElement(len(e.Hashtags) == 0); ok && more {
-						var h twitter.HashtagEntity
-						ok = f.entity("text", &h.Text, "", nil)
-						e.Hashtags = append(e.Hashtags, h)
-					}
-				}
-			}
+			id, ok = 1, entityArray(f, &e.Hashtags, "text", "", func(h *twitter.HashtagEntity) (*string, *string) { return &h.Text, nil })
 		case "user_mentions":
-			id = 2
-			var present bool
-			if present, ok = f.s.ArrayOrNull(); !present {
-				e.UserMentions = nil
-			} else if ok {
-				e.UserMentions = e.UserMentions[:0]
-				for more := true; ok && more; {
-					if more, ok = f.objectElement(len(e.UserMentions) == 0); ok && more {
-						var m twitter.MentionEntity
-						ok = f.entity("screen_name", &m.ScreenName, "", nil)
-						e.UserMentions = append(e.UserMentions, m)
-					}
-				}
-			}
+			id, ok = 2, entityArray(f, &e.UserMentions, "screen_name", "", func(m *twitter.MentionEntity) (*string, *string) { return &m.ScreenName, nil })
 		case "urls":
-			id = 3
-			var present bool
-			if present, ok = f.s.ArrayOrNull(); !present {
-				e.Urls = nil
-			} else if ok {
-				e.Urls = e.Urls[:0]
-				for more := true; ok && more; {
-					if more, ok = f.objectElement(len(e.Urls) == 0); ok && more {
-						var u twitter.URLEntity
-						ok = f.entity("url", &u.URL, "expanded_url", &u.ExpandedURL)
-						e.Urls = append(e.Urls, u)
-					}
-				}
-			}
+			id, ok = 3, entityArray(f, &e.Urls, "url", "expanded_url", func(u *twitter.URLEntity) (*string, *string) { return &u.URL, &u.ExpandedURL })
 		default:
 			ok = f.s.Skip(0)
 		}
@@ -354,6 +315,29 @@ func (f *fastV11) entities(e *twitter.Entities) bool {
 			return false
 		}
 	}
+}
+
+// entityArray reads an array of entity objects, or null, into *dst (reusing its array):
+// of each, the string fields a and b (when named), into the fields that fields points at.
+func entityArray[T any](f *fastV11, dst *[]T, a, b string, fields func(*T) (*string, *string)) bool {
+	present, ok := f.s.ArrayOrNull()
+	if !present {
+		*dst = nil
+		return ok
+	}
+	if !ok {
+		return false
+	}
+	*dst = (*dst)[:0]
+	for more := true; ok && more; {
+		if more, ok = f.objectElement(len(*dst) == 0); ok && more {
+			var zero T
+			*dst = append(*dst, zero)
+			dstA, dstB := fields(&(*dst)[len(*dst)-1])
+			ok = f.entity(a, dstA, b, dstB)
+		}
+	}
+	return ok
 }
 
 // objectElement moves to the next element of an array of objects; elements other than
