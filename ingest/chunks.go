@@ -1,0 +1,277 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	// about twice the stdlib's decompression speed
+
+	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/starling-analytics/starling/internal/tweet"
+)
+
+// chunk is a run of lines of one file: read in order, parsed by any worker, and emitted in
+// read order, so that parsing uses every core while the topic and the checkpoint see the
+// feed's order.
+type chunk struct {
+	pass  int
+	file  string
+	hints Hints
+	// skipItems records of line skipLine were sent before the checkpoint the replay
+	// resumes from.
+	skipLine, skipItems int
+	buf                 []byte // the lines' bytes, back to back
+	lines               []chunkLine
+	// Filled by the worker: encoded records, or (in a replay paced by Speed, which restamps
+	// tweets as they are sent) the records to encode when they are emitted.
+	items []item
+	recs  []tweet.Record
+	pos   []position
+	err   error
+	done  chan struct{}
+}
+
+type chunkLine struct{ no, start, end int }
+
+// Chunks are cut at chunkLines lines or chunkBytes bytes.
+const (
+	chunkLines = 512
+	chunkBytes = 1 << 20
+)
+
+// read parses every line of every file (again and again with Loop), from the checkpoint's
+// position on, paces the records and hands them to the producer in the files' order.
+func (in *Ingester) read(ctx context.Context, files []string, resume position, out chan<- item, dlq *kafka.Writer) error {
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *chunk, 2*workers)
+	order := make(chan *chunk, 4*workers)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(work)
+		defer close(order)
+		return in.readChunks(gctx, files, resume, work, order)
+	})
+	for range workers {
+		g.Go(func() error {
+			var fast fastV11
+			for c := range work {
+				in.parseChunk(gctx, &fast, c, dlq)
+				close(c.done)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { return in.emit(gctx, order, out) })
+	return g.Wait()
+}
+
+// readChunks cuts the inputs into chunks and queues each for a worker and for the emitter.
+func (in *Ingester) readChunks(ctx context.Context, files []string, resume position, work, order chan<- *chunk) error {
+	resumeFile := slices.Index(files, resume.File)
+	send := func(c *chunk) error {
+		for _, ch := range []chan<- *chunk{order, work} {
+			select {
+			case ch <- c:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	for pass := resume.Pass; ; pass++ {
+		for fi, name := range files {
+			from, skipLine, skipItems := 0, 0, 0
+			if pass == resume.Pass && resumeFile >= 0 {
+				if fi < resumeFile {
+					continue
+				}
+				if fi == resumeFile {
+					from = resume.Line
+					if resume.More { // re-read the line, past the records already sent
+						from, skipLine, skipItems = resume.Line-1, resume.Line, resume.Item+1
+					}
+				}
+			}
+			hints := Hints{UserCompliance: strings.Contains(strings.ToLower(filepath.Base(name)), "user")}
+			newChunk := func() *chunk {
+				return &chunk{pass: pass, file: name, hints: hints, skipLine: skipLine, skipItems: skipItems,
+					buf: make([]byte, 0, 64<<10), done: make(chan struct{})}
+			}
+			c := newChunk()
+			flush := func() error {
+				if len(c.lines) == 0 {
+					return nil
+				}
+				if err := send(c); err != nil {
+					return err
+				}
+				c = newChunk()
+				return nil
+			}
+			line := func(lineNo int, line []byte) error {
+				start := len(c.buf)
+				c.buf = append(c.buf, line...)
+				c.lines = append(c.lines, chunkLine{no: lineNo, start: start, end: len(c.buf)})
+				if len(c.lines) >= chunkLines || len(c.buf) >= chunkBytes {
+					return flush()
+				}
+				return nil
+			}
+			var err error
+			if name == streamSource {
+				err = in.readStream(ctx, line, flush)
+			} else {
+				err = in.readFile(ctx, name, from, line)
+			}
+			if err == nil {
+				err = flush()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		in.mu.Lock()
+		in.stats.Passes++
+		in.stats.PassBytesRead = 0
+		in.mu.Unlock()
+		if !in.cfg.Loop {
+			return nil
+		}
+	}
+}
+
+// parseChunk turns a chunk's lines into canonical records; rejected lines are dead-lettered
+// here, so a bad line never holds up the good ones.
+func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq *kafka.Writer) {
+	restamp := in.cfg.Speed > 0 || in.cfg.Stamp
+	var valid, tombstones uint64
+	enc := make([]byte, 0, len(c.buf))
+	var one [1]tweet.Record
+	var scratch tweet.Record // the fast path's, reused line after line
+	hints := c.hints
+	hints.Now = in.cfg.Clock.Now()
+	for _, l := range c.lines {
+		line := c.buf[l.start:l.end]
+		var recs []tweet.Record
+		var err error
+		if fast.parse(line, &scratch) {
+			one[0] = scratch
+			recs = one[:]
+			if restamp { // kept past the next parse
+				one[0] = cloneRecord(scratch)
+			}
+		} else {
+			recs, err = hints.Parse(line)
+		}
+		if err != nil {
+			// A page may hold usable tweets beside the rejected ones: those go on.
+			if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
+				return
+			}
+		}
+		for i := range recs {
+			if l.no == c.skipLine && i < c.skipItems {
+				continue // sent before the checkpoint
+			}
+			rec := &recs[i]
+			if rec.IsTombstone() {
+				tombstones++
+			} else {
+				valid++
+			}
+			if c.pass > 0 {
+				shiftIDs(rec, c.pass)
+			}
+			pos := position{Pass: c.pass, File: c.file, Line: l.no, Item: i, More: i < len(recs)-1}
+			if restamp { // encoded when sent; tombstones keep their place and their time
+				c.recs = append(c.recs, *rec)
+				c.pos = append(c.pos, pos)
+				continue
+			}
+			// Keys and values of the chunk share one buffer. When it grows, the records
+			// already encoded keep pointing into the previous array, which nothing writes
+			// again.
+			start := len(enc)
+			enc, err = tweet.AppendEncode(enc, rec)
+			if err != nil {
+				if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
+					return
+				}
+				continue
+			}
+			key := rec.Key()
+			enc = append(enc, key...)
+			value, k := enc[start:len(enc)-len(key)], enc[len(enc)-len(key):]
+			c.items = append(c.items, item{msg: kafka.Message{Key: k, Value: value}, pos: pos})
+		}
+	}
+	in.mu.Lock()
+	in.stats.Valid += valid
+	in.stats.Tombstones += tombstones
+	in.mu.Unlock()
+}
+
+// emit hands the parsed chunks' records to the producer in read order, paced.
+func (in *Ingester) emit(ctx context.Context, order <-chan *chunk, out chan<- item) error {
+	var p pacer
+	pass := -1
+	send := func(it item) error {
+		select {
+		case out <- it:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for c := range order {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if c.err != nil {
+			return c.err
+		}
+		if c.pass != pass {
+			pass, p.first = c.pass, time.Time{}
+		}
+		for i := range c.recs {
+			rec := &c.recs[i]
+			paced := rec
+			if rec.IsTombstone() {
+				paced = nil // a tombstone keeps its own time and paces like any line
+			}
+			if err := in.wait(ctx, &p, paced); err != nil {
+				return err
+			}
+			if in.cfg.Stamp && paced != nil {
+				in.stamp(rec)
+			}
+			value, err := tweet.AppendEncode(make([]byte, 0, 512), rec)
+			if err != nil {
+				return fmt.Errorf("ingest: encode record %s: %w", rec.Key(), err)
+			}
+			if err := send(item{msg: kafka.Message{Key: []byte(rec.Key()), Value: value}, pos: c.pos[i]}); err != nil {
+				return err
+			}
+		}
+		for _, it := range c.items {
+			if in.cfg.Rate > 0 {
+				if err := in.wait(ctx, &p, nil); err != nil {
+					return err
+				}
+			}
+			if err := send(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
