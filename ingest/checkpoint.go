@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"time"
-	// about twice the stdlib's decompression speed
 )
 
 // position is where a record came from: the pass over the inputs, the file and the line,

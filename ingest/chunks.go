@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	// about twice the stdlib's decompression speed
-
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	// about twice the stdlib's decompression speed
-
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	// about twice the stdlib's decompression speed
-
 	"github.com/starling-analytics/starling/internal/tweet"
 )
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	// about twice the stdlib's decompression speed
 )
 
 // progress reports counters until ctx is done: a redrawn line on Config.Progress, or a log
