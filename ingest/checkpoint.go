@@ -29,7 +29,7 @@ type position struct {
 const checkpointEvery = time.Second
 
 // loadCheckpoint reads the checkpoint file, if any, and checks it against the inputs.
-func (in *Ingester) loadCheckpoint(files []string) (position, error) {
+func (in *Ingester) loadCheckpoint(sources []Source) (position, error) {
 	if in.cfg.Checkpoint == "" {
 		return position{}, nil
 	}
@@ -44,7 +44,7 @@ func (in *Ingester) loadCheckpoint(files []string) (position, error) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return position{}, fmt.Errorf("ingest: checkpoint %s is damaged (remove it to start over): %w", in.cfg.Checkpoint, err)
 	}
-	if p.File != "" && !slices.Contains(files, p.File) {
+	if p.File != "" && !slices.ContainsFunc(sources, func(s Source) bool { return s.Name() == p.File }) {
 		return position{}, fmt.Errorf("ingest: checkpoint %s names %s, which is not among the inputs (remove it to start over)", in.cfg.Checkpoint, p.File)
 	}
 	return p, nil

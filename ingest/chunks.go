@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -25,8 +27,7 @@ type chunk struct {
 	// skipItems records of line skipLine were sent before the checkpoint the replay
 	// resumes from.
 	skipLine, skipItems int
-	buf                 []byte // the lines' bytes, back to back
-	lines               []chunkLine
+	lines               []Line
 	// Filled by the worker: encoded records, or (in a replay paced by Speed, which restamps
 	// tweets as they are sent) the records to encode when they are emitted.
 	items []item
@@ -36,17 +37,9 @@ type chunk struct {
 	done  chan struct{}
 }
 
-type chunkLine struct{ no, start, end int }
-
-// Chunks are cut at chunkLines lines or chunkBytes bytes.
-const (
-	chunkLines = 512
-	chunkBytes = 1 << 20
-)
-
 // read parses every line of every file (again and again with Loop), from the checkpoint's
 // position on, paces the records and hands them to the producer in the files' order.
-func (in *Ingester) read(ctx context.Context, files []string, resume position, out chan<- item, dlq *kafka.Writer) error {
+func (in *Ingester) read(ctx context.Context, sources []Source, resume position, out chan<- item, dlq *kafka.Writer) error {
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *chunk, 2*workers)
 	order := make(chan *chunk, 4*workers)
@@ -54,7 +47,7 @@ func (in *Ingester) read(ctx context.Context, files []string, resume position, o
 	g.Go(func() error {
 		defer close(work)
 		defer close(order)
-		return in.readChunks(gctx, files, resume, work, order)
+		return in.readChunks(gctx, sources, resume, work, order)
 	})
 	for range workers {
 		g.Go(func() error {
@@ -70,9 +63,10 @@ func (in *Ingester) read(ctx context.Context, files []string, resume position, o
 	return g.Wait()
 }
 
-// readChunks cuts the inputs into chunks and queues each for a worker and for the emitter.
-func (in *Ingester) readChunks(ctx context.Context, files []string, resume position, work, order chan<- *chunk) error {
-	resumeFile := slices.Index(files, resume.File)
+// readChunks reads the sources, from the checkpoint's position on (again and again with
+// Loop), and queues each batch of lines as a chunk for a worker and for the emitter.
+func (in *Ingester) readChunks(ctx context.Context, sources []Source, resume position, work, order chan<- *chunk) error {
+	resumeAt := slices.IndexFunc(sources, func(s Source) bool { return s.Name() == resume.File })
 	send := func(c *chunk) error {
 		for _, ch := range []chan<- *chunk{order, work} {
 			select {
@@ -84,54 +78,21 @@ func (in *Ingester) readChunks(ctx context.Context, files []string, resume posit
 		return nil
 	}
 	for pass := resume.Pass; ; pass++ {
-		for fi, name := range files {
-			from, skipLine, skipItems := 0, 0, 0
-			if pass == resume.Pass && resumeFile >= 0 {
-				if fi < resumeFile {
+		for i, src := range sources {
+			c := chunk{pass: pass}
+			from := 0
+			if pass == resume.Pass && resumeAt >= 0 {
+				if i < resumeAt {
 					continue
 				}
-				if fi == resumeFile {
+				if i == resumeAt {
 					from = resume.Line
 					if resume.More { // re-read the line, past the records already sent
-						from, skipLine, skipItems = resume.Line-1, resume.Line, resume.Item+1
+						from, c.skipLine, c.skipItems = resume.Line-1, resume.Line, resume.Item+1
 					}
 				}
 			}
-			hints := Hints{UserCompliance: strings.Contains(strings.ToLower(filepath.Base(name)), "user")}
-			newChunk := func() *chunk {
-				return &chunk{pass: pass, file: name, hints: hints, skipLine: skipLine, skipItems: skipItems,
-					buf: make([]byte, 0, 64<<10), done: make(chan struct{})}
-			}
-			c := newChunk()
-			flush := func() error {
-				if len(c.lines) == 0 {
-					return nil
-				}
-				if err := send(c); err != nil {
-					return err
-				}
-				c = newChunk()
-				return nil
-			}
-			line := func(lineNo int, line []byte) error {
-				start := len(c.buf)
-				c.buf = append(c.buf, line...)
-				c.lines = append(c.lines, chunkLine{no: lineNo, start: start, end: len(c.buf)})
-				if len(c.lines) >= chunkLines || len(c.buf) >= chunkBytes {
-					return flush()
-				}
-				return nil
-			}
-			var err error
-			if name == streamSource {
-				err = in.readStream(ctx, line, flush)
-			} else {
-				err = in.readFile(ctx, name, from, line)
-			}
-			if err == nil {
-				err = flush()
-			}
-			if err != nil {
+			if err := in.readSource(ctx, src, from, c, send); err != nil {
 				return err
 			}
 		}
@@ -145,18 +106,80 @@ func (in *Ingester) readChunks(ctx context.Context, files []string, resume posit
 	}
 }
 
+// readSource reads one source after line from, sending each batch of lines as a chunk
+// made from proto.
+func (in *Ingester) readSource(ctx context.Context, src Source, from int, proto chunk, send func(*chunk) error) error {
+	name := src.Name()
+	if err := src.Open(ctx, from); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	defer src.Close()
+	proto.file = name
+	proto.hints = Hints{UserCompliance: strings.Contains(strings.ToLower(filepath.Base(name)), "user")}
+	measured, _ := src.(measuredSource)
+	var counted int64 // of measured's bytes read
+	for {
+		lines, err := src.Read(ctx)
+		good := lines[:0]
+		for _, l := range lines {
+			if l.Err != nil {
+				in.mu.Lock()
+				in.stats.Rejected[reason(l.Err)]++
+				in.mu.Unlock()
+				in.log.Warn("rejected line", "file", name, "line", l.No, "reason", reason(l.Err), "err", l.Err)
+				continue
+			}
+			good = append(good, l)
+		}
+		in.mu.Lock()
+		in.stats.Lines += uint64(len(good))
+		if measured != nil {
+			n := measured.BytesRead()
+			in.stats.BytesRead += n - counted
+			in.stats.PassBytesRead += n - counted
+			counted = n
+		}
+		in.mu.Unlock()
+		if len(good) > 0 {
+			c := proto
+			c.lines, c.done = good, make(chan struct{})
+			if err := send(&c); err != nil {
+				return err
+			}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF):
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
+			// A truncated archive still yields its good lines; report the damage and go on.
+			in.log.Warn("input ended with an error", "file", name, "err", err)
+			in.mu.Lock()
+			in.stats.Rejected["damaged file"]++
+			in.mu.Unlock()
+			return nil
+		}
+	}
+}
+
 // parseChunk turns a chunk's lines into canonical records; rejected lines are dead-lettered
 // here, so a bad line never holds up the good ones.
 func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq *kafka.Writer) {
 	restamp := in.cfg.Speed > 0 || in.cfg.Stamp
 	var valid, tombstones uint64
-	enc := make([]byte, 0, len(c.buf))
+	size := 0
+	for _, l := range c.lines {
+		size += len(l.Data)
+	}
+	enc := make([]byte, 0, size)
 	var one [1]tweet.Record
 	var scratch tweet.Record // the fast path's, reused line after line
 	hints := c.hints
 	hints.Now = in.cfg.Clock.Now()
 	for _, l := range c.lines {
-		line := c.buf[l.start:l.end]
+		line, lineNo := l.Data, l.No
 		var recs []tweet.Record
 		var err error
 		if fast.parse(line, &scratch) {
@@ -170,12 +193,12 @@ func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq
 		}
 		if err != nil {
 			// A page may hold usable tweets beside the rejected ones: those go on.
-			if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
+			if c.err = in.reject(ctx, dlq, c.file, lineNo, line, err); c.err != nil {
 				return
 			}
 		}
 		for i := range recs {
-			if l.no == c.skipLine && i < c.skipItems {
+			if lineNo == c.skipLine && i < c.skipItems {
 				continue // sent before the checkpoint
 			}
 			rec := &recs[i]
@@ -187,7 +210,7 @@ func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq
 			if c.pass > 0 {
 				shiftIDs(rec, c.pass)
 			}
-			pos := position{Pass: c.pass, File: c.file, Line: l.no, Item: i, More: i < len(recs)-1}
+			pos := position{Pass: c.pass, File: c.file, Line: lineNo, Item: i, More: i < len(recs)-1}
 			if restamp { // encoded when sent; tombstones keep their place and their time
 				c.recs = append(c.recs, *rec)
 				c.pos = append(c.pos, pos)
@@ -199,7 +222,7 @@ func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq
 			start := len(enc)
 			enc, err = tweet.AppendEncode(enc, rec)
 			if err != nil {
-				if c.err = in.reject(ctx, dlq, c.file, l.no, line, err); c.err != nil {
+				if c.err = in.reject(ctx, dlq, c.file, lineNo, line, err); c.err != nil {
 					return
 				}
 				continue

@@ -1,6 +1,7 @@
-// Package ingest is Starling's producer side: it reads tweets from archive files, turns each
-// into the canonical record (internal/tweet) and produces it to topic "tweets" with the tweet
-// id as key. Lines that are not usable tweets are counted, logged and sent unchanged to the
+// Package ingest is Starling's producer side: it reads tweets from its sources (archive
+// files, Twitter's live stream, the sample-data generator: see Source), turns each into the
+// canonical record (internal/tweet) and produces it to topic "tweets" with the tweet id as
+// key. Lines that are not usable tweets are counted, logged and sent unchanged to the
 // dead-letter topic; they never stop a run.
 package ingest
 
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -52,6 +52,9 @@ type Config struct {
 	// Generate replays this many tweets from the sample-data generator (seeded, as the
 	// committed sample feed) instead of Inputs: a source for load tests at any Rate.
 	Generate int
+	// Sources, when set, are read in order instead of Inputs, Stream or Generate: for a
+	// program that embeds the ingester and brings its own Source.
+	Sources []Source
 	// Progress, when set (a terminal), gets a progress line redrawn a few times a second:
 	// tweets, bytes, rate and ETA. Without it, progress goes to the Logger every 5 seconds.
 	Progress io.Writer
@@ -104,41 +107,66 @@ func (c Config) Validate() error {
 	if err := c.Kafka.Validate(); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	if c.Stream != nil {
-		if len(c.Inputs) > 0 || c.Generate > 0 {
-			return errors.New("ingest: read the live stream, input files or the generator, not several")
+	switch {
+	case c.Speed < 0:
+		return fmt.Errorf("ingest: speed must not be negative, not %g", c.Speed)
+	case c.Rate < 0:
+		return fmt.Errorf("ingest: rate must not be negative, not %g", c.Rate)
+	case c.Speed > 0 && c.Rate > 0:
+		return errors.New("ingest: pace by speed or by rate, not both")
+	case c.BatchSize < 0:
+		return fmt.Errorf("ingest: batch size must be positive, not %d", c.BatchSize)
+	case c.Generate < 0:
+		return fmt.Errorf("ingest: generate must not be negative, not %d", c.Generate)
+	}
+	kinds := 0
+	for _, given := range []bool{len(c.Sources) > 0, len(c.Inputs) > 0, c.Stream != nil, c.Generate > 0} {
+		if given {
+			kinds++
 		}
+	}
+	if kinds > 1 {
+		return errors.New("ingest: read input files, the live stream, the generator or the given sources, not several")
+	}
+	switch {
+	case len(c.Sources) > 0:
+		names := map[string]bool{}
+		for _, src := range c.Sources {
+			if names[src.Name()] {
+				return fmt.Errorf("ingest: two sources are named %q", src.Name())
+			}
+			names[src.Name()] = true
+		}
+	case c.Stream != nil:
 		if c.Rate > 0 || c.Loop || c.Checkpoint != "" {
 			return errors.New("ingest: rate, loop and checkpoint do not apply to the live stream")
 		}
 		return c.Stream.validate()
-	}
-	if c.Generate < 0 {
-		return fmt.Errorf("ingest: generate must not be negative, not %d", c.Generate)
-	}
-	if c.Generate > 0 {
-		if len(c.Inputs) > 0 {
-			return errors.New("ingest: replay input files or the generator, not both")
-		}
-		return nil
-	}
-	if len(c.Inputs) == 0 {
+	case c.Generate > 0:
+	case len(c.Inputs) == 0:
 		return errors.New("ingest: no input files given")
+	default:
+		_, err := expand(c.Inputs)
+		return err
 	}
-	if c.Speed < 0 {
-		return fmt.Errorf("ingest: speed must not be negative, not %g", c.Speed)
+	return nil
+}
+
+// sources are the replay's sources, as the configuration names them.
+func (in *Ingester) sources() ([]Source, error) {
+	switch {
+	case len(in.cfg.Sources) > 0:
+		return in.cfg.Sources, nil
+	case in.cfg.Stream != nil:
+		return []Source{&streamSource{cfg: in.cfg.Stream, clock: in.cfg.Clock, log: in.log, reconnected: func() {
+			in.mu.Lock()
+			in.stats.Reconnects++
+			in.mu.Unlock()
+		}}}, nil
+	case in.cfg.Generate > 0:
+		return []Source{GeneratorSource(in.cfg.Generate)}, nil
 	}
-	if c.Rate < 0 {
-		return fmt.Errorf("ingest: rate must not be negative, not %g", c.Rate)
-	}
-	if c.Speed > 0 && c.Rate > 0 {
-		return errors.New("ingest: pace by speed or by rate, not both")
-	}
-	if c.BatchSize < 0 {
-		return fmt.Errorf("ingest: batch size must be positive, not %d", c.BatchSize)
-	}
-	_, err := expand(c.Inputs)
-	return err
+	return fileSources(in.cfg.Inputs)
 }
 
 // Stats counts what a run did.
@@ -158,7 +186,7 @@ type Stats struct {
 	BytesRead, PassBytesRead, TotalBytes int64
 }
 
-// Ingester replays files into the broker.
+// Ingester replays its sources into the broker.
 type Ingester struct {
 	cfg Config
 	log *slog.Logger
@@ -207,23 +235,18 @@ func (in *Ingester) Stats() Stats {
 // Run replays the inputs (forever with Loop) and returns when they are done and every record
 // is acknowledged, or when ctx is done.
 func (in *Ingester) Run(ctx context.Context) error {
-	files := []string{generatorSource}
-	if in.cfg.Stream != nil {
-		files = []string{streamSource}
-	} else if in.cfg.Generate == 0 {
-		var err error
-		if files, err = expand(in.cfg.Inputs); err != nil {
-			return err
-		}
+	sources, err := in.sources()
+	if err != nil {
+		return err
 	}
-	resume, err := in.loadCheckpoint(files)
+	resume, err := in.loadCheckpoint(sources)
 	if err != nil {
 		return err
 	}
 	var total int64
-	for _, f := range files {
-		if st, err := os.Stat(f); err == nil {
-			total += st.Size()
+	for _, src := range sources {
+		if m, ok := src.(measuredSource); ok {
+			total += m.Size()
 		}
 	}
 	in.mu.Lock()
@@ -272,7 +295,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(records)
-		return in.read(gctx, files, resume, records, dlq)
+		return in.read(gctx, sources, resume, records, dlq)
 	})
 	if in.cfg.DryRun {
 		g.Go(func() error {

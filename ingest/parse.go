@@ -27,9 +27,12 @@ var (
 	// ErrAPIError marks lines that carry only an API error or notice (an "errors" array,
 	// a stream's operational disconnect).
 	ErrAPIError = errors.New("api error")
+	// ErrLineTooLong marks a line longer than the ingester takes (4 MiB): it is counted
+	// and logged, not kept, so not dead-lettered.
+	ErrLineTooLong = errors.New("line too long")
 )
 
-var reasons = []error{ErrInvalidJSON, ErrNotATweet, ErrMissingID, ErrBadTime, ErrMissingText, ErrMissingUser, ErrAPIError}
+var reasons = []error{ErrInvalidJSON, ErrNotATweet, ErrMissingID, ErrBadTime, ErrMissingText, ErrMissingUser, ErrAPIError, ErrLineTooLong}
 
 // reason is the short name of a rejection, for counters and headers.
 func reason(err error) string {

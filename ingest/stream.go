@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -60,9 +62,6 @@ func (s *StreamConfig) validate() error {
 	return nil
 }
 
-// streamSource names the live stream where a file name is expected (logs, DLQ headers).
-const streamSource = "stream:"
-
 // httpClient builds the authenticating client, with requests redirected to BaseURL.
 func (s *StreamConfig) httpClient() *http.Client {
 	var base http.RoundTripper = http.DefaultTransport
@@ -103,6 +102,82 @@ func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return b.base.RoundTrip(req)
 }
 
+// streamSource reads the live stream until the context ends, handing on each message as a
+// JSON line: tweets as v1.1 JSON, other stream events in their stream envelope, so that
+// they are decoded, counted and dead-lettered like lines of a file. A connection that
+// drops or is refused is made again after a back-off.
+type streamSource struct {
+	cfg         *StreamConfig
+	clock       Clock
+	log         *slog.Logger
+	reconnected func() // called at each reconnection
+
+	lines chan Line
+	stop  context.CancelFunc
+	done  chan struct{}
+}
+
+// Stream messages waiting to be read, at most.
+const streamBuffer = 4096
+
+func (s *streamSource) Name() string { return "stream:" }
+
+// Open makes the first request: one go-twitter refuses (a bad parameter) is an error.
+func (s *streamSource) Open(ctx context.Context, _ int) error {
+	client := twitter.NewClient(s.cfg.httpClient())
+	stream, err := s.request(client)
+	if err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	ctx, s.stop = context.WithCancel(ctx)
+	s.lines, s.done = make(chan Line, streamBuffer), make(chan struct{})
+	go func() {
+		defer close(s.done)
+		s.connect(ctx, client, stream)
+	}()
+	return nil
+}
+
+// request starts a request of the stream; go-twitter connects, and reconnects after
+// network errors, in the background.
+func (s *streamSource) request(client *twitter.Client) (*twitter.Stream, error) {
+	if s.cfg.Endpoint == "sample" {
+		return client.Streams.Sample(&twitter.StreamSampleParams{Language: s.cfg.Languages, StallWarnings: twitter.Bool(true)})
+	}
+	return client.Streams.Filter(&twitter.StreamFilterParams{Track: s.cfg.Track, Follow: s.cfg.Follow, Language: s.cfg.Languages, StallWarnings: twitter.Bool(true)})
+}
+
+// Read waits for a message, then returns it with every other one already arrived, so
+// that a slow stream's tweets are not held back.
+func (s *streamSource) Read(ctx context.Context) ([]Line, error) {
+	var lines []Line
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.done:
+		return nil, io.EOF // Close was called
+	case l := <-s.lines:
+		lines = append(lines, l)
+	}
+	for len(lines) < readLines {
+		select {
+		case l := <-s.lines:
+			lines = append(lines, l)
+		default:
+			return lines, nil
+		}
+	}
+	return lines, nil
+}
+
+func (s *streamSource) Close() error {
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+	}
+	return nil
+}
+
 // Reconnection backoff of the live stream: doubled after each attempt that delivered
 // nothing, reset by one that delivered messages.
 const (
@@ -110,85 +185,65 @@ const (
 	streamBackoffMax = 2 * time.Minute
 )
 
-// readStream reads the live stream until ctx ends, calling fn with each message as a JSON
-// line (tweets as v1.1 JSON, other stream events in their stream envelope, so that they are
-// decoded, counted and dead-lettered like lines of a file), and flush whenever the stream
-// has nothing more pending, so that a slow stream's tweets are not held back.
-func (in *Ingester) readStream(ctx context.Context, fn func(lineNo int, line []byte) error, flush func() error) error {
-	sc := in.cfg.Stream
-	client := twitter.NewClient(sc.httpClient())
+// connect reads stream, and the stream again whenever it ends, until ctx ends.
+func (s *streamSource) connect(ctx context.Context, client *twitter.Client, stream *twitter.Stream) {
 	backoff := streamBackoffMin
 	lineNo := 0
 	for {
-		var stream *twitter.Stream
-		var err error
-		if sc.Endpoint == "sample" {
-			stream, err = client.Streams.Sample(&twitter.StreamSampleParams{Language: sc.Languages, StallWarnings: twitter.Bool(true)})
-		} else {
-			stream, err = client.Streams.Filter(&twitter.StreamFilterParams{Track: sc.Track, Follow: sc.Follow, Language: sc.Languages, StallWarnings: twitter.Bool(true)})
-		}
-		got := 0
-		if err == nil {
-			in.log.Info("stream connected", "endpoint", sc.Endpoint)
-			got, err = in.drainStream(ctx, stream, &lineNo, fn, flush)
-			stream.Stop()
-		}
+		s.log.Info("stream connected", "endpoint", s.cfg.Endpoint)
+		got := s.drain(ctx, stream, &lineNo)
+		stream.Stop()
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return
 		}
 		if got > 0 {
 			backoff = streamBackoffMin
 		}
-		if err != nil {
-			return err
+		if s.reconnected != nil {
+			s.reconnected()
 		}
-		in.mu.Lock()
-		in.stats.Reconnects++
-		in.mu.Unlock()
-		in.log.Warn("stream ended; reconnecting", "messages", got, "retry_in", backoff)
+		s.log.Warn("stream ended; reconnecting", "messages", got, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-in.cfg.Clock.After(backoff):
+			return
+		case <-s.clock.After(backoff):
 		}
 		backoff = min(2*backoff, streamBackoffMax)
+		var err error
+		if stream, err = s.request(client); err != nil {
+			s.log.Error("stream request refused", "err", err) // the first one was taken: cannot happen
+			return
+		}
 	}
 }
 
-// drainStream hands one connection's messages on until the stream ends. Only a failure of
-// fn (the context ending, a dead-letter write that cannot be retried) is returned as an
-// error; the stream ending is not.
-func (in *Ingester) drainStream(ctx context.Context, stream *twitter.Stream, lineNo *int, fn func(int, []byte) error, flush func() error) (int, error) {
+// drain hands one connection's messages on until the stream ends or ctx does, and returns
+// how many it handed on.
+func (s *streamSource) drain(ctx context.Context, stream *twitter.Stream, lineNo *int) int {
 	got := 0
 	for {
 		select {
 		case <-ctx.Done():
-			return got, ctx.Err()
+			return got
 		case msg, ok := <-stream.Messages:
 			if !ok {
-				return got, flush()
+				return got
 			}
 			if err, isErr := msg.(error); isErr {
-				in.log.Warn("stream error", "err", err)
+				s.log.Warn("stream error", "err", err)
 				continue
 			}
 			line, err := streamLine(msg)
 			if err != nil {
-				in.log.Warn("stream message cannot be encoded", "type", fmt.Sprintf("%T", msg), "err", err)
+				s.log.Warn("stream message cannot be encoded", "type", fmt.Sprintf("%T", msg), "err", err)
 				continue
 			}
 			got++
 			*lineNo++
-			in.mu.Lock()
-			in.stats.Lines++
-			in.mu.Unlock()
-			if err := fn(*lineNo, line); err != nil {
-				return got, err
-			}
-			if len(stream.Messages) == 0 {
-				if err := flush(); err != nil {
-					return got, err
-				}
+			select {
+			case s.lines <- Line{No: *lineNo, Data: line}:
+			case <-ctx.Done():
+				return got
 			}
 		}
 	}
