@@ -97,8 +97,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// withDefaults returns c with every zero field set to its default.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default; the commands' flags
+// show these defaults.
+func (c Config) WithDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = ":9092"
 	}
@@ -155,7 +156,7 @@ func (c Config) withDefaults() Config {
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	if c.DataDir == "" {
 		return errors.New("broker: a data directory is required")
 	}

@@ -68,7 +68,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default; the commands' flags
+// show these defaults.
+func (c Config) WithDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = ":8080"
 	}
@@ -80,7 +82,7 @@ func (c Config) withDefaults() Config {
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("dashboard: listen address %q: %w", c.Addr, err)
 	}
@@ -130,7 +132,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	wcfg := cfg.Warehouse
 	if wcfg.Logger == nil {
 		wcfg.Logger = cfg.Logger

@@ -93,9 +93,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default; the commands' flags
+// show these defaults.
+func (c Config) WithDefaults() Config {
 	if len(c.Brokers) == 0 {
-		c.Brokers = []string{"127.0.0.1:9092"}
+		c.Brokers = kafkaclient.DefaultBrokers()
 	}
 	if c.Topic == "" {
 		c.Topic = tweet.TopicTweets
@@ -135,7 +137,7 @@ func (c Config) withDefaults() Config {
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	if err := c.Kafka.Validate(); err != nil {
 		return fmt.Errorf("etl: %w", err)
 	}
@@ -236,7 +238,7 @@ func New(cfg Config) (*ETL, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	scorer, err := sentiment.ByName(cfg.SentimentModel)
 	if err != nil {
 		return nil, fmt.Errorf("etl: %w", err)

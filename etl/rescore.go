@@ -75,9 +75,11 @@ func (p RescoreProgress) Percent() float64 {
 	return 100 * float64(p.Records) / float64(p.Total)
 }
 
-func (c RescoreConfig) withDefaults() RescoreConfig {
+// WithDefaults returns c with every zero field set to its default; the command's flags
+// show these defaults.
+func (c RescoreConfig) WithDefaults() RescoreConfig {
 	if len(c.Brokers) == 0 {
-		c.Brokers = []string{"127.0.0.1:9092"}
+		c.Brokers = kafkaclient.DefaultBrokers()
 	}
 	if c.Topic == "" {
 		c.Topic = tweet.TopicTweets
@@ -133,14 +135,14 @@ func Rescore(ctx context.Context, cfg RescoreConfig) (RescoreProgress, error) {
 	if err := cfg.Validate(); err != nil {
 		return RescoreProgress{}, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	scorer, err := sentiment.ByName(cfg.Model)
 	if err != nil {
 		return RescoreProgress{}, fmt.Errorf("rescore: %w", err)
 	}
 	e := &ETL{log: cfg.Logger, scorer: scorer, cfg: Config{
 		Brokers: cfg.Brokers, Kafka: cfg.Kafka, Topic: cfg.Topic, SentimentModel: cfg.Model, Warehouse: cfg.Warehouse, Logger: cfg.Logger,
-	}.withDefaults()}
+	}.WithDefaults()}
 	if e.dialer, err = cfg.Kafka.Dialer(); err != nil {
 		return RescoreProgress{}, fmt.Errorf("rescore: %w", err)
 	}

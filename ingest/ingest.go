@@ -80,9 +80,11 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default; the commands' flags
+// show these defaults.
+func (c Config) WithDefaults() Config {
 	if len(c.Brokers) == 0 {
-		c.Brokers = []string{"127.0.0.1:9092"}
+		c.Brokers = kafkaclient.DefaultBrokers()
 	}
 	if c.Topic == "" {
 		c.Topic = tweet.TopicTweets
@@ -204,7 +206,7 @@ func New(cfg Config) (*Ingester, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if cfg.Stream != nil {
 		cfg.Speed = 0 // a live stream arrives at its own pace
 	}

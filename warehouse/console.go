@@ -49,7 +49,7 @@ type ConsoleLimits struct {
 	MaxBytes int
 }
 
-func (l ConsoleLimits) withDefaults() ConsoleLimits {
+func (l ConsoleLimits) WithDefaults() ConsoleLimits {
 	if l.Timeout <= 0 {
 		l.Timeout = 10 * time.Second
 	}
@@ -75,7 +75,7 @@ func OpenConsole(ctx context.Context, cfg Config, limits ConsoleLimits) (*Consol
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Addr:         cfg.Addr,
 		Auth:         clickhouse.Auth{Database: cfg.Database, Username: cfg.Username, Password: cfg.Password},
@@ -87,7 +87,7 @@ func OpenConsole(ctx context.Context, cfg Config, limits ConsoleLimits) (*Consol
 	if err != nil {
 		return nil, fmt.Errorf("warehouse: console: open %v: %w", cfg.Addr, err)
 	}
-	c := &Console{conn: conn, limits: limits.withDefaults()}
+	c := &Console{conn: conn, limits: limits.WithDefaults()}
 	qctx, cancel := withoutDeadline(ctx, c.limits.Timeout)
 	defer cancel()
 	var ro string

@@ -52,7 +52,9 @@ type Config struct {
 
 var databaseName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default; the commands' flags
+// show these defaults.
+func (c Config) WithDefaults() Config {
 	if len(c.Addr) == 0 {
 		c.Addr = []string{"127.0.0.1:9000"}
 	}
@@ -73,7 +75,7 @@ func (c Config) withDefaults() Config {
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
 	for _, a := range c.Addr {
 		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
 			return fmt.Errorf("warehouse: ClickHouse address %q is not host:port", a)
@@ -151,7 +153,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	db := &DB{cfg: cfg.withDefaults()}
+	db := &DB{cfg: cfg.WithDefaults()}
 	cfg = db.cfg
 	boot, err := clickhouse.Open(db.options(cfg.Addr, "default", nil, 8))
 	if err != nil {

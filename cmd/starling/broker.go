@@ -20,22 +20,23 @@ import (
 
 // brokerFlags registers the built-in broker's settings.
 func brokerFlags(fs *flag.FlagSet, c *broker.Config) {
-	fs.StringVar(&c.Addr, "broker-addr", ":9092", "address the broker listens on for Kafka clients")
+	d := broker.Config{}.WithDefaults()
+	fs.StringVar(&c.Addr, "broker-addr", d.Addr, "address the broker listens on for Kafka clients")
 	fs.StringVar(&c.AdvertisedAddr, "broker-advertised-addr", "", "host:port clients are told to connect to (default: the listen address, 127.0.0.1 for an unspecified host)")
 	fs.StringVar(&c.DataDir, "broker-data-dir", "data/broker", "directory for topic logs, topic metadata and group offsets")
-	c.DefaultPartitions = 3
+	c.DefaultPartitions = d.DefaultPartitions
 	fs.Var((*cli.Int32)(&c.DefaultPartitions), "broker-partitions", "partition count of auto-created topics")
-	fs.DurationVar(&c.Retention, "broker-retention", 7*24*time.Hour, "default retention.ms of topics: older segments are deleted (negative keeps forever)")
+	fs.DurationVar(&c.Retention, "broker-retention", d.Retention, "default retention.ms of topics: older segments are deleted (negative keeps forever)")
 	fs.Int64Var(&c.RetentionBytes, "broker-retention-bytes", 0, "default retention.bytes per partition (0 = no size limit)")
-	c.MaxMessageBytes = 1048588
+	c.MaxMessageBytes = d.MaxMessageBytes
 	fs.Var((*cli.Int32)(&c.MaxMessageBytes), "broker-max-message-bytes", "default max.message.bytes of topics: the largest record batch a producer may send")
-	fs.Int64Var(&c.SegmentBytes, "broker-segment-bytes", 256<<20, "roll a partition's segment file at this size")
+	fs.Int64Var(&c.SegmentBytes, "broker-segment-bytes", d.SegmentBytes, "roll a partition's segment file at this size")
 	fs.BoolVar(&c.SyncWrites, "broker-sync-writes", false, "fsync every produce before acknowledging it (survives power loss; slower)")
-	fs.DurationVar(&c.FlushInterval, "broker-flush-interval", time.Second, "how often unsynced writes are fsynced when --broker-sync-writes is off")
-	fs.IntVar(&c.MaxConnections, "broker-max-connections", 10000, "open client connections at most; more are closed when accepted")
-	fs.IntVar(&c.MaxConnectionsPerIP, "broker-max-connections-per-ip", 1000, "open client connections at most from one IP address")
-	fs.DurationVar(&c.IdleTimeout, "broker-idle-timeout", 10*time.Minute, "close a connection that sends no request for this long")
-	fs.DurationVar(&c.RequestTimeout, "broker-request-timeout", 30*time.Second, "a request must arrive, and its response be taken, within this long")
+	fs.DurationVar(&c.FlushInterval, "broker-flush-interval", d.FlushInterval, "how often unsynced writes are fsynced when --broker-sync-writes is off")
+	fs.IntVar(&c.MaxConnections, "broker-max-connections", d.MaxConnections, "open client connections at most; more are closed when accepted")
+	fs.IntVar(&c.MaxConnectionsPerIP, "broker-max-connections-per-ip", d.MaxConnectionsPerIP, "open client connections at most from one IP address")
+	fs.DurationVar(&c.IdleTimeout, "broker-idle-timeout", d.IdleTimeout, "close a connection that sends no request for this long")
+	fs.DurationVar(&c.RequestTimeout, "broker-request-timeout", d.RequestTimeout, "a request must arrive, and its response be taken, within this long")
 }
 
 // brokerSecurityFlags are the listener's TLS and SASL settings.

@@ -25,7 +25,7 @@ func runRescore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	since := fs.String("since", "", "where to start: a time (2026-05-01T10:00:00Z, 2026-05-01) or how long ago (90m, 24h); required")
 	fs.StringVar(&cfg.Topic, "topic", tweet.TopicTweets, "the tweet topic the ETL loads")
 	fs.StringVar(&cfg.GroupID, "rescore-group", "", "the rescore's consumer group (default rescore-MODEL)")
-	fs.IntVar(&cfg.BatchSize, "rescore-batch-size", 20000, "records per batch of scores")
+	fs.IntVar(&cfg.BatchSize, "rescore-batch-size", etl.RescoreConfig{}.WithDefaults().BatchSize, "records per batch of scores")
 	logger, err := lf.Parse(fs, args, stderr)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ const defaultFeed = "sample-data/tweets-v1.1.jsonl.gz"
 
 // kafkaFlags registers the Kafka connection flags shared by the clients.
 func kafkaFlags(fs *flag.FlagSet, brokers *cli.List, c *kafkaclient.Config) {
-	*brokers = cli.List{"127.0.0.1:9092"}
+	*brokers = kafkaclient.DefaultBrokers()
 	fs.Var(brokers, "brokers", "comma-separated Kafka bootstrap addresses (the built-in broker, Kafka or Amazon MSK)")
 	fs.BoolVar(&c.TLS, "kafka-tls", false, "connect to the brokers with TLS (Amazon MSK's TLS listener is port 9094, SASL/SCRAM 9096)")
 	fs.StringVar(&c.CAFile, "kafka-ca-file", "", "PEM file of certificate authorities for the brokers' certificates (default: the system's)")
@@ -39,10 +39,11 @@ func kafkaFlags(fs *flag.FlagSet, brokers *cli.List, c *kafkaclient.Config) {
 
 // warehouseFlags registers the ClickHouse connection flags.
 func warehouseFlags(fs *flag.FlagSet, c *warehouse.Config, addrs *cli.List) {
-	*addrs = cli.List{"127.0.0.1:9000"}
+	d := warehouse.Config{}.WithDefaults()
+	*addrs = d.Addr
 	fs.Var(addrs, "clickhouse-addr", "comma-separated ClickHouse native-protocol addresses, host:port")
-	fs.StringVar(&c.Database, "clickhouse-database", "starling", "ClickHouse database holding Starling's tables (created when missing)")
-	fs.StringVar(&c.Username, "clickhouse-user", "default", "ClickHouse user")
+	fs.StringVar(&c.Database, "clickhouse-database", d.Database, "ClickHouse database holding Starling's tables (created when missing)")
+	fs.StringVar(&c.Username, "clickhouse-user", d.Username, "ClickHouse user")
 	fs.StringVar(&c.Password, "clickhouse-password", "", "ClickHouse password")
 	clusterFlag(fs, c)
 }
@@ -120,13 +121,14 @@ func namesFlags(fs *flag.FlagSet, topic, dlq, group, entities *string) {
 
 // etlFlags registers the loader's names and batching settings.
 func etlFlags(fs *flag.FlagSet, c *etl.Config) {
+	d := etl.Config{}.WithDefaults()
 	namesFlags(fs, &c.Topic, &c.DLQTopic, &c.GroupID, &c.EntitiesGroup)
-	fs.StringVar(&c.SentimentModel, "sentiment-model", sentiment.Models()[0], "sentiment model scoring the tweets ("+strings.Join(sentiment.Models(), ", ")+"); each row records it, and `starling rescore` adds another's scores")
-	fs.IntVar(&c.BatchSize, "batch-size", 50000, "flush a partition's batch at this many records (it also bounds the memory a partition holds)")
-	fs.DurationVar(&c.FlushInterval, "flush-interval", 500*time.Millisecond, "flush batches at ticks of this interval: a record waits at most this long for its batch while its partition keeps up")
+	fs.StringVar(&c.SentimentModel, "sentiment-model", d.SentimentModel, "sentiment model scoring the tweets ("+strings.Join(sentiment.Models(), ", ")+"); each row records it, and `starling rescore` adds another's scores")
+	fs.IntVar(&c.BatchSize, "batch-size", d.BatchSize, "flush a partition's batch at this many records (it also bounds the memory a partition holds)")
+	fs.DurationVar(&c.FlushInterval, "flush-interval", d.FlushInterval, "flush batches at ticks of this interval: a record waits at most this long for its batch while its partition keeps up")
 	fs.DurationVar(&c.MaxFlushInterval, "max-flush-interval", 0, "while the flushes are small (a trickle of tweets), the tick slows down to at most this, so ClickHouse merges fewer parts; equal to --flush-interval, the tick is fixed (default 2s, or --flush-interval when that is longer)")
 	fs.BoolVar(&c.Entities, "entities", true, "also run the \"entities\" consumer group: named-entity recognition on a sample of the English tweets")
-	fs.Float64Var(&c.EntitiesCPU, "entities-cpu", 0.25, "share of a core the entities group may use; it samples more sparsely to keep up")
+	fs.Float64Var(&c.EntitiesCPU, "entities-cpu", d.EntitiesCPU, "share of a core the entities group may use; it samples more sparsely to keep up")
 }
 
 func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -215,7 +217,7 @@ func runDashboard(ctx context.Context, args []string, _, stderr io.Writer) error
 	var cfg dashboard.Config
 	var addrs, brokers cli.List
 	var lf cli.Log
-	dashboardFlags(fs, &cfg, ":8080")
+	dashboardFlags(fs, &cfg, dashboard.Config{}.WithDefaults().Addr)
 	namesFlags(fs, &cfg.Names.Topic, &cfg.Names.DLQTopic, &cfg.Names.Group, &cfg.Names.EntitiesGroup)
 	warehouseFlags(fs, &cfg.Warehouse, &addrs)
 	kafkaFlags(fs, &brokers, &cfg.Kafka)

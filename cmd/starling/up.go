@@ -41,8 +41,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dashboardFlags(fs, &dcfg, "127.0.0.1:8080")
 	fs.Lookup("console-user").Usage += " (up: the local ClickHouse server's " + chlocal.ConsoleUser + " unless --clickhouse-addr is given)"
 	fs.Var(&addrs, "clickhouse-addr", "ClickHouse native-protocol addresses; empty starts a local server from the clickhouse-server binary on PATH")
-	fs.StringVar(&ecfg.Warehouse.Database, "clickhouse-database", "starling", "ClickHouse database holding Starling's tables")
-	fs.StringVar(&ecfg.Warehouse.Username, "clickhouse-user", "default", "ClickHouse user")
+	whDefaults := warehouse.Config{}.WithDefaults()
+	fs.StringVar(&ecfg.Warehouse.Database, "clickhouse-database", whDefaults.Database, "ClickHouse database holding Starling's tables")
+	fs.StringVar(&ecfg.Warehouse.Username, "clickhouse-user", whDefaults.Username, "ClickHouse user")
 	fs.StringVar(&ecfg.Warehouse.Password, "clickhouse-password", "", "ClickHouse password")
 	clusterFlag(fs, &ecfg.Warehouse)
 	chDir := fs.String("clickhouse-dir", "data/clickhouse", "data folder of the local ClickHouse server")

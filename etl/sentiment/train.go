@@ -25,7 +25,7 @@ type TrainConfig struct {
 	Seed    uint64  // the shuffle's seed; default 1
 }
 
-func (c TrainConfig) withDefaults() TrainConfig {
+func (c TrainConfig) WithDefaults() TrainConfig {
 	if c.Buckets == 0 {
 		c.Buckets = 1 << 17
 	}
@@ -46,7 +46,7 @@ func (c TrainConfig) withDefaults() TrainConfig {
 
 // Train fits a model to labelled examples.
 func Train(set []Example, cfg TrainConfig) *Model {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	m := newModel(cfg.Buckets)
 	f := &featurizer{lexicon: m.lexicon, buckets: m.buckets}
 	xs := make([][]feature, len(set))

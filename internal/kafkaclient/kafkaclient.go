@@ -22,6 +22,10 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 )
 
+// DefaultBrokers are the bootstrap addresses of a client given none: the built-in broker
+// on this machine.
+func DefaultBrokers() []string { return []string{"127.0.0.1:9092"} }
+
 // Config is how to connect to Kafka. The zero value is plaintext without authentication.
 type Config struct {
 	// TLS turns on TLS (Kafka's SSL and SASL_SSL security protocols).
