@@ -69,8 +69,10 @@ func spanLabel(tokens []prose.Token) string {
 
 // chunk returns the entities in tokens, prose's tokens of c.text, after cutting them at
 // the edges of hashtags (see splitAtTags) and dropping the words the model mistakes for
-// names on tweets (see trimSpan) and hashtags made of common words only: #StormWatch and
-// #LaunchDay are topics, while #NewYork and #Obama name something.
+// names on tweets (see trimSpan) and the hashtags that are topics: those made of common
+// words only (#StormWatch, #LaunchDay), and a single word but an acronym among the tags
+// that end a tweet (#Outage, #Liverpool; these are counted in the hashtag panels), while
+// #NewYork anywhere and #Obama inside a sentence name something.
 func (x *Extractor) chunk(c cleaned, tokens []prose.Token) []Entity {
 	found := spans(tokens)
 	if len(found) == 0 {
@@ -88,8 +90,8 @@ func (x *Extractor) chunk(c cleaned, tokens []prose.Token) []Entity {
 		if !ok {
 			continue
 		}
-		if s.tag >= 0 && x.allCommon(tokens[first:last+1]) {
-			continue // a topic: "Storm Watch", "Outage"
+		if s.tag >= 0 && (x.allCommon(tokens[first:last+1]) || c.trailing[s.tag] && first == last && letterCase(tokens[first].Text) != upperWord) {
+			continue // a topic: "Storm Watch"; a trailing tag of one word: #Outage, #Liverpool
 		}
 		var name string
 		if start, end := offsets[first], offsets[last]; start >= 0 && end >= 0 {

@@ -21,6 +21,10 @@ type cleaned struct {
 	// a name the model finds must not run across a hashtag's edge ("Chicago #StormWatch"
 	// is a place and a topic, not "Chicago Storm Watch").
 	tags [][2]int
+	// trailing marks the hashtags after the tweet's last word of its own ("… tonight
+	// #Outage #news https://…"): the tags that file a tweet under its topics, rather than
+	// words of its sentences.
+	trailing []bool
 }
 
 // tagAt returns the index in c.tags of the hashtag whose words hold byte offset i of
@@ -53,6 +57,15 @@ func clean(text string, lex lexicon) cleaned {
 	if n := len(fields); n > 0 && strings.HasSuffix(fields[n-1], "…") && strings.ContainsRune("#@$", rune(fields[n-1][0])) {
 		fields = fields[:n-1]
 	}
+	// The last field that is a word of the tweet's own, not a hashtag, mention, cashtag or
+	// link, nor only punctuation or emoji.
+	lastOwn := -1
+	for i, f := range fields {
+		if f[0] != '#' && f[0] != '@' && f[0] != '$' && urlStart(f) < 0 && strings.ContainsFunc(f, isWordRune) {
+			lastOwn = i
+		}
+	}
+	var trailing []bool
 	words := make([]string, 0, len(fields))
 	// fromTag marks the words of hashtags: their case is how the author chose to write a
 	// tag (#YNWA is an acronym, not a shout), so truecase leaves them alone. tagOf numbers
@@ -61,7 +74,7 @@ func clean(text string, lex lexicon) cleaned {
 	tagOf := make([]int, 0, len(fields))
 	tags := 0
 	prevHashtag := false
-	for _, f := range fields {
+	for fi, f := range fields {
 		hashtag := len(f) > 1 && f[0] == '#'
 		if hashtag && prevHashtag && len(words) > 0 {
 			// A run of hashtags is a list of topics, not a phrase: without a comma prose
@@ -80,12 +93,13 @@ func clean(text string, lex lexicon) cleaned {
 		}
 		if hashtag && len(words) > n {
 			tags++
+			trailing = append(trailing, fi > lastOwn)
 		}
 		prevHashtag = hashtag && len(words) > n
 	}
 	truecase(words, fromTag, lex)
 	var b strings.Builder
-	out := cleaned{}
+	out := cleaned{trailing: trailing}
 	for i, w := range words {
 		if i > 0 {
 			b.WriteByte(' ')

@@ -131,6 +131,9 @@ func TestCleanMarksHashtags(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("clean(…) = %q, hashtags %q, want %q", c.text, got, want)
 	}
+	if !slices.Equal(c.trailing, []bool{false, true, true}) {
+		t.Errorf("trailing %v, want the last two", c.trailing)
+	}
 	if c.tagAt(0) != -1 || c.tagAt(strings.Index(c.text, "Watch")) != 0 || c.tagAt(strings.Index(c.text, "York")) != 2 {
 		t.Errorf("tagAt on %q with %v", c.text, c.tags)
 	}

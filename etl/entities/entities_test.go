@@ -111,6 +111,7 @@ func TestExtract(t *testing.T) {
 		{"cashtags and topic hashtags", "$TSLA #LaunchDay is here, storm warnings in Chicago #StormWatch $tsla",
 			[]Entity{org("TSLA"), place("Chicago")}},
 		{"acronym in capitals", "Finals night in Boston, let's go Celtics #FinalsNight #NBA", []Entity{place("Boston"), org("NBA")}},
+		{"trailing topic tags", "Stuck without power in Leeds again #Outage #Liverpool #NBA https://t.co/x", []Entity{place("Leeds"), org("NBA")}},
 		{"truncated hashtag", "RT @weather: Heavy snow across Colorado #StormWa…", []Entity{place("Colorado")}},
 		{"laughter", "Ha! Just saw the Stig driving through Uxbridge in an Ariel Atom!!!",
 			[]Entity{place("Stig"), place("Uxbridge"), person("Ariel Atom")}},
