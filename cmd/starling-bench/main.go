@@ -12,9 +12,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -24,63 +21,24 @@ import (
 	"github.com/starling-analytics/starling/internal/cli"
 )
 
-// benchmark is one subcommand.
-type benchmark struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
-
-func benchmarks() []benchmark {
-	return []benchmark{
-		{"broker", "the built-in broker beside franz-go's in-memory kfake cluster", runBenchBroker},
-		{"ingest", "replay of a generated archive beside kcat -P producing the same records", runBenchIngest},
-		{"etl", "tweets/s from the broker into ClickHouse beside a raw clickhouse-client insert, and freshness at a fixed rate", runBenchETL},
-		{"pipeline", "the whole pipeline as separate processes: throughput, latency, CPU and memory per service", runBenchPipeline},
-		{"sentiment", "tweets/s per core of the sentiment models beside the npm port of VADER", runBenchSentiment},
-		{"dashboard", "every panel's API call, the page and live updates over a warehouse of millions of tweets", runBenchDashboard},
+func benchmarks() []cli.Command {
+	return []cli.Command{
+		{Name: "broker", Summary: "the built-in broker beside franz-go's in-memory kfake cluster", Run: runBenchBroker},
+		{Name: "ingest", Summary: "replay of a generated archive beside kcat -P producing the same records", Run: runBenchIngest},
+		{Name: "etl", Summary: "tweets/s from the broker into ClickHouse beside a raw clickhouse-client insert, and freshness at a fixed rate", Run: runBenchETL},
+		{Name: "pipeline", Summary: "the whole pipeline as separate processes: throughput, latency, CPU and memory per service", Run: runBenchPipeline},
+		{Name: "sentiment", Summary: "tweets/s per core of the sentiment models beside the npm port of VADER", Run: runBenchSentiment},
+		{Name: "dashboard", Summary: "every panel's API call, the page and live updates over a warehouse of millions of tweets", Run: runBenchDashboard},
 	}
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
-}
-
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	for _, b := range benchmarks() {
-		if b.name == args[0] {
-			err := b.run(ctx, args[1:], stdout, stderr)
-			switch {
-			case err == nil, errors.Is(err, flag.ErrHelp):
-				return 0
-			case errors.Is(err, cli.ErrUsage):
-				return 2
-			default:
-				fmt.Fprintf(stderr, "starling-bench %s: %v\n", b.name, err)
-				return 1
-			}
-		}
-	}
-	fmt.Fprintf(stderr, "starling-bench: unknown benchmark %q\n\n", args[0])
-	usage(stderr)
-	return 2
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: starling-bench <benchmark> [flags]   (or: starling bench <benchmark> [flags])\n\nBenchmarks:")
-	for _, b := range benchmarks() {
-		fmt.Fprintf(w, "  %-10s %s\n", b.name, b.summary)
-	}
-	fmt.Fprintln(w, "\nRun 'starling-bench <benchmark> --help' for its flags.")
+	os.Exit(cli.Dispatch(ctx, "starling-bench",
+		"Usage: starling-bench <benchmark> [flags]   (or: starling bench <benchmark> [flags])\n\nBenchmarks:",
+		"\nRun 'starling-bench <benchmark> --help' for its flags.",
+		benchmarks(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // starlingBinary is the starling binary the pipeline benchmark runs: STARLING_BIN, else the

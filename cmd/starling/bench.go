@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/starling-analytics/starling/internal/cli"
 )
 
 // benchCommand is the measuring command. It is a binary of its own so that this one links
@@ -35,12 +37,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	err = cmd.Run()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() > 0 {
-		return exitStatus(exit.ExitCode()) // it has said why
+		return cli.ExitStatus(exit.ExitCode()) // it has said why
 	}
 	return err
 }
-
-// exitStatus is an error whose explanation has been printed: the command exits with it.
-type exitStatus int
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }

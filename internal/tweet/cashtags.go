@@ -1,6 +1,7 @@
 package tweet
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -18,7 +19,7 @@ func AppendCashtags(dst []string, text string) []string {
 				continue
 			}
 		}
-		if sym, ok := cashtagAt(text[i+1:]); ok && !containsString(dst[start:], sym) {
+		if sym, ok := cashtagAt(text[i+1:]); ok && !slices.Contains(dst[start:], sym) {
 			dst = append(dst, sym)
 		}
 	}
@@ -63,13 +64,4 @@ func asciiLetters(s string, max int) int {
 		return 0
 	}
 	return n
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
