@@ -476,7 +476,7 @@ func (p *rescorePartition) scores(ctx context.Context, msgs []kafka.Message, fir
 	b := warehouse.ScoreBatch{Model: r.cfg.Model, Topic: r.cfg.Topic, Partition: int32(p.partition), First: first, Last: last}
 	rows := make([]warehouse.TweetRow, 0, len(msgs))
 	for _, m := range msgs {
-		row, tomb, err := r.e.transform(&p.dec, m)
+		row, tomb, err := r.e.decode(&p.dec, m, false) // scored below, if kept
 		if err != nil || tomb != nil {
 			continue // a dead letter or a tombstone: no tweet of this record is stored
 		}
@@ -494,8 +494,9 @@ func (p *rescorePartition) scores(ctx context.Context, msgs []kafka.Message, fir
 		if !ok || s.KafkaPartition != row.KafkaPartition || s.KafkaOffset != row.KafkaOffset || s.SentimentModel == r.cfg.Model {
 			continue
 		}
-		b.Scores = append(b.Scores, warehouse.ScoreRow{ID: row.ID, CreatedAt: row.CreatedAt, Lang: row.Lang, Sentiment: row.Sentiment,
-			SentimentLabel: row.SentimentLabel, KafkaTopic: row.KafkaTopic, KafkaPartition: row.KafkaPartition, KafkaOffset: row.KafkaOffset})
+		compound, label := r.e.scorer.Score(row.Text)
+		b.Scores = append(b.Scores, warehouse.ScoreRow{ID: row.ID, CreatedAt: row.CreatedAt, Lang: row.Lang, Sentiment: float32(compound),
+			SentimentLabel: int8(label), KafkaTopic: row.KafkaTopic, KafkaPartition: row.KafkaPartition, KafkaOffset: row.KafkaOffset})
 	}
 	return b, nil
 }

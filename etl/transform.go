@@ -9,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/internal/kafkaclient"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
@@ -29,6 +30,12 @@ type tombstone struct {
 // into a tombstone (tomb non-nil). An error means the record can never be loaded and belongs
 // in the dead-letter topic.
 func (e *ETL) transform(dec *tweet.Decoder, m kafka.Message) (row warehouse.TweetRow, tomb *tombstone, err error) {
+	return e.decode(dec, m, true)
+}
+
+// decode is transform, with the sentiment and the words left out unless analyse: for a
+// reader that needs them of some rows only (rescore scores only the tweets it keeps).
+func (e *ETL) decode(dec *tweet.Decoder, m kafka.Message, analyse bool) (row warehouse.TweetRow, tomb *tombstone, err error) {
 	if why := kafkaclient.Quarantined(m.Headers); why != "" {
 		return warehouse.TweetRow{}, nil, errors.New(why) // a damaged batch, in its place
 	}
@@ -69,7 +76,12 @@ func (e *ETL) transform(dec *tweet.Decoder, m kafka.Message) (row warehouse.Twee
 			}
 		}
 	}
-	compound, label, words := e.scorer.Analyze(rec.Text, nil)
+	var compound float64
+	var label sentiment.Label
+	var words []string
+	if analyse {
+		compound, label, words = e.scorer.Analyze(rec.Text, nil)
+	}
 	row = warehouse.TweetRow{
 		ID:             id,
 		CreatedAt:      rec.CreatedAt.UTC(),
