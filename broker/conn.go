@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
@@ -94,6 +95,7 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 		if resp.IsFlexible() && resp.Key() != 18 {
 			out = append(out, 0) // no tagged fields
 		}
+		out = slices.Grow(out, responseSizeHint(resp)) // a fetch's records in one allocation, not regrown
 		out = resp.AppendTo(out)
 		binary.BigEndian.PutUint32(out, uint32(len(out)-4))
 		c.SetWriteDeadline(time.Now().Add(b.cfg.RequestTimeout))
@@ -105,6 +107,23 @@ func (b *Broker) serveConn(ctx context.Context, c net.Conn) {
 			out = nil // do not pin a huge fetch buffer to an idle connection
 		}
 	}
+}
+
+// responseSizeHint is about the encoded size of a fetch response (its record batches, and
+// a little for each partition's header), and 0 for the other responses, which are small.
+func responseSizeHint(resp kmsg.Response) int {
+	f, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return 0
+	}
+	n := 64
+	for _, t := range f.Topics {
+		n += 32 + len(t.Topic)
+		for _, p := range t.Partitions {
+			n += 64 + len(p.RecordBatches) + 16*len(p.AbortedTransactions)
+		}
+	}
+	return n
 }
 
 // maxRetainedRequest is the largest request buffer a connection keeps for its next
