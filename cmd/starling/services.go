@@ -58,7 +58,7 @@ func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *cli.List) {
 	*inputs = cli.List{defaultFeed}
 	fs.Var(inputs, "input", "comma-separated tweet files, directories or globs: Twitter API v1.1 or v2 JSON or activity streams, one record or response page a line, format detected per line; plain, gzip, bzip2 or zstd (batch-compliance files whose name contains \"user\" are account events)")
 	fs.Float64Var(&c.Speed, "speed", 1, "replay pace against the tweets' own timestamps (60 = a feed minute per second); 0 = as fast as possible")
-	fs.Float64Var(&c.Rate, "rate", 0, "replay at this many tweets per second instead of by timestamps (needs --speed 0)")
+	fs.Float64Var(&c.Rate, "rate", 0, "replay at this many tweets per second instead of by timestamps (--speed's default pacing then does not apply)")
 	fs.StringVar(&c.Checkpoint, "checkpoint", "", "file keeping the position of the last acknowledged tweet; a restarted replay resumes after it")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "read and validate the input without producing anything")
 	fs.IntVar(&c.Generate, "generate", 0, "replay this many tweets from the sample-data generator instead of --input (with --loop: endlessly), e.g. for load tests with --rate; the generator holds 24 bytes a tweet of this count")
@@ -100,6 +100,20 @@ func (f *streamFlags) config() *ingest.StreamConfig {
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// rateReplacesSpeed turns the default pacing by timestamps (--speed 1) off when --rate is
+// given and --speed is not: `--rate 3000` alone means 3,000 tweets a second. Both given
+// is a conflict ingest.Config.Validate reports.
+func rateReplacesSpeed(fs *flag.FlagSet, c *ingest.Config) {
+	if c.Rate <= 0 {
+		return
+	}
+	_, speedGiven := os.LookupEnv(cli.EnvName("speed"))
+	fs.Visit(func(f *flag.Flag) { speedGiven = speedGiven || f.Name == "speed" })
+	if !speedGiven {
+		c.Speed = 0
+	}
 }
 
 // ingestInputs drops the default feed when the generator is the source.
@@ -148,6 +162,7 @@ func runIngest(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rateReplacesSpeed(fs, &cfg)
 	cfg.Brokers, cfg.Inputs, cfg.Logger = brokers, ingestInputs(&cfg, inputs), logger.With("service", "ingest")
 	if cfg.Stream = sf.config(); cfg.Stream != nil && len(inputs) == 1 && inputs[0] == defaultFeed {
 		cfg.Inputs = nil

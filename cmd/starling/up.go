@@ -61,6 +61,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rateReplacesSpeed(fs, &icfg)
 
 	// The broker listens first, so that every client finds it.
 	bcfg.Logger = logger.With("service", "broker")
