@@ -17,12 +17,12 @@ import (
 	"github.com/starling-analytics/starling/internal/tweet"
 )
 
-// chunk is a run of lines of one file: read in order, parsed by any worker, and emitted in
-// read order, so that parsing uses every core while the topic and the checkpoint see the
-// feed's order.
+// chunk is a batch of lines of one source (one Read): read in order, parsed by any worker,
+// and emitted in read order, so that parsing uses every core while the topic and the
+// checkpoint see the feed's order.
 type chunk struct {
 	pass  int
-	file  string
+	file  string // the source's name
 	hints Hints
 	// skipItems records of line skipLine were sent before the checkpoint the replay
 	// resumes from.
@@ -37,7 +37,7 @@ type chunk struct {
 	done  chan struct{}
 }
 
-// read parses every line of every file (again and again with Loop), from the checkpoint's
+// read parses every line of every source (again and again with Loop), from the checkpoint's
 // position on, paces the records and hands them to the producer in the files' order.
 func (in *Ingester) read(ctx context.Context, sources []Source, resume position, out chan<- item, dlq *kafka.Writer) error {
 	workers := runtime.GOMAXPROCS(0)
