@@ -38,7 +38,7 @@ type chunk struct {
 }
 
 // read parses every line of every source (again and again with Loop), from the checkpoint's
-// position on, paces the records and hands them to the producer in the files' order.
+// position on, paces the records and hands them to the producer in the sources' order.
 func (in *Ingester) read(ctx context.Context, sources []Source, resume position, out chan<- item, dlq *kafka.Writer) error {
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *chunk, 2*workers)
