@@ -4,11 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"os"
 	"runtime"
 	"slices"
@@ -114,26 +112,12 @@ func startBenchTarget(ctx context.Context, target, dataDir string, syncWrites bo
 			return "", nil, err
 		}
 	}
-	b, err := broker.New(broker.Config{DataDir: dir, SyncWrites: syncWrites})
+	addr, stop, err := startBroker(ctx, broker.Config{DataDir: dir, SyncWrites: syncWrites}, "bench")
 	if err != nil {
 		return "", nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Close()
-		return "", nil, err
-	}
-	if err := b.CreateTopic("bench", 3, nil); err != nil && !errors.Is(err, broker.ErrTopicExists) {
-		b.Close()
-		return "", nil, err
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { b.Serve(sctx, ln); close(done) }()
-	return ln.Addr().String(), func() {
-		cancel()
-		<-done
-		b.Close()
+	return addr, func() {
+		stop()
 		if dataDir == "" {
 			os.RemoveAll(dir)
 		}

@@ -189,9 +189,16 @@ func canonicalize(archive, out string) (rawBytes int64, n uint64, canonBytes int
 	return rawBytes, n, canonBytes, bw.Flush()
 }
 
-// startBenchBroker runs the built-in broker in this process on a loopback port.
+// startBenchBroker runs the built-in broker in this process on a loopback port, with the
+// pipeline's topics.
 func startBenchBroker(ctx context.Context, dir string) (string, func(), error) {
-	b, err := broker.New(broker.Config{DataDir: dir})
+	return startBroker(ctx, broker.Config{DataDir: dir}, tweet.TopicTweets, tweet.TopicDLQ, "bench-kcat")
+}
+
+// startBroker runs the built-in broker in this process on a loopback port, with the topics
+// of three partitions given; stop ends it.
+func startBroker(ctx context.Context, cfg broker.Config, topics ...string) (addr string, stop func(), err error) {
+	b, err := broker.New(cfg)
 	if err != nil {
 		return "", nil, err
 	}
@@ -200,8 +207,9 @@ func startBenchBroker(ctx context.Context, dir string) (string, func(), error) {
 		b.Close()
 		return "", nil, err
 	}
-	for _, topic := range []string{tweet.TopicTweets, tweet.TopicDLQ, "bench-kcat"} {
+	for _, topic := range topics {
 		if err := b.CreateTopic(topic, 3, nil); err != nil && !errors.Is(err, broker.ErrTopicExists) {
+			ln.Close()
 			b.Close()
 			return "", nil, err
 		}
