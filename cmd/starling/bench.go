@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/starling-analytics/starling/internal/cli"
 )
@@ -34,6 +35,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	cmd.Env = append(os.Environ(), "STARLING_BIN="+self)
+	// Ctrl-C reaches it too; when this command is told to stop, it is asked to stop in the
+	// same way, so that it tears down what it started, and killed only if it lingers.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = time.Minute
 	err = cmd.Run()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() > 0 {

@@ -1,6 +1,7 @@
-// Package cli is what Starling's commands share: flags that the environment can set
-// (--clickhouse-addr from STARLING_CLICKHOUSE_ADDR), the logging flags, and the flags that
-// name the labelled sentiment sets.
+// Package cli is what Starling's commands (starling, starling-bench) share: the dispatch of
+// subcommands, flags that the environment can set (--clickhouse-addr from
+// STARLING_CLICKHOUSE_ADDR), the logging flags, and the flags that name the labelled
+// sentiment sets.
 package cli
 
 import (
