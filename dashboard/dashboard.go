@@ -224,7 +224,8 @@ func NewHandler(store Store, cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{store: store, log: cfg.Logger, names: cfg.Names.WithDefaults(), kafka: newKafkaHealth(cfg.Brokers, cfg.Kafka, cfg.Names), console: cfg.Console,
+	names := cfg.Names.WithDefaults()
+	h := &Handler{store: store, log: cfg.Logger, names: names, kafka: newKafkaHealth(cfg.Brokers, cfg.Kafka, names), console: cfg.Console,
 		consoleOff: cfg.ConsoleOff, auth: newAuth(cfg.Token), cache: newPanelCache(), mux: http.NewServeMux()}
 	if h.console == nil && h.consoleOff == "" {
 		h.consoleOff = "The SQL console is off."

@@ -116,12 +116,12 @@ type kafkaHealth struct {
 }
 
 // newKafkaHealth returns the Kafka side of the health panel, or nil when no broker is
-// configured.
+// configured; names are the pipeline's, defaults filled in.
 func newKafkaHealth(brokers []string, cfg kafkaclient.Config, names tweet.Names) *kafkaHealth {
 	if len(brokers) == 0 {
 		return nil
 	}
-	h := &kafkaHealth{brokers: brokers, names: names.WithDefaults()}
+	h := &kafkaHealth{brokers: brokers, names: names}
 	transport, err := cfg.Transport()
 	if err != nil {
 		h.err = fmt.Errorf("kafka settings: %w", err)
@@ -250,8 +250,8 @@ func (h *kafkaHealth) read(ctx context.Context) (KafkaStatus, error) {
 		st.Topics = append(st.Topics, ts)
 	}
 
-	watched := []string{h.names.Group, h.names.EntitiesGroup}
-	groups := slices.Clone(watched)
+	groups := []string{h.names.Group, h.names.EntitiesGroup} // then the others found
+	watched := len(groups)
 	if lg, err := h.client.ListGroups(ctx, &kafka.ListGroupsRequest{}); err != nil {
 		st.Problems = append(st.Problems, fmt.Sprintf("list groups: %v", err))
 	} else {
@@ -261,7 +261,7 @@ func (h *kafkaHealth) read(ctx context.Context) (KafkaStatus, error) {
 			}
 		}
 	}
-	sort.Strings(groups[len(watched):])
+	sort.Strings(groups[watched:])
 	desc := map[string]kafka.DescribeGroupsResponseGroup{}
 	if dg, err := h.client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: groups}); err != nil {
 		st.Problems = append(st.Problems, fmt.Sprintf("describe groups: %v", err))

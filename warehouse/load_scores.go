@@ -181,12 +181,13 @@ func (db *DB) ScoreMarks(ctx context.Context, model, topic string) (map[int32][]
 	return out, err
 }
 
-// StoredTweet is where a tweet the warehouse holds was loaded from, and by which model the
-// ETL scored it.
+// StoredTweet is where a tweet the warehouse holds was loaded from, and which model the ETL
+// scored it with, and how.
 type StoredTweet struct {
 	KafkaPartition int32
 	KafkaOffset    int64
 	SentimentModel string
+	Sentiment      float32 // the compound score SentimentModel gave it
 }
 
 // StoredTweets returns, of the tweets of rows (read from topic), those the tweets table
@@ -204,7 +205,7 @@ func (db *DB) StoredTweets(ctx context.Context, topic string, rows []TweetRow) (
 			return err
 		}
 		found, err := conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(t)),
-			"SELECT id, kafka_partition, kafka_offset, sentiment_model FROM "+db.table("tweets")+" WHERE created_at >= ? AND created_at <= ? AND id IN _ids AND kafka_topic = ?",
+			"SELECT id, kafka_partition, kafka_offset, sentiment_model, sentiment FROM "+db.table("tweets")+" WHERE created_at >= ? AND created_at <= ? AND id IN _ids AND kafka_topic = ?",
 			clampDateTime(from), clampDateTime(to), topic)
 		if err != nil {
 			return fmt.Errorf("warehouse: look up %d stored tweets: %w", len(ids), err)
@@ -213,7 +214,7 @@ func (db *DB) StoredTweets(ctx context.Context, topic string, rows []TweetRow) (
 		for found.Next() {
 			var id uint64
 			var s StoredTweet
-			if err := found.Scan(&id, &s.KafkaPartition, &s.KafkaOffset, &s.SentimentModel); err != nil {
+			if err := found.Scan(&id, &s.KafkaPartition, &s.KafkaOffset, &s.SentimentModel, &s.Sentiment); err != nil {
 				return err
 			}
 			out[id] = s

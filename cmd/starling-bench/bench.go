@@ -143,31 +143,22 @@ func benchOne(ctx context.Context, addr string, n, size int) (benchResult, error
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil { // warm up
 		return r, err
 	}
-	latencies := make([]time.Duration, n)
-	var firstErr error
-	var mu sync.Mutex
+	tp := timedProducer{latencies: make([]time.Duration, n)}
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	start := time.Now()
-	for i := 0; i < n; i++ {
-		sent := time.Now()
-		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-			latencies[i] = time.Since(sent)
-			if err != nil {
-				mu.Lock()
-				firstErr = cmp.Or(firstErr, err)
-				mu.Unlock()
-			}
-		})
+	for i := range n {
+		tp.produce(ctx, cl, i, value)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		return r, err
 	}
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&ms1)
-	if firstErr != nil {
-		return r, firstErr
+	if tp.firstErr != nil {
+		return r, tp.firstErr
 	}
+	latencies := tp.latencies
 	r.ProducePerSec = float64(n) / elapsed.Seconds()
 	r.ProduceMBPerS = r.ProducePerSec * float64(size) / 1e6
 	r.AllocsPerRecord = float64(ms1.Mallocs-ms0.Mallocs) / float64(n)
@@ -209,35 +200,47 @@ func benchPaced(ctx context.Context, addr string, size, rate int, d time.Duratio
 		return err
 	}
 	n := int(float64(rate) * d.Seconds())
-	latencies := make([]time.Duration, n)
-	var mu sync.Mutex
-	var firstErr error
+	tp := timedProducer{latencies: make([]time.Duration, n)}
 	start := time.Now()
 	for i := range n {
 		// Record i is due at start + i/rate; sleep until then when ahead.
 		if wait := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); wait > 0 {
 			time.Sleep(wait)
 		}
-		sent := time.Now()
-		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-			latencies[i] = time.Since(sent)
-			if err != nil {
-				mu.Lock()
-				firstErr = cmp.Or(firstErr, err)
-				mu.Unlock()
-			}
-		})
+		tp.produce(ctx, cl, i, value)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		return err
 	}
-	if firstErr != nil {
-		return fmt.Errorf("paced run: %w", firstErr)
+	if tp.firstErr != nil {
+		return fmt.Errorf("paced run: %w", tp.firstErr)
 	}
+	latencies := tp.latencies
 	slices.Sort(latencies)
 	r.PacedRate = rate
 	r.PacedP50Ms = float64(latencies[n/2]) / 1e6
 	r.PacedP99Ms = float64(latencies[n*99/100]) / 1e6
 	r.PacedMaxMs = float64(latencies[n-1]) / 1e6
 	return nil
+}
+
+// timedProducer produces records and notes each one's time from Produce to its
+// acknowledgement, and the first error.
+type timedProducer struct {
+	latencies []time.Duration // by record; each written once, by its callback
+	mu        sync.Mutex      // guards firstErr
+	firstErr  error
+}
+
+// produce sends record i with value; read latencies and firstErr after cl.Flush.
+func (t *timedProducer) produce(ctx context.Context, cl *kgo.Client, i int, value []byte) {
+	sent := time.Now()
+	cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+		t.latencies[i] = time.Since(sent)
+		if err != nil {
+			t.mu.Lock()
+			t.firstErr = cmp.Or(t.firstErr, err)
+			t.mu.Unlock()
+		}
+	})
 }

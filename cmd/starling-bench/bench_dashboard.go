@@ -253,22 +253,13 @@ func sampleEntities(ctx context.Context, db *warehouse.DB, cfg generator.Config,
 			return nil
 		}
 		keys := make([]warehouse.TweetRow, len(batch))
-		ids := make([]uint64, len(batch))
 		for i, r := range batch {
-			ids[i], _ = strconv.ParseUint(r.ID, 10, 64)
-			keys[i] = warehouse.TweetRow{ID: ids[i], CreatedAt: r.CreatedAt}
+			id, _ := strconv.ParseUint(r.ID, 10, 64)
+			keys[i] = warehouse.TweetRow{ID: id, CreatedAt: r.CreatedAt}
 		}
 		stored, err := db.StoredTweets(ctx, tweet.TopicTweets, keys)
 		if err != nil {
 			return err
-		}
-		loaded, err := db.LoadedTweets(ctx, ids)
-		if err != nil {
-			return err
-		}
-		sentiment := make(map[uint64]float32, len(loaded))
-		for _, t := range loaded {
-			sentiment[t.ID] = t.Sentiment
 		}
 		found := make([][]entities.Entity, len(batch))
 		var wg sync.WaitGroup
@@ -285,13 +276,13 @@ func sampleEntities(ctx context.Context, db *warehouse.DB, cfg generator.Config,
 		wg.Wait()
 		var rows []warehouse.EntityRow
 		for i, r := range batch {
-			at, ok := stored[ids[i]]
+			at, ok := stored[keys[i].ID]
 			if !ok {
 				continue
 			}
 			for _, f := range found[i] {
-				rows = append(rows, warehouse.EntityRow{TweetID: ids[i], CreatedAt: r.CreatedAt, Entity: f.Text, Kind: string(f.Kind), Lang: r.Lang,
-					Sentiment: sentiment[ids[i]], SampledEvery: uint32(every), KafkaPartition: at.KafkaPartition, KafkaOffset: at.KafkaOffset})
+				rows = append(rows, warehouse.EntityRow{TweetID: keys[i].ID, CreatedAt: r.CreatedAt, Entity: f.Text, Kind: string(f.Kind), Lang: r.Lang,
+					Sentiment: at.Sentiment, SampledEvery: uint32(every), KafkaPartition: at.KafkaPartition, KafkaOffset: at.KafkaOffset})
 			}
 		}
 		batch = batch[:0]
