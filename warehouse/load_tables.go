@@ -2,11 +2,15 @@ package warehouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/starling-analytics/starling/warehouse/internal/chnative"
 )
 
 // The tables the ETL writes, each defined once: its columns' names and ClickHouse types, in
@@ -18,11 +22,70 @@ import (
 type column[R any] struct {
 	name, typ string
 	appendTo  func(bc driver.BatchColumn, rows []R) error // the column's values, one per row
+	kept      func() keptColumn[R]                        // a new column for the native writer
+}
+
+// keptColumn is a column of the native writer (chnative), kept from one INSERT to the next:
+// fill resets it and appends the rows' values into the memory it already has.
+type keptColumn[R any] struct {
+	data proto.ColInput
+	fill func(rows []R)
+}
+
+// appendable is a ch-go column of values of type V.
+type appendable[V any] interface {
+	proto.ColInput
+	Reset()
+	Append(v V)
+}
+
+// newAppendable returns the ch-go column for values of type V.
+func newAppendable[V any]() appendable[V] {
+	var c any
+	switch any(*new(V)).(type) {
+	case uint64:
+		c = new(proto.ColUInt64)
+	case int64:
+		c = new(proto.ColInt64)
+	case int32:
+		c = new(proto.ColInt32)
+	case uint32:
+		c = new(proto.ColUInt32)
+	case uint8:
+		c = new(proto.ColUInt8)
+	case int8:
+		c = new(proto.ColInt8)
+	case float32:
+		c = new(proto.ColFloat32)
+	case float64:
+		c = new(proto.ColFloat64)
+	case string:
+		c = new(proto.ColStr)
+	case time.Time:
+		c = new(proto.ColDateTime)
+	case []string:
+		c = proto.NewArray[string](new(proto.ColStr))
+	case []uint64:
+		c = proto.NewArray[uint64](new(proto.ColUInt64))
+	default:
+		panic(fmt.Sprintf("warehouse: no column for values of type %T", *new(V)))
+	}
+	return c.(appendable[V])
 }
 
 // col defines a column whose value is get(row) for every row.
 func col[R, V any](name, typ string, get func(r *R) V) column[R] {
-	return column[R]{name: name, typ: typ, appendTo: func(bc driver.BatchColumn, rows []R) error {
+	newAppendable[V]() // a type without a column fails at start, not at the first INSERT
+	kept := func() keptColumn[R] {
+		c := newAppendable[V]()
+		return keptColumn[R]{data: c, fill: func(rows []R) {
+			c.Reset()
+			for i := range rows {
+				c.Append(get(&rows[i]))
+			}
+		}}
+	}
+	return column[R]{name: name, typ: typ, kept: kept, appendTo: func(bc driver.BatchColumn, rows []R) error {
 		vals := make([]V, len(rows))
 		for i := range rows {
 			vals[i] = get(&rows[i])
@@ -58,10 +121,18 @@ func (t *table[R]) insert() string {
 	return "INSERT INTO " + t.name + " (" + strings.Join(names, ", ") + ")"
 }
 
-// write sends rows in one INSERT of one block.
+// write sends rows in one INSERT of one block: through the native writer, or through
+// clickhouse-go where the native writer does not serve (a cluster) or was turned off.
 func (t *table[R]) write(ctx context.Context, db *DB, rows []R) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if w := db.native; w != nil && w.on() {
+		err := t.writeNative(ctx, w, rows)
+		if !errors.Is(err, chnative.ErrProtocol) {
+			return err
+		}
+		w.off(err)
 	}
 	batch, err := db.conn.PrepareBatch(ctx, t.insert())
 	if err != nil {
@@ -79,6 +150,54 @@ func (t *table[R]) write(ctx context.Context, db *DB, rows []R) error {
 		return fmt.Errorf("warehouse: insert %d rows into %s: %w", len(rows), t.name, err)
 	}
 	return nil
+}
+
+// block is a table's columns for the native writer, kept between INSERTs.
+type block[R any] struct {
+	cols []keptColumn[R]
+	list []chnative.Column
+}
+
+func (t *table[R]) newBlock() *block[R] {
+	b := &block[R]{}
+	for _, c := range t.columns {
+		k := c.kept()
+		b.cols = append(b.cols, k)
+		b.list = append(b.list, chnative.Column{Name: c.name, Type: c.typ, Data: k.data})
+	}
+	return b
+}
+
+// writeNative sends rows in one INSERT through the native writer, in a block of the
+// table's kept from an earlier INSERT when one is free.
+func (t *table[R]) writeNative(ctx context.Context, w *nativeWriter, rows []R) error {
+	b, _ := w.takeBlock(t.name).(*block[R])
+	if b == nil {
+		b = t.newBlock()
+	}
+	defer w.putBlock(t.name, b)
+	for _, c := range b.cols {
+		c.fill(rows)
+	}
+	for attempt := 0; ; attempt++ {
+		conn, reused, err := w.conn(ctx)
+		if err != nil {
+			return fmt.Errorf("warehouse: insert into %s: %w", t.name, err)
+		}
+		err = conn.Insert(ctx, t.name, b.list)
+		w.putConn(conn)
+		// A kept connection the server closed (it restarted, or timed it out) fails before
+		// any row is sent: the INSERT goes again on a new one, and the other kept ones,
+		// likely closed alike, are dropped.
+		if err != nil && reused && attempt == 0 && errors.Is(err, chnative.ErrUnsent) && ctx.Err() == nil {
+			w.dropIdle()
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("warehouse: insert %d rows into %s: %w", len(rows), t.name, err)
+		}
+		return nil
+	}
 }
 
 // schema lists the column names and types of a table definition, for the schema test.

@@ -29,6 +29,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/starling-analytics/starling/internal/retry"
+	"github.com/starling-analytics/starling/warehouse/internal/chnative"
 )
 
 // Config says how to reach ClickHouse. Zero values are the documented defaults.
@@ -99,6 +100,7 @@ type DB struct {
 	conn     driver.Conn
 	settings clickhouse.Settings // of every connection
 	topo     *topology           // the cluster's servers; nil on one server
+	native   *nativeWriter       // the INSERT path on one server; nil on a cluster
 }
 
 // OpenWaiting is Open, tried again with back-off (up to maxWait between attempts) until
@@ -190,6 +192,15 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("warehouse: ping %v: %w", cfg.Addr, err)
 	}
+	if db.topo == nil {
+		db.native = newNativeWriter(cfg.Addr, chnative.Options{
+			Database:    cfg.Database,
+			User:        cfg.Username,
+			Password:    cfg.Password,
+			Compress:    !allLoopback(cfg.Addr),
+			DialTimeout: cfg.DialTimeout,
+		}, cfg.Logger)
+	}
 	return db, nil
 }
 
@@ -248,6 +259,9 @@ func sessionSettings(ctx context.Context, conn driver.Conn, cluster bool) (click
 func (db *DB) Close() error {
 	if db.topo != nil {
 		db.topo.close()
+	}
+	if db.native != nil {
+		db.native.close()
 	}
 	if db.conn == nil {
 		return nil
