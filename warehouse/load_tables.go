@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,47 +40,60 @@ type appendable[V any] interface {
 	Append(v V)
 }
 
-// newAppendable returns the ch-go column for values of type V.
-func newAppendable[V any]() appendable[V] {
+// newAppendable returns the ch-go column for values of type V, and a function that makes
+// room in it for n rows (of the values' fixed part: a string's or array's offset).
+func newAppendable[V any]() (appendable[V], func(n int)) {
 	var c any
+	var reserve func(n int)
 	switch any(*new(V)).(type) {
 	case uint64:
-		c = new(proto.ColUInt64)
+		c, reserve = fixed[proto.ColUInt64]()
 	case int64:
-		c = new(proto.ColInt64)
+		c, reserve = fixed[proto.ColInt64]()
 	case int32:
-		c = new(proto.ColInt32)
+		c, reserve = fixed[proto.ColInt32]()
 	case uint32:
-		c = new(proto.ColUInt32)
+		c, reserve = fixed[proto.ColUInt32]()
 	case uint8:
-		c = new(proto.ColUInt8)
+		c, reserve = fixed[proto.ColUInt8]()
 	case int8:
-		c = new(proto.ColInt8)
+		c, reserve = fixed[proto.ColInt8]()
 	case float32:
-		c = new(proto.ColFloat32)
+		c, reserve = fixed[proto.ColFloat32]()
 	case float64:
-		c = new(proto.ColFloat64)
+		c, reserve = fixed[proto.ColFloat64]()
 	case string:
-		c = new(proto.ColStr)
+		s := new(proto.ColStr)
+		c, reserve = s, func(n int) { s.Pos = slices.Grow(s.Pos[:0], n) }
 	case time.Time:
-		c = new(proto.ColDateTime)
+		d := new(proto.ColDateTime)
+		c, reserve = d, func(n int) { d.Data = slices.Grow(d.Data[:0], n) }
 	case []string:
-		c = proto.NewArray[string](new(proto.ColStr))
+		a := proto.NewArray[string](new(proto.ColStr))
+		c, reserve = a, func(n int) { a.Offsets = slices.Grow(a.Offsets[:0], n) }
 	case []uint64:
-		c = proto.NewArray[uint64](new(proto.ColUInt64))
+		a := proto.NewArray[uint64](new(proto.ColUInt64))
+		c, reserve = a, func(n int) { a.Offsets = slices.Grow(a.Offsets[:0], n) }
 	default:
 		panic(fmt.Sprintf("warehouse: no column for values of type %T", *new(V)))
 	}
-	return c.(appendable[V])
+	return c.(appendable[V]), reserve
+}
+
+// fixed returns a column of fixed-width values (a slice type) and its reserve.
+func fixed[C ~[]E, E any]() (*C, func(n int)) {
+	c := new(C)
+	return c, func(n int) { *c = slices.Grow((*c)[:0], n) }
 }
 
 // col defines a column whose value is get(row) for every row.
 func col[R, V any](name, typ string, get func(r *R) V) column[R] {
 	newAppendable[V]() // a type without a column fails at start, not at the first INSERT
 	kept := func() keptColumn[R] {
-		c := newAppendable[V]()
+		c, reserve := newAppendable[V]()
 		return keptColumn[R]{data: c, fill: func(rows []R) {
 			c.Reset()
+			reserve(len(rows))
 			for i := range rows {
 				c.Append(get(&rows[i]))
 			}
@@ -155,7 +169,7 @@ func (t *table[R]) write(ctx context.Context, db *DB, rows []R) error {
 // block is a table's columns for the native writer, kept between INSERTs.
 type block[R any] struct {
 	cols []keptColumn[R]
-	list []chnative.Column
+	out  chnative.Block
 }
 
 func (t *table[R]) newBlock() *block[R] {
@@ -163,7 +177,7 @@ func (t *table[R]) newBlock() *block[R] {
 	for _, c := range t.columns {
 		k := c.kept()
 		b.cols = append(b.cols, k)
-		b.list = append(b.list, chnative.Column{Name: c.name, Type: c.typ, Data: k.data})
+		b.out.Columns = append(b.out.Columns, chnative.Column{Name: c.name, Type: c.typ, Data: k.data})
 	}
 	return b
 }
@@ -184,7 +198,7 @@ func (t *table[R]) writeNative(ctx context.Context, w *nativeWriter, rows []R) e
 		if err != nil {
 			return fmt.Errorf("warehouse: insert into %s: %w", t.name, err)
 		}
-		err = conn.Insert(ctx, t.name, b.list)
+		err = conn.Insert(ctx, t.name, &b.out)
 		w.putConn(conn)
 		// A kept connection the server closed (it restarted, or timed it out) fails before
 		// any row is sent: the INSERT goes again on a new one, and the other kept ones,

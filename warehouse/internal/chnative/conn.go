@@ -97,12 +97,22 @@ type Column struct {
 	Data proto.ColInput
 }
 
+// Block is the columns of an INSERT with the memory their encoding takes, kept by the
+// caller for the next INSERT into the same table: a stream of INSERTs encodes into memory
+// it already has.
+type Block struct {
+	Columns []Column
+	enc     proto.Buffer // the data packet of the columns
+	frames  []byte       // its compressed form
+	input   []proto.InputColumn
+}
+
 // Conn is one connection to a server. Not safe for concurrent use.
 type Conn struct {
 	nc     net.Conn
 	opt    Options
 	r      *proto.Reader
-	buf    proto.Buffer // the packets being written
+	buf    proto.Buffer // the small packets being written: hello, query, empty blocks
 	frames []byte       // their compressed form
 	cw     *compress.Writer
 	rev    int // the revision both sides speak
@@ -232,11 +242,12 @@ func (c *Conn) Broken() error { return c.broken }
 // Close closes the connection.
 func (c *Conn) Close() error { return c.nc.Close() }
 
-// Insert runs INSERT INTO table (the columns' names) with one block of the columns' rows,
-// and returns once the server has stored it. Every column must hold the same number of
-// rows. On an error the connection is broken unless the server refused the INSERT with an
+// Insert runs INSERT INTO table (the block's column names) with the block's rows, and
+// returns once the server has stored them. Every column must hold the same number of rows.
+// On an error the connection is broken unless the server refused the INSERT with an
 // exception before any row was sent.
-func (c *Conn) Insert(ctx context.Context, table string, cols []Column) (err error) {
+func (c *Conn) Insert(ctx context.Context, table string, b *Block) (err error) {
+	cols := b.Columns
 	if c.broken != nil {
 		return fmt.Errorf("chnative: connection unusable after an earlier error: %w", c.broken)
 	}
@@ -264,10 +275,10 @@ func (c *Conn) Insert(ctx context.Context, table string, cols []Column) (err err
 	c.buf.Reset()
 	c.frames = c.frames[:0]
 	c.query(insertQuery(table, cols))
-	if err := c.data(nil, 0); err != nil { // no external tables
+	if err := c.data(&c.buf, &c.frames, nil, 0); err != nil { // no external tables
 		return err
 	}
-	if err := c.send(); err != nil {
+	if err := c.send(c.out()); err != nil {
 		return fmt.Errorf("chnative: send insert into %s: %w: %w", table, ErrUnsent, err)
 	}
 	if err := c.readHeader(); err != nil {
@@ -281,17 +292,26 @@ func (c *Conn) Insert(ctx context.Context, table string, cols []Column) (err err
 		// The server waits for the INSERT's data; the connection cannot be used again.
 		return err
 	}
-	c.buf.Reset()
-	c.frames = c.frames[:0]
+	b.enc.Reset()
+	b.frames = b.frames[:0]
 	if rows > 0 {
-		if err := c.data(cols, rows); err != nil {
+		if err := c.data(&b.enc, &b.frames, b, rows); err != nil {
 			return fmt.Errorf("chnative: insert into %s: %w", table, err)
 		}
 	}
-	if err := c.data(nil, 0); err != nil { // the end of the data
+	c.buf.Reset()
+	c.frames = c.frames[:0]
+	if err := c.data(&c.buf, &c.frames, nil, 0); err != nil { // the end of the data
 		return err
 	}
-	if err := c.send(); err != nil {
+	out := net.Buffers{c.out()}
+	if rows > 0 {
+		out = net.Buffers{b.enc.Buf, c.out()}
+		if c.opt.Compress {
+			out[0] = b.frames
+		}
+	}
+	if err := c.send(out...); err != nil {
 		return fmt.Errorf("chnative: send %d rows into %s: %w", rows, table, err)
 	}
 	if err := c.readEnd(); err != nil {
@@ -342,34 +362,37 @@ func (c *Conn) query(sql string) {
 	c.buf.PutString(sql)
 }
 
-// data appends a data packet of cols (none: the empty block that ends a stream of blocks),
-// compressed when the connection compresses.
-func (c *Conn) data(cols []Column, rows int) error {
-	c.buf.PutUVarInt(uint64(proto.ClientCodeData))
-	c.buf.PutString("") // table name: only external tables have one
-	start := len(c.buf.Buf)
-	input := make([]proto.InputColumn, len(cols))
-	for i, col := range cols {
-		input[i] = proto.InputColumn{Name: col.Name, Data: typed{ColInput: col.Data, t: proto.ColumnType(c.header[i])}}
+// data appends to buf a data packet of b's columns (nil: the empty block that ends a
+// stream of blocks) and, when the connection compresses, moves it to frames compressed.
+func (c *Conn) data(buf *proto.Buffer, frames *[]byte, b *Block, rows int) error {
+	buf.PutUVarInt(uint64(proto.ClientCodeData))
+	buf.PutString("") // table name: only external tables have one
+	start := len(buf.Buf)
+	var input []proto.InputColumn
+	if b != nil {
+		b.input = b.input[:0]
+		for i, col := range b.Columns {
+			b.input = append(b.input, proto.InputColumn{Name: col.Name, Data: typed{ColInput: col.Data, t: proto.ColumnType(c.header[i])}})
+		}
+		input = b.input
 	}
-	block := proto.Block{Info: proto.BlockInfo{BucketNum: -1}, Columns: len(cols), Rows: rows}
-	if err := block.EncodeBlock(&c.buf, c.rev, input); err != nil {
+	block := proto.Block{Info: proto.BlockInfo{BucketNum: -1}, Columns: len(input), Rows: rows}
+	if err := block.EncodeBlock(buf, c.rev, input); err != nil {
 		return fmt.Errorf("encode block: %w", err)
 	}
 	if !c.opt.Compress {
 		return nil
 	}
-	// Move what precedes the block to frames, then the block in compressed frames.
-	c.frames = append(c.frames, c.buf.Buf[:start]...)
-	for raw := c.buf.Buf[start:]; len(raw) > 0; {
+	// What precedes the block as it is, then the block in compressed frames.
+	*frames = append(*frames, buf.Buf[:start]...)
+	for raw := buf.Buf[start:]; len(raw) > 0; {
 		n := min(len(raw), maxFrame)
 		if err := c.cw.Compress(raw[:n]); err != nil {
 			return fmt.Errorf("compress block: %w", err)
 		}
-		c.frames = append(c.frames, c.cw.Data...)
+		*frames = append(*frames, c.cw.Data...)
 		raw = raw[n:]
 	}
-	c.buf.Reset()
 	return nil
 }
 
@@ -381,13 +404,19 @@ type typed struct {
 
 func (t typed) Type() proto.ColumnType { return t.t }
 
-// send writes what query and data appended.
-func (c *Conn) send() error {
-	out := c.buf.Buf
+// out is what query and data appended to the connection's own buffer, in the form it is
+// sent.
+func (c *Conn) out() []byte {
 	if c.opt.Compress {
-		out = c.frames
+		return c.frames
 	}
-	_, err := c.nc.Write(out)
+	return c.buf.Buf
+}
+
+// send writes bufs in one go.
+func (c *Conn) send(bufs ...[]byte) error {
+	out := net.Buffers(bufs)
+	_, err := out.WriteTo(c.nc)
 	return err
 }
 

@@ -87,14 +87,14 @@ func (c *columns) fill(from, n int) {
 	}
 }
 
-func (c *columns) list() []Column {
-	return []Column{
+func (c *columns) list() *Block {
+	return &Block{Columns: []Column{
 		{"u64", "UInt64", &c.u64}, {"i64", "Int64", &c.i64}, {"i32", "Int32", &c.i32},
 		{"u32", "UInt32", &c.u32}, {"u8", "UInt8", &c.u8},
 		{"label", "Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1)", &c.label},
 		{"f32", "Float32", &c.f32}, {"f64", "Float64", &c.f64}, {"s", "String", &c.s},
 		{"at", "DateTime", &c.at}, {"words", "Array(String)", c.words}, {"ids", "Array(UInt64)", c.ids},
-	}
+	}}
 }
 
 // TestInsertEveryTypeTheWarehouseWrites inserts blocks of every column type the warehouse
@@ -106,6 +106,7 @@ func TestInsertEveryTypeTheWarehouseWrites(t *testing.T) {
 	client(t, s, allTypes)
 	ctx := context.Background()
 	cols := newColumns()
+	block := cols.list() // kept for every INSERT, as the warehouse keeps its blocks
 	next := 0
 	for _, compress := range []bool{false, true} {
 		conn, err := Dial(ctx, s.Addr(), Options{Database: "default", User: "default", Compress: compress})
@@ -116,7 +117,7 @@ func TestInsertEveryTypeTheWarehouseWrites(t *testing.T) {
 		// Two INSERTs per connection; the second block larger than a compressed frame.
 		for _, n := range []int{3, 40000} {
 			cols.fill(next, n)
-			if err := conn.Insert(ctx, "all_types", cols.list()); err != nil {
+			if err := conn.Insert(ctx, "all_types", block); err != nil {
 				t.Fatalf("compress %v, %d rows: %v", compress, n, err)
 			}
 			next += n
@@ -192,8 +193,8 @@ func TestInsertErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := cols.list()
-	list[2].Type = "Int64" // i32 is Int32 on the server
-	list[2].Data = &cols.i64
+	list.Columns[2].Type = "Int64" // i32 is Int32 on the server
+	list.Columns[2].Data = &cols.i64
 	err = conn.Insert(ctx, "all_types", list)
 	if err == nil || !strings.Contains(err.Error(), "column i32 is Int32 on the server; the warehouse writes Int64") {
 		t.Fatalf("insert with a wrong type: %v", err)
@@ -330,6 +331,6 @@ func FuzzServerAnswers(f *testing.F) {
 		}
 		var n proto.ColUInt64
 		n.Append(1)
-		c.Insert(context.Background(), "x", []Column{{Name: "n", Type: "UInt64", Data: &n}})
+		c.Insert(context.Background(), "x", &Block{Columns: []Column{{Name: "n", Type: "UInt64", Data: &n}}})
 	})
 }
