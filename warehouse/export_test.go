@@ -76,3 +76,9 @@ func (db *DB) ApplyClusterSchema(ctx context.Context, schema string, upTo uint32
 	}
 	return nil
 }
+
+// PointNativeAt sends the native writer's INSERTs to addr.
+func (db *DB) PointNativeAt(addr string) { db.native.addrs = []string{addr} }
+
+// NativeOn reports whether INSERTs go through the native writer.
+func (db *DB) NativeOn() bool { return db.native != nil && db.native.on() }

@@ -139,6 +139,11 @@ func Dial(ctx context.Context, addr string, opt Options) (*Conn, error) {
 	err = c.handshake()
 	if stop(); err != nil {
 		nc.Close()
+		if ex := (*Exception)(nil); errors.As(err, &ex) {
+			// A server that refuses the hello of a client that clickhouse-go has just
+			// connected as (the warehouse opens with it first) refuses this client.
+			return nil, fmt.Errorf("chnative: %s refused the hello: %w: %w", addr, ErrProtocol, err)
+		}
 		return nil, fmt.Errorf("chnative: hello to %s: %w", addr, err)
 	}
 	return c, nil
