@@ -27,10 +27,12 @@ type column[R any] struct {
 }
 
 // keptColumn is a column of the native writer (chnative), kept from one INSERT to the next:
-// fill resets it and appends the rows' values into the memory it already has.
+// fill resets it and appends the rows' values into the memory it already has; reset
+// empties it (and lets go of the rows' strings) once the INSERT is done.
 type keptColumn[R any] struct {
-	data proto.ColInput
-	fill func(rows []R)
+	data  proto.ColInput
+	fill  func(rows []R)
+	reset func()
 }
 
 // appendable is a ch-go column of values of type V.
@@ -41,7 +43,8 @@ type appendable[V any] interface {
 }
 
 // newAppendable returns the ch-go column for values of type V, and a function that makes
-// room in it for n rows (of the values' fixed part: a string's or array's offset).
+// room in it for n rows (of the values' fixed part: an array's offset). Strings are held
+// by reference (chnative.StrRefs): the rows outlive the INSERT.
 func newAppendable[V any]() (appendable[V], func(n int)) {
 	var c any
 	var reserve func(n int)
@@ -63,14 +66,12 @@ func newAppendable[V any]() (appendable[V], func(n int)) {
 	case float64:
 		c, reserve = fixed[proto.ColFloat64]()
 	case string:
-		s := new(proto.ColStr)
-		c, reserve = s, func(n int) { s.Pos = slices.Grow(s.Pos[:0], n) }
+		c, reserve = fixed[chnative.StrRefs]()
 	case time.Time:
 		d := new(proto.ColDateTime)
 		c, reserve = d, func(n int) { d.Data = slices.Grow(d.Data[:0], n) }
 	case []string:
-		a := proto.NewArray[string](new(proto.ColStr))
-		c, reserve = a, func(n int) { a.Offsets = slices.Grow(a.Offsets[:0], n) }
+		c, reserve = fixed[chnative.StrArrRefs]()
 	case []uint64:
 		a := proto.NewArray[uint64](new(proto.ColUInt64))
 		c, reserve = a, func(n int) { a.Offsets = slices.Grow(a.Offsets[:0], n) }
@@ -80,7 +81,7 @@ func newAppendable[V any]() (appendable[V], func(n int)) {
 	return c.(appendable[V]), reserve
 }
 
-// fixed returns a column of fixed-width values (a slice type) and its reserve.
+// fixed returns a column that is a slice of its values, and its reserve.
 func fixed[C ~[]E, E any]() (*C, func(n int)) {
 	c := new(C)
 	return c, func(n int) { *c = slices.Grow((*c)[:0], n) }
@@ -91,7 +92,7 @@ func col[R, V any](name, typ string, get func(r *R) V) column[R] {
 	newAppendable[V]() // a type without a column fails at start, not at the first INSERT
 	kept := func() keptColumn[R] {
 		c, reserve := newAppendable[V]()
-		return keptColumn[R]{data: c, fill: func(rows []R) {
+		return keptColumn[R]{data: c, reset: c.Reset, fill: func(rows []R) {
 			c.Reset()
 			reserve(len(rows))
 			for i := range rows {
@@ -189,7 +190,12 @@ func (t *table[R]) writeNative(ctx context.Context, w *nativeWriter, rows []R) e
 	if b == nil {
 		b = t.newBlock()
 	}
-	defer w.putBlock(t.name, b)
+	defer func() {
+		for _, c := range b.cols {
+			c.reset()
+		}
+		w.putBlock(t.name, b)
+	}()
 	for _, c := range b.cols {
 		c.fill(rows)
 	}

@@ -43,6 +43,7 @@ const allTypes = `CREATE TABLE default.all_types (
 	label Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1),
 	f32 Float32, f64 Float64, s String, at DateTime,
 	words Array(String), ids Array(UInt64),
+	s_ref String, words_ref Array(String),
 	filled DateTime DEFAULT now()
 ) ENGINE = MergeTree ORDER BY u64`
 
@@ -61,6 +62,8 @@ type columns struct {
 	at    proto.ColDateTime
 	words *proto.ColArr[string]
 	ids   *proto.ColArr[uint64]
+	sRef  StrRefs
+	wRef  StrArrRefs
 }
 
 func newColumns() *columns {
@@ -68,7 +71,7 @@ func newColumns() *columns {
 }
 
 func (c *columns) fill(from, n int) {
-	for _, r := range []proto.Resettable{&c.u64, &c.i64, &c.i32, &c.u32, &c.u8, &c.label, &c.f32, &c.f64, &c.s, &c.at, c.words, c.ids} {
+	for _, r := range []proto.Resettable{&c.u64, &c.i64, &c.i32, &c.u32, &c.u8, &c.label, &c.f32, &c.f64, &c.s, &c.at, c.words, c.ids, &c.sRef, &c.wRef} {
 		r.Reset()
 	}
 	for i := from; i < from+n; i++ {
@@ -84,6 +87,8 @@ func (c *columns) fill(from, n int) {
 		c.at.Append(time.Unix(1700000000+int64(i), 0))
 		c.words.Append(strings.Fields(strings.Repeat("w ", i%4)))
 		c.ids.Append([]uint64{uint64(i), uint64(i) + 1}[:i%3%2+1])
+		c.sRef.Append(fmt.Sprintf("tweet %d: \t\"quoted\" ✓", i))
+		c.wRef.Append(strings.Fields(strings.Repeat("w ", i%4)))
 	}
 }
 
@@ -94,6 +99,7 @@ func (c *columns) list() *Block {
 		{"label", "Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1)", &c.label},
 		{"f32", "Float32", &c.f32}, {"f64", "Float64", &c.f64}, {"s", "String", &c.s},
 		{"at", "DateTime", &c.at}, {"words", "Array(String)", c.words}, {"ids", "Array(UInt64)", c.ids},
+		{"s_ref", "String", &c.sRef}, {"words_ref", "Array(String)", &c.wRef},
 	}}
 }
 
@@ -123,6 +129,9 @@ func TestInsertEveryTypeTheWarehouseWrites(t *testing.T) {
 			next += n
 		}
 		conn.Close()
+	}
+	if got := client(t, s, "SELECT count() FROM all_types WHERE s_ref != s OR words_ref != words"); got != "0" {
+		t.Errorf("%s rows whose columns of strings by reference differ from ch-go's", got)
 	}
 	if got, want := client(t, s, "SELECT count(), sum(i32), uniqExact(s), sum(length(words)), sum(length(ids)), countIf(filled > 0) FROM all_types"),
 		fmt.Sprintf("%d\t%d\t%d\t%d\t%d\t%d", next, next*(next-1)/2, next, wordsUpTo(next), idsUpTo(next), next); got != want {
