@@ -92,20 +92,34 @@ func (db *DB) Load(ctx context.Context, batches []LoadBatch) error {
 	stats := aggregate(batches)
 	var rows, ids []TweetRow
 	var dels []DeletionRow
-	if len(batches) == 1 && !batches[0].Careful {
-		rows, ids, dels = batches[0].Tweets, batches[0].Tweets, batches[0].Deletions // no copy
-		batches = nil
-	}
+	careful := false
+	tweets := 0
 	for _, b := range batches {
-		if !b.Careful {
-			rows, ids, dels = append(rows, b.Tweets...), append(ids, b.Tweets...), append(dels, b.Deletions...)
-			continue
+		careful = careful || b.Careful
+		tweets += len(b.Tweets)
+	}
+	switch {
+	case len(batches) == 1 && !careful:
+		rows, ids, dels = batches[0].Tweets, batches[0].Tweets, batches[0].Deletions // no copy
+	case !careful:
+		// Every batch whole: tweets and tweet_ids take the same rows, copied once.
+		rows = make([]TweetRow, 0, tweets)
+		for _, b := range batches {
+			rows, dels = append(rows, b.Tweets...), append(dels, b.Deletions...)
 		}
-		r, i, d, err := db.unstored(ctx, b)
-		if err != nil {
-			return err
+		ids = rows
+	default:
+		for _, b := range batches {
+			if !b.Careful {
+				rows, ids, dels = append(rows, b.Tweets...), append(ids, b.Tweets...), append(dels, b.Deletions...)
+				continue
+			}
+			r, i, d, err := db.unstored(ctx, b)
+			if err != nil {
+				return err
+			}
+			rows, ids, dels = append(rows, r...), append(ids, i...), append(dels, d...)
 		}
-		rows, ids, dels = append(rows, r...), append(ids, i...), append(dels, d...)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return tweetsTable.write(gctx, db, rows) })

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -375,6 +376,13 @@ func (c *Conn) data(buf *proto.Buffer, frames *[]byte, b *Block, rows int) error
 	start := len(buf.Buf)
 	var input []proto.InputColumn
 	if b != nil {
+		// Room for the whole block at once: growing by each column's share would copy
+		// what the columns before it wrote, once per column.
+		size := 64
+		for _, col := range b.Columns {
+			size += len(col.Name) + len(col.Type) + 4 + encodedSize(col)
+		}
+		buf.Buf = slices.Grow(buf.Buf, size)
 		b.input = b.input[:0]
 		for i, col := range b.Columns {
 			b.input = append(b.input, proto.InputColumn{Name: col.Name, Data: typed{ColInput: col.Data, t: proto.ColumnType(c.header[i])}})

@@ -343,3 +343,24 @@ func FuzzServerAnswers(f *testing.F) {
 		c.Insert(context.Background(), "x", &Block{Columns: []Column{{Name: "n", Type: "UInt64", Data: &n}}})
 	})
 }
+
+// TestEncodedSize: the size a block reserves is the size its columns encode to, for the
+// columns the warehouse writes.
+func TestEncodedSize(t *testing.T) {
+	t.Parallel()
+	cols := newColumns()
+	cols.fill(0, 300)
+	cols.sRef.Append(strings.Repeat("x", 200)) // a length of two bytes
+	cols.sRef = cols.sRef[:300]
+	cols.sRef[7] = strings.Repeat("y", 20000) // and of three
+	for _, col := range cols.list().Columns {
+		if col.Name == "s" || col.Name == "words" || col.Name == "ids" {
+			continue // ch-go's own columns: the estimate is the fallback's
+		}
+		var b proto.Buffer
+		col.Data.EncodeColumn(&b)
+		if got := encodedSize(col); got != len(b.Buf) {
+			t.Errorf("%s: encodedSize %d, encoded %d bytes", col.Name, got, len(b.Buf))
+		}
+	}
+}

@@ -1,7 +1,8 @@
 package chnative
 
 import (
-	"slices"
+	"math/bits"
+	"strings"
 
 	"github.com/ClickHouse/ch-go/proto"
 )
@@ -25,14 +26,18 @@ func (c StrRefs) Type() proto.ColumnType { return proto.ColumnTypeString }
 // Rows is the number of rows.
 func (c StrRefs) Rows() int { return len(c) }
 
+// EncodedSize is how many bytes EncodeColumn appends.
+func (c StrRefs) EncodedSize() int {
+	n := 0
+	for _, s := range c {
+		n += uvarintLen(len(s)) + len(s)
+	}
+	return n
+}
+
 // EncodeColumn appends the rows as a String column: each its length (uvarint), then its
 // bytes.
 func (c StrRefs) EncodeColumn(b *proto.Buffer) {
-	n := 0
-	for _, s := range c {
-		n += len(s)
-	}
-	b.Buf = slices.Grow(b.Buf, n+len(c))
 	for _, s := range c {
 		b.PutString(s)
 	}
@@ -56,17 +61,20 @@ func (c StrArrRefs) Type() proto.ColumnType { return proto.ColumnTypeString.Arra
 // Rows is the number of rows.
 func (c StrArrRefs) Rows() int { return len(c) }
 
+// EncodedSize is how many bytes EncodeColumn appends.
+func (c StrArrRefs) EncodedSize() int {
+	n := 8 * len(c)
+	for _, a := range c {
+		for _, s := range a {
+			n += uvarintLen(len(s)) + len(s)
+		}
+	}
+	return n
+}
+
 // EncodeColumn appends the rows as an Array(String) column: each row's end among all the
 // strings (UInt64), then every string.
 func (c StrArrRefs) EncodeColumn(b *proto.Buffer) {
-	strs, n := 0, 0
-	for _, a := range c {
-		strs += len(a)
-		for _, s := range a {
-			n += len(s)
-		}
-	}
-	b.Buf = slices.Grow(b.Buf, 8*len(c)+n+strs)
 	end := uint64(0)
 	for _, a := range c {
 		end += uint64(len(a))
@@ -81,3 +89,24 @@ func (c StrArrRefs) EncodeColumn(b *proto.Buffer) {
 
 // WriteColumn writes the rows as EncodeColumn encodes them.
 func (c StrArrRefs) WriteColumn(w *proto.Writer) { w.ChainBuffer(c.EncodeColumn) }
+
+// uvarintLen is the length of n's uvarint encoding.
+func uvarintLen(n int) int { return (bits.Len64(uint64(n)|1) + 6) / 7 }
+
+// encodedSize is how many bytes col's encoding takes: exact for a column that says so,
+// else its rows times the width of its type's values (8 bytes for a type it does not know).
+func encodedSize(col Column) int {
+	if s, ok := col.Data.(interface{ EncodedSize() int }); ok {
+		return s.EncodedSize()
+	}
+	width := 8
+	switch t := col.Type; {
+	case t == "UInt8" || t == "Int8" || strings.HasPrefix(t, "Enum8("):
+		width = 1
+	case t == "UInt16" || t == "Int16" || t == "Date" || strings.HasPrefix(t, "Enum16("):
+		width = 2
+	case t == "UInt32" || t == "Int32" || t == "Float32" || strings.HasPrefix(t, "DateTime"):
+		width = 4
+	}
+	return col.Data.Rows() * width
+}
