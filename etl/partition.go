@@ -21,7 +21,7 @@ type partitionLoader struct {
 	db        *warehouse.DB
 	dlq       *kafka.Writer
 	requeue   *kafka.Writer // the tweet topic, for fanOut
-	dec       tweet.Decoder
+	dec       decoder
 	gen       *kafka.Generation
 	partition int
 	committed int64 // the group's committed offset at assignment, or kafka.FirstOffset

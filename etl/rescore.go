@@ -372,7 +372,7 @@ type rescorePartition struct {
 	gen       *kafka.Generation
 	partition int
 	rng       partRange
-	dec       tweet.Decoder
+	dec       decoder
 }
 
 func (p *rescorePartition) run(ctx context.Context) {

@@ -24,18 +24,37 @@ type tombstone struct {
 	offset     int64
 }
 
+// decoder is a reader's state for decoding records: the tweet decoder's buffers, and a
+// slab the tweets' word lists are cut from (one allocation for many tweets, rather than a
+// slice grown from empty for each).
+type decoder struct {
+	tweet.Decoder
+	words []string
+}
+
+// analyze is scorer.Analyze of text, its words cut from the slab.
+func (d *decoder) analyze(scorer sentiment.Scorer, text string) (float64, sentiment.Label, []string) {
+	if cap(d.words)-len(d.words) < 64 {
+		d.words = make([]string, 0, 8192)
+	}
+	start := len(d.words)
+	compound, label, out := scorer.Analyze(text, d.words)
+	d.words = out // grown past the slab (a tweet of very many words): the next slab
+	return compound, label, out[start:len(out):len(out)]
+}
+
 // transform decodes one Kafka record into a warehouse row: sentiment scored, hashtags and
 // mentions lower-cased and de-duplicated (so that a tweet counts once per hashtag in the
 // aggregates), word-cloud words extracted, Kafka origin attached; or, for a tombstone record,
 // into a tombstone (tomb non-nil). An error means the record can never be loaded and belongs
 // in the dead-letter topic.
-func (e *ETL) transform(dec *tweet.Decoder, m kafka.Message) (row warehouse.TweetRow, tomb *tombstone, err error) {
+func (e *ETL) transform(dec *decoder, m kafka.Message) (row warehouse.TweetRow, tomb *tombstone, err error) {
 	return e.decode(dec, m, true)
 }
 
 // decode is transform, with the sentiment and the words left out unless analyse: for a
 // reader that needs them of some rows only (rescore scores only the tweets it keeps).
-func (e *ETL) decode(dec *tweet.Decoder, m kafka.Message, analyse bool) (row warehouse.TweetRow, tomb *tombstone, err error) {
+func (e *ETL) decode(dec *decoder, m kafka.Message, analyse bool) (row warehouse.TweetRow, tomb *tombstone, err error) {
 	if why := kafkaclient.Quarantined(m.Headers); why != "" {
 		return warehouse.TweetRow{}, nil, errors.New(why) // a damaged batch, in its place
 	}
@@ -80,7 +99,7 @@ func (e *ETL) decode(dec *tweet.Decoder, m kafka.Message, analyse bool) (row war
 	var label sentiment.Label
 	var words []string
 	if analyse {
-		compound, label, words = e.scorer.Analyze(rec.Text, nil)
+		compound, label, words = dec.analyze(e.scorer, rec.Text)
 	}
 	row = warehouse.TweetRow{
 		ID:             id,

@@ -2,7 +2,11 @@ package etl
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +38,7 @@ func TestTransform(t *testing.T) {
 	t.Parallel()
 	e := newTestETL(t)
 	at := time.Date(2026, 5, 1, 10, 0, 30, 0, time.FixedZone("CEST", 2*3600))
-	row, _, err := e.transform(&tweet.Decoder{}, message(t, tweet.Record{
+	row, _, err := e.transform(&decoder{}, message(t, tweet.Record{
 		ID: "1790000000000000001", CreatedAt: at, Lang: "en",
 		Text:     "RT @NASA: I LOVE this launch!!! #Space #space #SpaceX https://t.co/x",
 		User:     tweet.User{ID: "11348282", ScreenName: "NASA", Followers: 100},
@@ -80,7 +84,7 @@ func TestTransformRejectsWhatCannotBeLoaded(t *testing.T) {
 		"2200":       message(t, func() tweet.Record { r := ok; r.CreatedAt = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC); return r }()),
 	}
 	for name, m := range cases {
-		_, _, err := e.transform(&tweet.Decoder{}, m)
+		_, _, err := e.transform(&decoder{}, m)
 		if err == nil {
 			t.Errorf("%s: transform accepted it", name)
 			continue
@@ -89,7 +93,7 @@ func TestTransformRejectsWhatCannotBeLoaded(t *testing.T) {
 			t.Errorf("%s: error %v wraps neither tweet.ErrInvalid nor warehouse.ErrInvalidRow", name, err)
 		}
 	}
-	if _, _, err := e.transform(&tweet.Decoder{}, message(t, ok)); err != nil {
+	if _, _, err := e.transform(&decoder{}, message(t, ok)); err != nil {
 		t.Errorf("minimal record: %v", err)
 	}
 }
@@ -134,9 +138,41 @@ func BenchmarkTransform(b *testing.B) {
 	b.SetBytes(int64(len(m.Value)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := e.transform(&tweet.Decoder{}, m); err != nil {
+		if _, _, err := e.transform(&decoder{}, m); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// TestTransformWordsOwnTheirSlice: the word lists of tweets decoded one after another are
+// cut from one slab, and each keeps its own words, however many tweets follow it, also
+// past the slab's end and for a tweet of more words than a slab has room for.
+func TestTransformWordsOwnTheirSlice(t *testing.T) {
+	t.Parallel()
+	e := newTestETL(t)
+	dec := &decoder{}
+	var rows []warehouse.TweetRow
+	var long []string // more distinct words than the room left at a slab's end
+	for j := range 100 {
+		long = append(long, "z"+string(rune('a'+j%26))+string(rune('a'+j/26))+"q")
+	}
+	texts := []string{"happy launch today", "sad rain again", strings.Join(long, " ")}
+	for i := range 3000 {
+		text := fmt.Sprintf("%s number%d", texts[i%len(texts)], i)
+		row, _, err := e.transform(dec, message(t, tweet.Record{ID: strconv.Itoa(i + 1), CreatedAt: time.Unix(1700000000, 0), Lang: "en", Text: text}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, row)
+	}
+	for i, r := range rows {
+		_, _, want := e.scorer.Analyze(r.Text, nil)
+		if !slices.Equal(r.Words, want) {
+			t.Fatalf("tweet %d: words %q, want %q", i, r.Words, want)
+		}
+		if cap(r.Words) != len(r.Words) {
+			t.Fatalf("tweet %d: its words' slice has room to grow into the next tweet's", i)
+		}
+	}
 }
