@@ -80,7 +80,7 @@ func (w *nativeWriter) conn(ctx context.Context) (c *chnative.Conn, reused bool,
 			break
 		}
 	}
-	return nil, false, fmt.Errorf("connect: %w", errors.Join(errs...))
+	return nil, false, fmt.Errorf("connect: %w: %w", chnative.ErrUnsent, errors.Join(errs...))
 }
 
 // putConn keeps c for the next INSERT, or closes it when it is broken or enough are kept.

@@ -148,6 +148,11 @@ func (t *table[R]) write(ctx context.Context, db *DB, rows []R) error {
 			return err
 		}
 		w.off(err)
+		// Rows that may have been stored are not sent again here: the caller's retry
+		// looks for them first (Load's careful batches).
+		if !errors.Is(err, chnative.ErrUnsent) {
+			return err
+		}
 	}
 	batch, err := db.conn.PrepareBatch(ctx, t.insert())
 	if err != nil {

@@ -84,7 +84,8 @@ var ErrProtocol = errors.New("chnative: protocol")
 
 // ErrUnsent is wrapped by an INSERT's error when the connection failed before any of its
 // rows were sent: nothing of it was stored, and it may be tried again on a new connection
-// (a kept connection the server closed meanwhile fails so).
+// (a kept connection the server closed meanwhile fails so) or another way. A protocol
+// error after the rows were sent is not: the server may have stored them.
 var ErrUnsent = errors.New("no rows were sent")
 
 // Column is one column of a block to insert: its name, the ClickHouse type it is written
@@ -289,7 +290,7 @@ func (c *Conn) Insert(ctx context.Context, table string, b *Block) (err error) {
 	}
 	if err := c.readHeader(); err != nil {
 		var ex *Exception
-		if refused = errors.As(err, &ex); refused || errors.Is(err, ErrProtocol) {
+		if refused = errors.As(err, &ex); refused {
 			return fmt.Errorf("chnative: insert into %s: %w", table, err)
 		}
 		return fmt.Errorf("chnative: insert into %s: %w: %w", table, ErrUnsent, err)

@@ -303,7 +303,6 @@ func (p pipeConn) Close() error                     { return nil }
 // the client returns an error or succeeds, and never panics or hangs.
 func FuzzServerAnswers(f *testing.F) {
 	var hello proto.Buffer
-	proto.ServerCodeHello.Encode(&hello)
 	(&proto.ServerHello{Name: "ClickHouse", Major: 18, Minor: 16, Revision: 54412, Timezone: "UTC", DisplayName: "x", Patch: 1}).EncodeAware(&hello, Revision)
 	var header proto.Buffer
 	header.PutUVarInt(uint64(proto.ServerCodeData))
@@ -361,6 +360,44 @@ func TestEncodedSize(t *testing.T) {
 		col.Data.EncodeColumn(&b)
 		if got := encodedSize(col); got != len(b.Buf) {
 			t.Errorf("%s: encodedSize %d, encoded %d bytes", col.Name, got, len(b.Buf))
+		}
+	}
+}
+
+// TestProtocolErrorsSayWhetherRowsWereSent: what the server says that the client does not
+// understand before the INSERT's rows go is an ErrUnsent (they can go another way); after,
+// it is not (the server may have stored them).
+func TestProtocolErrorsSayWhetherRowsWereSent(t *testing.T) {
+	t.Parallel()
+	var hello, header proto.Buffer
+	(&proto.ServerHello{Name: "ClickHouse", Major: 18, Minor: 16, Revision: 54412, Timezone: "UTC", DisplayName: "x", Patch: 1}).EncodeAware(&hello, Revision)
+	header.PutUVarInt(uint64(proto.ServerCodeData))
+	header.PutString("")
+	proto.Block{Info: proto.BlockInfo{BucketNum: -1}, Columns: 1, Rows: 0}.EncodeAware(&header, Revision)
+	header.PutString("n")
+	header.PutString("UInt64")
+	junk := []byte{99}
+	for _, c := range []struct {
+		name   string
+		answer []byte
+		unsent bool
+	}{
+		{"junk for a header", append(bytes.Clone(hello.Buf), junk...), true},
+		{"junk after the rows", append(append(bytes.Clone(hello.Buf), header.Buf...), junk...), false},
+	} {
+		conn := &Conn{nc: pipeConn{r: bytes.NewReader(c.answer)}, opt: Options{}.withDefaults()}
+		conn.r = proto.NewReader(conn.nc)
+		if err := conn.handshake(); err != nil {
+			t.Fatalf("%s: hello: %v", c.name, err)
+		}
+		var n proto.ColUInt64
+		n.Append(1)
+		err := conn.Insert(context.Background(), "x", &Block{Columns: []Column{{Name: "n", Type: "UInt64", Data: &n}}})
+		if !errors.Is(err, ErrProtocol) || errors.Is(err, ErrUnsent) != c.unsent {
+			t.Errorf("%s: %v; want a protocol error, unsent %v", c.name, err, c.unsent)
+		}
+		if conn.Broken() == nil {
+			t.Errorf("%s: the connection is not broken", c.name)
 		}
 	}
 }
