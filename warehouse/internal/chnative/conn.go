@@ -437,23 +437,42 @@ func (c *Conn) send(bufs ...[]byte) error {
 // readHeader reads the server's answer to an INSERT query up to the block that names the
 // columns it expects, into c.header (name, type pairs).
 func (c *Conn) readHeader() error {
+	return c.readUntil(proto.ServerCodeData, "before the insert's header")
+}
+
+// readEnd reads the server's answer to the INSERT's data, up to its end of stream.
+func (c *Conn) readEnd() error {
+	return c.readUntil(proto.ServerCodeEndOfStream, "after the insert's data")
+}
+
+// readUntil reads packets up to one of code want (a header block, or the end of the
+// stream), skipping progress and profile packets; an exception is returned as an
+// *Exception. where says when, for the error about a packet out of place.
+func (c *Conn) readUntil(want proto.ServerCode, where string) error {
 	for {
 		code, err := c.r.UVarInt()
 		if err != nil {
 			return err
 		}
-		switch proto.ServerCode(code) {
-		case proto.ServerCodeData:
+		switch got := proto.ServerCode(code); {
+		case got == want && want == proto.ServerCodeData:
 			return c.readBlockHeader()
-		case proto.ServerCodeException:
+		case got == want:
+			return nil
+		case got == proto.ServerCodeException:
 			return c.exception()
-		case proto.ServerCodeProgress:
+		case got == proto.ServerCodeProgress:
 			var p proto.Progress
 			if err := p.DecodeAware(c.r, c.rev); err != nil {
 				return fmt.Errorf("%w: progress: %w", ErrProtocol, err)
 			}
+		case got == proto.ServerCodeProfile:
+			var p proto.Profile
+			if err := p.DecodeAware(c.r, c.rev); err != nil {
+				return fmt.Errorf("%w: profile: %w", ErrProtocol, err)
+			}
 		default:
-			return fmt.Errorf("%w: packet %d before the insert's header", ErrProtocol, code)
+			return fmt.Errorf("%w: packet %d %s", ErrProtocol, code, where)
 		}
 	}
 }
@@ -537,34 +556,6 @@ func Sameish(server, mine string) bool {
 		return base(server) == base(mine)
 	}
 	return false
-}
-
-// readEnd reads the server's answer to the INSERT's data, up to its end of stream.
-func (c *Conn) readEnd() error {
-	for {
-		code, err := c.r.UVarInt()
-		if err != nil {
-			return err
-		}
-		switch proto.ServerCode(code) {
-		case proto.ServerCodeEndOfStream:
-			return nil
-		case proto.ServerCodeException:
-			return c.exception()
-		case proto.ServerCodeProgress:
-			var p proto.Progress
-			if err := p.DecodeAware(c.r, c.rev); err != nil {
-				return fmt.Errorf("%w: progress: %w", ErrProtocol, err)
-			}
-		case proto.ServerCodeProfile:
-			var p proto.Profile
-			if err := p.DecodeAware(c.r, c.rev); err != nil {
-				return fmt.Errorf("%w: profile: %w", ErrProtocol, err)
-			}
-		default:
-			return fmt.Errorf("%w: packet %d after the insert's data", ErrProtocol, code)
-		}
-	}
 }
 
 // exception reads an exception packet (and those nested in it) and returns it as an
