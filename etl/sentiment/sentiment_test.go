@@ -359,3 +359,22 @@ func BenchmarkNew(b *testing.B) {
 		buildTables()
 	}
 }
+
+// BenchmarkModelAnalyze is the ETL's scoring with the default model: the learned model's
+// score and the tweet's words.
+func BenchmarkModelAnalyze(b *testing.B) {
+	m, err := ByName(ModelLinear)
+	if err != nil {
+		b.Fatal(err)
+	}
+	set := loadVader(b)
+	b.SetBytes(int64(meanLen(set)))
+	b.ReportAllocs()
+	var words []string
+	i := 0
+	for b.Loop() {
+		_, _, words = m.Analyze(set[i%len(set)].Text, words[:0])
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tweets/s")
+}
