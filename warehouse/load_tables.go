@@ -176,7 +176,13 @@ func (t *table[R]) write(ctx context.Context, db *DB, rows []R) error {
 type block[R any] struct {
 	cols []keptColumn[R]
 	out  chnative.Block
+	peak int // the most rows it has held: its memory is sized for them
 }
+
+// oversized reports whether a block sized for peak rows is too big to keep after an INSERT
+// of rows: after a backlog's large INSERTs, a steady stream's small ones would otherwise
+// keep the large ones' memory for good.
+func oversized(peak, rows int) bool { return peak > 1<<16 && rows < peak/4 }
 
 func (t *table[R]) newBlock() *block[R] {
 	b := &block[R]{}
@@ -195,11 +201,14 @@ func (t *table[R]) writeNative(ctx context.Context, w *nativeWriter, rows []R) e
 	if b == nil {
 		b = t.newBlock()
 	}
+	b.peak = max(b.peak, len(rows))
 	defer func() {
 		for _, c := range b.cols {
 			c.reset()
 		}
-		w.putBlock(t.name, b)
+		if !oversized(b.peak, len(rows)) {
+			w.putBlock(t.name, b)
+		}
 	}()
 	for _, c := range b.cols {
 		c.fill(rows)
