@@ -563,22 +563,20 @@ func Sameish(server, mine string) bool {
 func (c *Conn) exception() error {
 	var first *Exception
 	for {
-		var e proto.Exception
-		code, err := c.r.Int32()
-		if err != nil {
-			return fmt.Errorf("%w: exception: %w", ErrProtocol, err)
-		}
-		e.Code = proto.Error(code)
-		if e.Name, err = c.str(); err == nil {
-			if e.Message, err = c.str(); err == nil {
-				e.Stack, err = c.str()
+		var e Exception
+		var err error
+		if e.Code, err = c.r.Int32(); err == nil {
+			if e.Name, err = c.str(); err == nil {
+				if e.Message, err = c.str(); err == nil {
+					e.Stack, err = c.str()
+				}
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("%w: exception: %w", ErrProtocol, err)
 		}
 		if first == nil {
-			first = &Exception{Code: code, Name: e.Name, Message: e.Message, Stack: e.Stack}
+			first = &e
 		} else {
 			first.Message += "; " + e.Message
 		}
