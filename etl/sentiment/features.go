@@ -42,6 +42,13 @@ type featurizer struct {
 	word    []byte
 	prev    []byte
 	out     []feature
+
+	// Scoring (not training), the features of words go through the memo and are summed
+	// into z rather than listed in out; weights are the model's.
+	scoring bool
+	weights []float32
+	z       [3]float64
+	spare   memoFeature // the sums of a word too long for the memo
 }
 
 // negators start a negation's reach.
@@ -61,8 +68,9 @@ func (f *featurizer) features(text string) []feature {
 // Analyzer.Analyze lists them), from the same pass over its tokens.
 func (f *featurizer) featuresWords(text string, words []string, wantWords bool) ([]feature, []string) {
 	f.out = f.out[:0]
+	f.z = [3]float64{}
 	var nwords, caps int
-	compound, label, words := f.lexicon.analyzeTokens(text, words, wantWords, func(toks []Token) { nwords, caps = f.tokenFeatures(toks) })
+	compound, label, words := f.lexicon.analyzeTokens(text, words, wantWords, func(s *scratch) { nwords, caps = f.tokenFeatures(s) })
 	shout := 0.0
 	if nwords > 0 {
 		shout = float64(caps) / float64(nwords)
@@ -76,12 +84,29 @@ func (f *featurizer) featuresWords(text string, words []string, wantWords bool) 
 
 // tokenFeatures adds the hashed features of a text's tokens, and counts its words and
 // those in capitals.
-func (f *featurizer) tokenFeatures(toks []Token) (words, caps int) {
+func (f *featurizer) tokenFeatures(s *scratch) (words, caps int) {
 	f.prev = append(f.prev[:0], "<s>"...)
 	negated := false
-	for _, t := range toks {
+	for i, t := range s.toks {
 		switch t.Kind {
 		case Word:
+			if f.scoring {
+				e := f.wordSums(s, i)
+				words++
+				if e.shout {
+					caps++
+				}
+				neg := 0
+				if negated {
+					neg = 1
+				}
+				for c := range 3 {
+					f.z[c] += e.grams[c] + e.word[neg][c]
+				}
+				f.bigramString(e.norm)
+				negated = negated || e.negator
+				break
+			}
 			f.word = normWord(f.word[:0], t.Text)
 			words++
 			if isShouting(t.Text) {

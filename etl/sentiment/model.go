@@ -51,21 +51,23 @@ func (m *Model) featurizer() *featurizer {
 	if f, ok := m.pool.Get().(*featurizer); ok {
 		return f
 	}
-	return &featurizer{lexicon: m.lexicon, buckets: m.buckets}
+	return &featurizer{lexicon: m.lexicon, buckets: m.buckets, scoring: true, weights: m.weights}
 }
 
 // Probabilities returns the probability of each class, negative, neutral, positive.
 func (m *Model) Probabilities(text string) [3]float64 {
 	f := m.featurizer()
-	p := m.probabilities(f.features(text))
+	p := m.probabilities(f.features(text), f.z)
 	m.pool.Put(f)
 	return p
 }
 
-func (m *Model) probabilities(fs []feature) [3]float64 {
+// probabilities are the classes' probabilities of features fs, and of the features summed
+// into sums.
+func (m *Model) probabilities(fs []feature, sums [3]float64) [3]float64 {
 	var z [3]float64
 	for c := range 3 {
-		z[c] = float64(m.bias[c])
+		z[c] = float64(m.bias[c]) + sums[c]
 	}
 	for _, x := range fs {
 		w := m.weights[x.index*3 : x.index*3+3]
@@ -99,7 +101,7 @@ func (m *Model) Score(text string) (compound float64, label Label) {
 func (m *Model) Analyze(text string, words []string) (compound float64, label Label, out []string) {
 	f := m.featurizer()
 	fs, out := f.featuresWords(text, words, true)
-	compound, label = scoreOf(m.probabilities(fs))
+	compound, label = scoreOf(m.probabilities(fs, f.z))
 	m.pool.Put(f)
 	return compound, label, out
 }

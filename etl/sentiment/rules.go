@@ -265,12 +265,15 @@ func (a *Analyzer) collect(s *scratch, text string) {
 	s.toks = AppendTokens(s.toks[:0], text)
 	s.buf, s.terms = s.buf[:0], s.terms[:0]
 	s.exclaims, s.questions, s.stretched = 0, 0, false
+	s.memo.start()
+	s.tokWord = s.tokWord[:0]
 	clause := false
 	for _, tok := range s.toks {
 		n := len(s.terms)
+		s.tokWord = append(s.tokWord, -1)
 		switch tok.Kind {
 		case Word:
-			a.addWord(s, tok.Text, tok.Text, termWord)
+			s.tokWord[len(s.tokWord)-1] = a.addWordToken(s, tok.Text)
 		case Hashtag:
 			a.addTag(s, tok.Text[1:])
 		case Number:

@@ -87,6 +87,8 @@ type scratch struct {
 	exclaims, questions int
 	stretched           bool // some word is elongated
 
+	memo    memoWords
+	tokWord []int32 // of each of toks: its entry in memo, -1 when it has none
 }
 
 // Score returns the compound sentiment of text in [-1, 1] and its label.
@@ -105,19 +107,20 @@ func (a *Analyzer) analyze(text string, words []string, wantWords bool) (compoun
 	return a.analyzeTokens(text, words, wantWords, nil)
 }
 
-// analyzeTokens is analyze, calling tokens, when not nil, with the text's tokens (valid
-// during the call): the learned model's features come from the same pass.
-func (a *Analyzer) analyzeTokens(text string, words []string, wantWords bool, tokens func([]Token)) (compound float64, label Label, out []string) {
+// analyzeTokens is analyze, calling tokens, when not nil, with the scratch holding the
+// text's tokens and their memo entries (valid during the call): the learned model's
+// features come from the same pass.
+func (a *Analyzer) analyzeTokens(text string, words []string, wantWords bool, tokens func(*scratch)) (compound float64, label Label, out []string) {
 	s, _ := a.scratch.Get().(*scratch)
 	if s == nil {
 		s = new(scratch)
 	}
 	sum := a.sum(s, text)
 	if wantWords {
-		out = appendTokenWords(words, s.toks)
+		out = s.appendMemoWords(words)
 	}
 	if tokens != nil {
-		tokens(s.toks)
+		tokens(s)
 	}
 	switch {
 	case sum != 0:

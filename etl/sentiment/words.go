@@ -32,36 +32,37 @@ func AppendWords(dst []string, text string) []string {
 	return dst
 }
 
-// appendTokenWords is AppendWords of an already tokenized text.
-func appendTokenWords(dst []string, toks []Token) []string {
-	first := len(dst)
-	var buf [64]byte
-	t := lexicon()
-	for _, tok := range toks {
-		dst = appendWord(dst, first, t, &buf, tok.Kind, tok.Text)
-	}
-	return dst
-}
-
 // appendWord appends the word-cloud word of one token, if it is one and dst[first:] does
 // not have it yet.
 func appendWord(dst []string, first int, t *tables, buf *[64]byte, kind Kind, surface string) []string {
-	if kind != Word || utf8.RuneCountInString(surface) > maxWordRunes {
+	if kind != Word {
 		return dst
+	}
+	w, ok := cloudWord(t, buf, surface)
+	if !ok || containsString(dst[first:], w) {
+		return dst
+	}
+	return append(dst, w)
+}
+
+// cloudWord returns the word-cloud word of a word token written surface, if it has one.
+func cloudWord(t *tables, buf *[64]byte, surface string) (string, bool) {
+	if utf8.RuneCountInString(surface) > maxWordRunes {
+		return "", false
 	}
 	b := appendNormalized(buf[:0], surface)
 	if bytesHasSuffix(b, "'s") {
 		b = b[:len(b)-2]
 	}
 	b = destretchWord(t, b)
-	if !keepWord(b) || containsBytes(dst[first:], b) {
-		return dst
+	if !keepWord(b) {
+		return "", false
 	}
 	// The word as written is usually its normal form: no copy then.
 	if string(b) == surface {
-		return append(dst, surface)
+		return surface, true
 	}
-	return append(dst, string(b))
+	return string(b), true
 }
 
 // maxWordRunes drops the longest tokens, which in tweets are codes, keys and text in
@@ -114,15 +115,6 @@ func bytesIndexLetter(w []byte) int {
 		}
 	}
 	return -1
-}
-
-func containsBytes(ws []string, w []byte) bool {
-	for _, x := range ws {
-		if x == string(w) {
-			return true
-		}
-	}
-	return false
 }
 
 // stopWords are left out of word clouds: the function words of the feed's main

@@ -1,6 +1,7 @@
 package sentiment
 
 import (
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -44,8 +45,23 @@ func FuzzWords(f *testing.F) {
 	for _, s := range []string{"RT @bob: The NEW phone", "don't-stop", "Obama's", "’s", "a\xffb c-'-d", "#x $y", "sooo", "今日は", "Don\\u2019t"} {
 		f.Add(s)
 	}
+	m, err := Linear()
+	if err != nil {
+		f.Fatal(err)
+	}
+	warm := &Model{buckets: m.buckets, weights: m.weights, bias: m.bias, lexicon: New()}
 	f.Fuzz(func(t *testing.T, text string) {
 		words := Words(text)
+		// The scorers' words and scores come through their memo of words: the same as
+		// without it (one that has seen nothing), and the words as Words lists them.
+		for range 2 {
+			cold := &Model{buckets: m.buckets, weights: m.weights, bias: m.bias, lexicon: New()}
+			c1, _, w1 := warm.Analyze(text, nil)
+			c2, _, w2 := cold.Analyze(text, nil)
+			if math.Float64bits(c1) != math.Float64bits(c2) || !slices.Equal(w1, w2) || !slices.Equal(w1, words) {
+				t.Fatalf("%q: %v %q with the memo, %v %q without, Words %q", text, c1, w1, c2, w2, words)
+			}
+		}
 		seen := map[string]bool{}
 		for _, w := range words {
 			if seen[w] || stopWords[w] || utf8.RuneCountInString(w) < 2 || strings.ToLower(w) != w ||
