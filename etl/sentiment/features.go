@@ -48,7 +48,7 @@ type featurizer struct {
 	scoring bool
 	weights []float32
 	z       [3]float64
-	spare   memoFeature // the sums of a word too long for the memo
+	spare   memoFeature // the sums of a word the memo does not keep
 }
 
 // negators start a negation's reach.
@@ -103,7 +103,11 @@ func (f *featurizer) tokenFeatures(s *scratch) (words, caps int) {
 				for c := range 3 {
 					f.z[c] += e.grams[c] + e.word[neg][c]
 				}
-				f.bigramString(e.norm)
+				if e.norm == "" {
+					f.bigram(f.word) // a word the memo does not keep: f.word holds its form
+				} else {
+					f.bigramString(e.norm)
+				}
 				negated = negated || e.negator
 				break
 			}
