@@ -27,14 +27,17 @@ func BenchmarkReplay(b *testing.B) {
 	zw.Close()
 	f.Close()
 	st, _ := os.Stat(archive)
-	for _, dry := range []bool{true, false} {
-		name := "produce"
-		if dry {
-			name = "dry-run"
-		}
-		b.Run(name, func(b *testing.B) {
-			cfg := Config{Inputs: []string{archive}, DryRun: dry}
-			if !dry {
+	for _, run := range []struct {
+		name       string
+		dry, stamp bool
+	}{
+		{"dry-run", true, false},
+		{"dry-run-stamped", true, true}, // as bench pipeline replays: each tweet stamped when sent
+		{"produce", false, false},
+	} {
+		b.Run(run.name, func(b *testing.B) {
+			cfg := Config{Inputs: []string{archive}, DryRun: run.dry, Stamp: run.stamp}
+			if !run.dry {
 				cfg.Brokers = []string{brokertest.Start(b, nil).Addr}
 			}
 			b.ReportAllocs()

@@ -89,6 +89,43 @@ func TestFastPathMatchesReference(t *testing.T) {
 	t.Logf("the fast path took %d of %d lines", accepted, len(lines))
 }
 
+// TestCloneRecordOutlivesTheNextParse keeps a clone of every record the fast path fills,
+// parses the next lines into the same buffers and into copies of the lines that are then
+// scribbled over, and checks that each clone still encodes as its line did.
+func TestCloneRecordOutlivesTheNextParse(t *testing.T) {
+	t.Parallel()
+	var fast fastV11
+	var scratch tweet.Record
+	type kept struct {
+		clone tweet.Record
+		want  []byte
+	}
+	var all []kept
+	for _, l := range referenceLines(t) {
+		line := bytes.Clone(l)
+		if !fast.parse(line, &scratch) {
+			continue
+		}
+		want, err := tweet.Encode(scratch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, kept{cloneRecord(scratch), want})
+		for i := range line {
+			line[i] = 'x'
+		}
+	}
+	if len(all) < 1000 {
+		t.Fatalf("only %d lines took the fast path", len(all))
+	}
+	for _, k := range all {
+		got, err := tweet.Encode(k.clone)
+		if err != nil || !bytes.Equal(got, k.want) {
+			t.Fatalf("the clone encodes as\n%s (%v), the record it was made from as\n%s", got, err, k.want)
+		}
+	}
+}
+
 // FuzzFastPath: on any input, what the fast path accepts, the reference decodes the same.
 func FuzzFastPath(f *testing.F) {
 	for i, l := range referenceLines(f) {

@@ -119,7 +119,7 @@ func (s *fileSource) Read(ctx context.Context) ([]Line, error) {
 		return nil, io.EOF
 	}
 	var buf []byte // the batch's bytes, back to back: one allocation for the batch
-	var lines []Line
+	lines := make([]Line, 0, readLines)
 	for len(lines) < readLines && len(buf) < readBytes {
 		if len(lines)%64 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -143,7 +143,9 @@ func (s *fileSource) Read(ctx context.Context) ([]Line, error) {
 			}
 		} else if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 && s.lineNo > s.from {
 			if buf == nil {
-				buf = make([]byte, 0, 64<<10)
+				// Room for the batch at once (it ends past readBytes by its last line):
+				// grown from small, the bytes were copied again at every doubling.
+				buf = make([]byte, 0, readBytes+64<<10)
 			}
 			start := len(buf)
 			buf = append(buf, trimmed...)
