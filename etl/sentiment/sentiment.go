@@ -1,6 +1,6 @@
 // Package sentiment scores the sentiment of tweets and extracts the words a word cloud shows.
 // The ETL calls it once per tweet, so both are built to allocate nothing for a text whose
-// words they have met before (memo.go): a new word costs its entry in the memo.
+// words they have met before (memo.go): a word met for the second time costs its memo entry.
 //
 // The scorer follows the VADER method (Hutto & Gilbert, "VADER: A Parsimonious Rule-based
 // Model for Sentiment Analysis of Social Media Text", ICWSM 2014): each word's valence
