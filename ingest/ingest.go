@@ -74,6 +74,12 @@ type Config struct {
 	Stamp bool
 	// BatchSize is the most records per produce call. Default 1000.
 	BatchSize int
+	// Linger is how long a produce call waits for more records when fewer than BatchSize
+	// are ready. A paced replay has a few records ready each millisecond, spread over the
+	// partitions: sent at once, each would be a produce request of its own, and the broker
+	// and the ETL would spend a request's work on each record. Default 5ms; negative sends
+	// what is ready at once.
+	Linger time.Duration
 	// Clock paces the replay; nil is the real clock.
 	Clock Clock
 	// Logger receives progress and rejections; nil discards them.
@@ -94,6 +100,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 1000
+	}
+	if c.Linger == 0 {
+		c.Linger = 5 * time.Millisecond
 	}
 	if c.Clock == nil {
 		c.Clock = realClock{}

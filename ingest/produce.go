@@ -40,18 +40,7 @@ func (in *Ingester) produce(ctx context.Context, w *kafka.Writer, records <-chan
 			return nil
 		}
 		batch = append(batch[:0], it)
-	fill:
-		for len(batch) < in.cfg.BatchSize {
-			select {
-			case it, ok := <-records:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, it)
-			default:
-				break fill
-			}
-		}
+		batch = in.fill(batch, records)
 		msgs = msgs[:0]
 		for _, it := range batch {
 			msgs = append(msgs, it.msg)
@@ -67,6 +56,41 @@ func (in *Ingester) produce(ctx context.Context, w *kafka.Writer, records <-chan
 			save()
 		}
 	}
+}
+
+// fill adds to batch what records has ready, up to the batch size, then waits up to the
+// linger for more while the batch is not full.
+func (in *Ingester) fill(batch []item, records <-chan item) []item {
+	var linger <-chan time.Time
+	for len(batch) < in.cfg.BatchSize {
+		select {
+		case it, ok := <-records:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, it)
+			continue
+		default:
+		}
+		if in.cfg.Linger < 0 {
+			return batch
+		}
+		if linger == nil {
+			t := time.NewTimer(in.cfg.Linger)
+			defer t.Stop()
+			linger = t.C
+		}
+		select {
+		case it, ok := <-records:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, it)
+		case <-linger:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (in *Ingester) writeRetrying(ctx context.Context, w *kafka.Writer, msgs []kafka.Message) error {

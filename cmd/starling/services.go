@@ -64,6 +64,7 @@ func ingestFlags(fs *flag.FlagSet, c *ingest.Config, inputs *cli.List) {
 	fs.IntVar(&c.Generate, "generate", 0, "replay this many tweets from the sample-data generator instead of --input (with --loop: endlessly), e.g. for load tests with --rate; the generator holds 24 bytes a tweet of this count")
 	fs.BoolVar(&c.Loop, "loop", false, "replay the input forever, with fresh tweet ids on each pass")
 	fs.BoolVar(&c.KeepTime, "keep-time", false, "keep the tweets' original timestamps in a paced replay (default: stamp them with the moment they are sent)")
+	fs.DurationVar(&c.Linger, "linger", ingest.Config{}.WithDefaults().Linger, "how long a produce call waits for more tweets when fewer than a batch are ready (a paced replay's few a millisecond become one request, not one per partition each); negative: send at once")
 	fs.BoolVar(&c.Stamp, "stamp", false, "give each tweet, as it is sent, that time and a new snowflake id made from it (for latency measurements)")
 }
 
