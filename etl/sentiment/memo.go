@@ -70,6 +70,7 @@ func (m *memoWords) start() {
 	if len(m.words) >= maxMemo {
 		clear(m.index)
 		clear(m.words) // let go of the strings
+		clear(m.feats)
 		m.words, m.feats = m.words[:0], m.feats[:0]
 	}
 }
