@@ -93,7 +93,6 @@ func (f *fastV11) parse(line []byte, rec *tweet.Record) bool {
 // lists in one new slice (two allocations a record, not one a field).
 func cloneRecord(r tweet.Record) tweet.Record {
 	c := r
-	c.User = tweet.User{ID: r.User.ID, ScreenName: r.User.ScreenName, Name: r.User.Name, Followers: r.User.Followers}
 	fields := [...]*string{&c.ID, &c.Text, &c.Lang, &c.RetweetOf, &c.QuoteOf, &c.ReplyTo, &c.User.ID, &c.User.ScreenName, &c.User.Name}
 	lists := [...]*[]string{&c.Hashtags, &c.Mentions, &c.URLs, &c.Cashtags, &c.EditHistory}
 	size, items := 0, 0
