@@ -78,14 +78,14 @@ func TestThreeBrokerClusterThroughLeaderMovesAndARestart(t *testing.T) {
 
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
-	_, stop := runETL(t, etl.Config{Brokers: addrs, Warehouse: whCfg, BatchSize: 1000, FlushInterval: 50 * time.Millisecond, Logger: testLogger()})
+	_, stop := runETL(t, etl.Config{Brokers: addrs, Warehouse: whCfg, BatchSize: 1000, FlushInterval: 50 * time.Millisecond, Logger: testLogger(t)})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	started := time.Now()
 	ingested := make(chan error, 1)
 	go func() {
-		ingested <- ingest.Run(ctx, ingest.Config{Brokers: addrs, Generate: tweets, Rate: 6000, Logger: testLogger()})
+		ingested <- ingest.Run(ctx, ingest.Config{Brokers: addrs, Generate: tweets, Rate: 6000, Logger: testLogger(t)})
 	}()
 
 	// The cluster's weather while the feed runs: leaders move every 300 ms, the group's

@@ -99,7 +99,7 @@ func (p *entityLoader) run(genCtx context.Context) {
 		e.log.Error("cannot position entities reader", "partition", p.partition, "offset", start, "err", err)
 		return
 	}
-	defer r.Close()
+	defer e.closeReader(r, p.partition)
 	part := strconv.Itoa(p.partition)
 	lag := e.metrics.entityLag.WithLabelValues(e.cfg.Topic, part)
 	every := e.metrics.entityEvery.WithLabelValues(e.cfg.Topic, part)

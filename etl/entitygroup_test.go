@@ -65,7 +65,7 @@ func TestEntitiesGroupStoresWhatTweetsName(t *testing.T) {
 	addr := cluster(t, 2)
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
-	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, Entities: true, EntitiesCPU: 1, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, Entities: true, EntitiesCPU: 1, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)}
 	_, stop := runETL(t, cfg)
 	waitForStart(t, addr, "entities", 2) // it starts at the end of the topic
 	produce(t, addr, namedTweets(t, 1, 60))
@@ -104,7 +104,7 @@ func TestEntitiesGroupSamplesWhenBehind(t *testing.T) {
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
 	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, Entities: true, EntitiesCPU: 0.05, EntitiesMaxLag: 100,
-		FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+		FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)}
 	_, stop := runETL(t, cfg)
 	waitForStart(t, addr, "entities", 1)
 	produce(t, addr, namedTweets(t, 1, 20000))

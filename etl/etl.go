@@ -189,6 +189,7 @@ const (
 	insertTimeout     = 20 * time.Second // one insert attempt, never cut short by a rebalance
 	closeFlushTimeout = 5 * time.Second  // the last flush when a partition is taken away
 	maxBackoff        = 10 * time.Second
+	readerCloseWait   = 15 * time.Second // longer than a fetch's deadlines (MaxWait, then 10 s per read)
 )
 
 // maxBatchRecordBytes bounds what one fetched batch's records may decompress to; a batch
@@ -471,6 +472,23 @@ func (e *ETL) partitionReader(partition int, start int64, queue int, component s
 		return nil, err
 	}
 	return r, nil
+}
+
+// closeReader closes a partition reader, waiting for it at most readerCloseWait. kafka-go's
+// Close waits for the reader's fetch goroutine; should that goroutine be stuck, the caller
+// (a partition's worker, whose return a consumer group generation waits for) goes on, the
+// reader is left to finish in the background, and the log says so.
+func (e *ETL) closeReader(r *kafka.Reader, partition int) {
+	done := make(chan struct{})
+	go func() {
+		r.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(readerCloseWait):
+		e.log.Warn("a partition reader did not close in time; left to close in the background", "partition", partition, "waited", readerCloseWait)
+	}
 }
 
 // samePartition sends a message to the partition its Partition field names. kafka-go's

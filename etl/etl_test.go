@@ -1,11 +1,16 @@
 package etl_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,12 +164,90 @@ func runETL(t testing.TB, cfg etl.Config) (e *etl.ETL, stop func()) {
 	return e, stop
 }
 
-func testLogger() *slog.Logger {
-	level := slog.LevelWarn + 4 // quiet: the tests provoke warnings on purpose
-	if testing.Verbose() {
-		level = slog.LevelInfo
+// testLogger returns the test's logger (one a test, however often asked): Info and above,
+// kept in memory and printed when the test fails, streamed to stderr as well with -v.
+func testLogger(t testing.TB) *slog.Logger {
+	if l, ok := testLogs.Load(t); ok {
+		return l.(*testLog).logger
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	l := &testLog{}
+	var w io.Writer = l
+	if testing.Verbose() {
+		w = io.MultiWriter(os.Stderr, l)
+	}
+	l.logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if prev, loaded := testLogs.LoadOrStore(t, l); loaded {
+		return prev.(*testLog).logger
+	}
+	t.Cleanup(func() {
+		testLogs.Delete(t)
+		if t.Failed() && !testing.Verbose() {
+			t.Logf("the test's last log lines:\n%s", l.tail())
+		}
+	})
+	return l.logger
+}
+
+// testLogs holds each running test's log (testing.TB to *testLog).
+var testLogs sync.Map
+
+// testLog keeps the last testLogLines lines a test logged. The tests provoke warnings on
+// purpose, so a passing test's log is noise; a failing or hung one's is its cause.
+type testLog struct {
+	logger *slog.Logger
+	mu     sync.Mutex
+	lines  []string // a ring, next is the oldest once full
+	next   int
+}
+
+const testLogLines = 300
+
+// Write takes one record (slog's handlers write each record at once).
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.lines) < testLogLines {
+		l.lines = append(l.lines, string(p))
+	} else {
+		l.lines[l.next] = string(p)
+		l.next = (l.next + 1) % testLogLines
+	}
+	return len(p), nil
+}
+
+// tail returns the kept lines, oldest first.
+func (l *testLog) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(append(slices.Clone(l.lines[l.next:]), l.lines[:l.next]...), "")
+}
+
+// within returns ctx bounded by d for a step that may hang. Should the step not have ended
+// by then, the test's log and every goroutine's stack go to stderr at once, while the step
+// is still stuck: a test hung until go test's own timeout would print neither.
+func within(t testing.TB, ctx context.Context, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return
+		}
+		var stacks bytes.Buffer
+		pprof.Lookup("goroutine").WriteTo(&stacks, 2)
+		fmt.Fprintf(os.Stderr, "--- %s: a step ran past %s; its log:\n%s\n--- goroutines:\n%s\n", t.Name(), d, testLogOf(t), stacks.Bytes())
+	})
+	t.Cleanup(func() {
+		stop()
+		cancel()
+	})
+	return ctx
+}
+
+// testLogOf returns the last lines the test logged.
+func testLogOf(t testing.TB) string {
+	if l, ok := testLogs.Load(t); ok {
+		return l.(*testLog).tail()
+	}
+	return "(none)\n"
 }
 
 // waitFor polls cond every 50ms until it holds, failing the test after timeout.
@@ -323,7 +406,7 @@ func TestLoadsEveryTweetOnceWithAggregatesAndCommits(t *testing.T) {
 	f := newFeed()
 	produce(t, addr, f.tweets(t, 1, n))
 
-	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 50 * time.Millisecond, Logger: testLogger()})
+	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 50 * time.Millisecond, Logger: testLogger(t)})
 	waitFor(t, time.Minute, "all tweets loaded", func() bool { return count(t, db, "SELECT count() FROM tweets") >= n })
 	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
 	waitCommitted(t, addr, ends)
@@ -365,7 +448,7 @@ func TestBacklogLoadsInFullBatches(t *testing.T) {
 	f := newFeed()
 	produce(t, addr, f.tweets(t, 1, n))
 
-	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: batch, FlushInterval: time.Millisecond, Logger: testLogger()})
+	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: batch, FlushInterval: time.Millisecond, Logger: testLogger(t)})
 	defer stop()
 	waitFor(t, time.Minute, "all tweets loaded", func() bool { return count(t, db, "SELECT count() FROM tweets") >= n })
 	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
@@ -418,7 +501,7 @@ func TestPoisonRecordsAreDeadLetteredWithoutStalling(t *testing.T) {
 	}
 	produce(t, addr, recs)
 
-	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 3, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 3, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)}
 	e, stop := runETL(t, cfg)
 	ends := endOffsets(t, addr, tweet.TopicTweets, 1)
 	waitFor(t, time.Minute, "the whole partition handled", func() bool { return allLoaded(t, db, ends) })
@@ -512,7 +595,7 @@ func TestStopMidStreamAndRestartLoadsExactlyOnce(t *testing.T) {
 	db := openDB(t, whCfg)
 	f := newFeed()
 	produce(t, addr, f.tweets(t, 1, n))
-	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 250, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 250, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)}
 
 	// Stop three times part-way, at growing fill levels; the third restart uses a new
 	// group, which has no committed offsets and must rely on the warehouse's.
@@ -541,7 +624,7 @@ func TestReplicasShareAndTakeOverPartitions(t *testing.T) {
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
 	f := newFeed()
-	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 200, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 200, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)}
 	a, stopA := runETL(t, cfg)
 	b, stopB := runETL(t, cfg)
 	// Produce only once both replicas hold partitions, or the first could load everything.
@@ -586,7 +669,7 @@ func TestWarehouseOutageHoldsCommitsAndResumes(t *testing.T) {
 	}
 	f := newFeed()
 	produce(t, addr, f.tweets(t, 1, 1000))
-	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 100, FlushInterval: 20 * time.Millisecond, Logger: testLogger()})
+	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 100, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)})
 	waitFor(t, time.Minute, "the first tweets loaded", func() bool { return e.Stats().Loaded == 1000 })
 	ends := endOffsets(t, addr, tweet.TopicTweets, 2)
 	waitFor(t, 30*time.Second, "their offsets committed", func() bool {
@@ -670,7 +753,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.SetBytes(int64(bytes / max(len(recs), 1)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	_, stop := runETL(b, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, Logger: testLogger()})
+	_, stop := runETL(b, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, Logger: testLogger(b)})
 	ends := endOffsets(b, addr, tweet.TopicTweets, partitions)
 	waitFor(b, 10*time.Minute, "all loaded", func() bool { return allLoaded(b, db, ends) })
 	b.StopTimer()
@@ -703,7 +786,7 @@ func TestDamagedBatchesInTheLogAreDeadLettered(t *testing.T) {
 	bases := b.WriteToLog(t, tweet.TopicTweets, 0, batches...)
 	produce(t, b.Addr, f.tweets(t, 2001, 2000))
 
-	e, stop := runETL(t, etl.Config{Brokers: []string{b.Addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 20 * time.Millisecond, Logger: testLogger()})
+	e, stop := runETL(t, etl.Config{Brokers: []string{b.Addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)})
 	ends := endOffsets(t, b.Addr, tweet.TopicTweets, 2)
 	waitFor(t, 2*time.Minute, "both partitions handled", func() bool { return allLoaded(t, db, ends) })
 	stop()
@@ -740,7 +823,7 @@ func TestClockSlowsForATrickleAndSpeedsUpForABacklog(t *testing.T) {
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
 	f := newFeed()
-	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, FlushInterval: 50 * time.Millisecond, MaxFlushInterval: 400 * time.Millisecond, Logger: testLogger()})
+	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, FlushInterval: 50 * time.Millisecond, MaxFlushInterval: 400 * time.Millisecond, Logger: testLogger(t)})
 	defer stop()
 	for i := range 10 {
 		produce(t, addr, f.tweets(t, i+1, 1))

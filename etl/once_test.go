@@ -60,7 +60,7 @@ func TestDuplicatesLoadOnce(t *testing.T) {
 	}
 	produce(t, addr, first)
 	produce(t, addr, again(first)) // again, in other batches
-	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 400, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 400, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)}
 	e, stop := runETL(t, cfg)
 	ends := endOffsets(t, addr, tweet.TopicTweets, partitions)
 	waitFor(t, time.Minute, "both copies handled", func() bool { return allLoaded(t, db, ends) })
@@ -108,7 +108,7 @@ func TestTombstonesWithdrawTweets(t *testing.T) {
 	db := openDB(t, whCfg)
 	f := newFeed()
 	produce(t, addr, f.tweets(t, 1, 1000))
-	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 300, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 300, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)}
 	e, stop := runETL(t, cfg)
 	waitFor(t, time.Minute, "the tweets loaded", func() bool { return e.Stats().Loaded == 1000 })
 
@@ -187,7 +187,7 @@ func TestEditsKeepTheNewestVersion(t *testing.T) {
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
 	f := newFeed()
-	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 100, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 100, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)}
 	_, stop := runETL(t, cfg)
 	// 10 before its edit 11, in two batches; 21 (newest) before 20; 30 and 31 in one batch;
 	// 40 → 41 → 42, each in its own batch.
@@ -217,7 +217,7 @@ func TestThreeReplicasJoinAndLeaveUnderProduction(t *testing.T) {
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
 	f := newFeed()
-	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 200, FlushInterval: 20 * time.Millisecond, Logger: testLogger()}
+	cfg := etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 200, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)}
 
 	var batches [][]*kgo.Record
 	for i := range chunks {
@@ -281,7 +281,7 @@ func TestBuiltInBrokerRestartMidLoad(t *testing.T) {
 	db := openDB(t, whCfg)
 	f := newFeed()
 	produce(t, b.Addr, f.tweets(t, 1, 5000))
-	_, stop := runETL(t, etl.Config{Brokers: []string{b.Addr}, Warehouse: whCfg, BatchSize: 300, FlushInterval: 20 * time.Millisecond, Logger: testLogger()})
+	_, stop := runETL(t, etl.Config{Brokers: []string{b.Addr}, Warehouse: whCfg, BatchSize: 300, FlushInterval: 20 * time.Millisecond, Logger: testLogger(t)})
 	waitFor(t, time.Minute, "loading under way", func() bool { return count(t, db, "SELECT count() FROM tweets") > 500 })
 	b.Restart(t)
 	produce(t, b.Addr, f.tweets(t, 5001, 5000))

@@ -106,7 +106,7 @@ func (p *partitionLoader) run(genCtx context.Context) {
 		e.log.Error("cannot position partition reader", "partition", p.partition, "offset", start, "err", err)
 		return
 	}
-	defer r.Close()
+	defer e.closeReader(r, p.partition)
 	e.log.Debug("partition started", "partition", p.partition, "offset", start)
 	p.rows = make([]warehouse.TweetRow, 0, min(e.cfg.BatchSize, 1<<16))
 	defer p.flushOnClose(ctx)

@@ -255,7 +255,7 @@ func (r *rescore) firstSince(ctx context.Context, partition int, from, end int64
 	if err != nil {
 		return 0, fmt.Errorf("rescore: position a reader at %d of partition %d: %w", from, partition, err)
 	}
-	defer reader.Close()
+	defer r.e.closeReader(reader, partition)
 	for {
 		m, err := reader.FetchMessage(ctx)
 		if err != nil {
@@ -404,7 +404,7 @@ func (p *rescorePartition) resume(ctx context.Context) error {
 	var reader *kafka.Reader
 	defer func() {
 		if reader != nil {
-			reader.Close()
+			r.e.closeReader(reader, p.partition)
 		}
 	}()
 	readAt := int64(-1) // the reader's next offset
@@ -427,7 +427,7 @@ func (p *rescorePartition) resume(ctx context.Context) error {
 		}
 		if reader == nil || readAt != pos {
 			if reader != nil {
-				reader.Close()
+				r.e.closeReader(reader, p.partition)
 			}
 			if reader, err = r.e.partitionReader(p.partition, pos, 1000, "rescore-reader"); err != nil {
 				return fmt.Errorf("position the reader at %d: %w", pos, err)

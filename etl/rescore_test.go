@@ -123,7 +123,7 @@ func TestRescoreFromTheLog(t *testing.T) {
 	produce(t, b.Addr, stamp(more, late.Add(time.Minute)))
 
 	cfg := etl.Config{Brokers: []string{b.Addr}, Warehouse: whCfg, SentimentModel: sentiment.ModelVADER, BatchSize: 300,
-		FlushInterval: 20 * time.Millisecond, Entities: false, Logger: testLogger()}
+		FlushInterval: 20 * time.Millisecond, Entities: false, Logger: testLogger(t)}
 	_, stop := runETL(t, cfg)
 	ends := endOffsets(t, b.Addr, tweet.TopicTweets, 3)
 	waitFor(t, time.Minute, "the feed loaded", func() bool { return allLoaded(t, db, ends) })
@@ -131,8 +131,8 @@ func TestRescoreFromTheLog(t *testing.T) {
 
 	// The first run stops half way (its context ends); the second finishes.
 	rcfg := etl.RescoreConfig{Brokers: []string{b.Addr}, Warehouse: whCfg, Model: sentiment.ModelLinear, Since: feedBase.Add(30 * time.Minute),
-		BatchSize: 97, ProgressEvery: 20 * time.Millisecond, Logger: testLogger()}
-	cut, cancel := context.WithCancel(ctx)
+		BatchSize: 97, ProgressEvery: 20 * time.Millisecond, Logger: testLogger(t)}
+	cut, cancel := context.WithCancel(within(t, ctx, 5*time.Minute))
 	half := rcfg
 	half.Progress = func(p etl.RescoreProgress) {
 		if p.Total == 0 {
@@ -147,7 +147,7 @@ func TestRescoreFromTheLog(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || first.Scored >= 1450 {
 		t.Fatalf("first run: %+v, %v; want it cut off part way", first, err)
 	}
-	second2, err := etl.Rescore(ctx, rcfg)
+	second2, err := etl.Rescore(within(t, ctx, 5*time.Minute), rcfg)
 	if err != nil || !second2.Done {
 		t.Fatalf("second run: %+v, %v", second2, err)
 	}
@@ -228,13 +228,13 @@ func TestRescoreFromTheLog(t *testing.T) {
 
 	// Again: nothing left to score, nothing written twice. And with the ETL's own model,
 	// nothing to do at all.
-	again, err := etl.Rescore(ctx, rcfg)
+	again, err := etl.Rescore(within(t, ctx, 5*time.Minute), rcfg)
 	if err != nil || again.Scored != 0 {
 		t.Errorf("a third run: %+v, %v; want nothing scored", again, err)
 	}
 	same := rcfg
 	same.Model = sentiment.ModelVADER
-	if p, err := etl.Rescore(ctx, same); err != nil || p.Scored != 0 {
+	if p, err := etl.Rescore(within(t, ctx, 5*time.Minute), same); err != nil || p.Scored != 0 {
 		t.Errorf("rescore with the ETL's model: %+v, %v; want nothing scored", p, err)
 	}
 	if n := count(t, db, "SELECT count() FROM tweet_scores"); n != scores {

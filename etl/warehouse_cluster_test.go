@@ -27,7 +27,7 @@ func TestClusterWarehouseThroughAReplicaKill(t *testing.T) {
 	t.Parallel()
 	const partitions, n = 4, 20000
 	ctx := context.Background()
-	c, err := chlocal.StartCluster(ctx, chlocal.ClusterConfig{Dir: t.TempDir(), Logger: testLogger()})
+	c, err := chlocal.StartCluster(ctx, chlocal.ClusterConfig{Dir: t.TempDir(), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestClusterWarehouseThroughAReplicaKill(t *testing.T) {
 		f.withdraw(id)
 	}
 
-	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 20 * time.Millisecond, Entities: true, Logger: testLogger()})
+	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, BatchSize: 500, FlushInterval: 20 * time.Millisecond, Entities: true, Logger: testLogger(t)})
 	waitForStart(t, addr, "entities", partitions) // it starts at the end of the topic
 	// The server the ETL's connections use (the first of its addresses) is killed when a
 	// third of the feed is loaded, and restarted three seconds later.
