@@ -127,16 +127,14 @@ func (f *featurizer) tokenFeatures(s *scratch) (words, caps int) {
 				negated = true
 			}
 		case Hashtag:
-			f.word = normWord(f.word[:0], t.Text[1:])
-			f.add("h:", f.word, nil)
-			if !isCamel(t.Text[1:]) && !strings.ContainsAny(t.Text, "_0123456789") {
-				f.add("w:", f.word, nil) // one word: SplitHashtag would say the same
+			if f.scoring {
+				g := f.tagSums(s, i)
+				for c := range 3 {
+					f.z[c] += g[c]
+				}
 				break
 			}
-			for _, w := range SplitHashtag(t.Text) {
-				f.word = normWord(f.word[:0], w)
-				f.add("w:", f.word, nil)
-			}
+			f.tagFeatures(t.Text)
 		case Emoticon:
 			f.addString("e:", t.Text)
 			f.bigramString(t.Text)
@@ -186,6 +184,20 @@ func (f *featurizer) bigram(w []byte) {
 func (f *featurizer) bigramString(w string) {
 	f.word = append(f.word[:0], w...)
 	f.bigram(f.word)
+}
+
+// tagFeatures adds the features of hashtag text (with its '#'): the tag, and its words.
+func (f *featurizer) tagFeatures(text string) {
+	f.word = normWord(f.word[:0], text[1:])
+	f.add("h:", f.word, nil)
+	if !isCamel(text[1:]) && !strings.ContainsAny(text, "_0123456789") {
+		f.add("w:", f.word, nil) // one word: SplitHashtag would say the same
+		return
+	}
+	for _, w := range SplitHashtag(text) {
+		f.word = normWord(f.word[:0], w)
+		f.add("w:", f.word, nil)
+	}
 }
 
 // charGrams adds the letter 3- and 4-grams of w with its edges marked.

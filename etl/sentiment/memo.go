@@ -16,7 +16,8 @@ import (
 // saves; a small table of the hashes of words seen once says which are back. (Over the
 // 47k tweets of the training set, in their order, the memo answers 89% of the word
 // tokens.) The learned model's sums for a word are kept beside what the rules made of it,
-// in the scratch of the model's own Analyzer.
+// in the scratch of the model's own Analyzer. Hashtags are kept the same way: what the
+// rules make of a tag (its words, when it is camel-cased) and the model's sums for it.
 //
 // Whichever words a memo holds, it holds what the computation gives for them, so a
 // result never depends on what was seen before (TestMemoChangesNothing).
@@ -50,6 +51,14 @@ type memoWord struct {
 	cloud     string // its word-cloud word; "" when it is not one
 }
 
+// memoTag is what the rules make of a hashtag: its terms (one, or one a word of a
+// camel-cased tag), with their forms in form.
+type memoTag struct {
+	text  string // the tag as written: its key
+	form  string
+	terms []term // lo and hi into form
+}
+
 // memoWords is a scratch's memo.
 type memoWords struct {
 	index map[string]int32 // word as written -> words[i]
@@ -58,20 +67,30 @@ type memoWords struct {
 	// order as the model meets them, so it may be shorter than words (or empty: the
 	// lexicon engine on its own).
 	feats []memoFeature
-	seen  []uint32 // the words seen once (seenSlots)
+	// Hashtags, the same way: keyed by the tag as written, '#' included (which no word
+	// token starts with, so words and tags share the table of those seen once);
+	// tagSums[i] is the learned model's sums for tags[i].
+	tagIndex map[string]int32
+	tags     []memoTag
+	tagSums  [][3]float64
+	seen     []uint32 // the words and tags seen once (seenSlots)
 }
 
 // start readies the memo for a text: emptied when full.
 func (m *memoWords) start() {
 	if m.index == nil {
 		m.index = make(map[string]int32, 1024)
+		m.tagIndex = make(map[string]int32, 256)
 		m.seen = make([]uint32, seenSlots)
 	}
-	if len(m.words) >= maxMemo {
+	if len(m.words)+len(m.tags) >= maxMemo {
 		clear(m.index)
 		clear(m.words) // let go of the strings
 		clear(m.feats)
 		m.words, m.feats = m.words[:0], m.feats[:0]
+		clear(m.tagIndex)
+		clear(m.tags)
+		m.tags, m.tagSums = m.tags[:0], m.tagSums[:0]
 	}
 }
 
@@ -124,6 +143,37 @@ func (a *Analyzer) addWordToken(s *scratch, w string) int32 {
 		surface: key, form: form, info: t.wordInfo, caps: t.caps, stretched: t.stretched, cloud: cloud,
 	})
 	s.memo.index[key] = k
+	return k
+}
+
+// addTagToken appends the terms of a hashtag token (text with its '#'), from the memo
+// when it has the tag, and returns its memo entry (-1 when the memo does not keep it).
+func (a *Analyzer) addTagToken(s *scratch, text string) int32 {
+	m := &s.memo
+	if k, ok := m.tagIndex[text]; ok {
+		e := &m.tags[k]
+		base := len(s.buf)
+		s.buf = append(s.buf, e.form...)
+		for _, t := range e.terms {
+			t.lo, t.hi = t.lo+base, t.hi+base
+			s.stretched = s.stretched || t.stretched
+			s.terms = append(s.terms, t)
+		}
+		return k
+	}
+	lo, n := len(s.buf), len(s.terms)
+	a.addTag(s, text[1:])
+	if len(text) > maxMemoLen || !m.seenBefore(text) {
+		return -1
+	}
+	e := memoTag{text: strings.Clone(text), form: string(s.buf[lo:]), terms: make([]term, len(s.terms)-n)}
+	for i, t := range s.terms[n:] {
+		t.lo, t.hi = t.lo-lo, t.hi-lo
+		e.terms[i] = t
+	}
+	k := int32(len(m.tags))
+	m.tags = append(m.tags, e)
+	m.tagIndex[e.text] = k
 	return k
 }
 
@@ -189,6 +239,34 @@ func (f *featurizer) wordSums(s *scratch, i int) *memoFeature {
 		}
 	}
 	return &m.feats[k]
+}
+
+// tagSums returns the learned model's sums for hashtag token i of the scratch's text, from
+// the memo when it has the tag.
+func (f *featurizer) tagSums(s *scratch, i int) [3]float64 {
+	k := int(s.tokWord[i])
+	if k < 0 {
+		return f.sumsOfTag(s.toks[i].Text)
+	}
+	m := &s.memo
+	for len(m.tagSums) <= k {
+		m.tagSums = append(m.tagSums, f.sumsOfTag(m.tags[len(m.tagSums)].text))
+	}
+	return m.tagSums[k]
+}
+
+// sumsOfTag sums the weights of hashtag text's features, in the order tagFeatures lists
+// them.
+func (f *featurizer) sumsOfTag(text string) (sum [3]float64) {
+	mark := len(f.out)
+	f.tagFeatures(text)
+	for _, x := range f.out[mark:] {
+		for c := range 3 {
+			sum[c] += float64(f.weights[x.index*3+uint32(c)]) * float64(x.value)
+		}
+	}
+	f.out = f.out[:mark]
+	return sum
 }
 
 // sumsOf works out in e what the model makes of word w, but for e.norm, which it leaves

@@ -275,7 +275,7 @@ func (a *Analyzer) collect(s *scratch, text string) {
 		case Word:
 			s.tokWord[len(s.tokWord)-1] = a.addWordToken(s, tok.Text)
 		case Hashtag:
-			a.addTag(s, tok.Text[1:])
+			s.tokWord[len(s.tokWord)-1] = a.addTagToken(s, tok.Text)
 		case Number:
 			s.buf = append(s.buf, tok.Text...)
 			s.terms = append(s.terms, term{lo: len(s.buf) - len(tok.Text), hi: len(s.buf), kind: termNumber})

@@ -89,7 +89,7 @@ type scratch struct {
 	stretched           bool // some word is elongated
 
 	memo    memoWords
-	tokWord []int32 // of each of toks: its entry in memo, -1 when it has none
+	tokWord []int32 // of each word or hashtag of toks: its entry in memo's words or tags, -1 when it has none
 }
 
 // Score returns the compound sentiment of text in [-1, 1] and its label.
