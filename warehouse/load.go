@@ -151,10 +151,13 @@ func aggregate(batches []LoadBatch) []statRow {
 	}
 	acc := map[group]map[string]*sums{}
 	var slab []sums // the sums, allocated in chunks
+	// A minute's hashtags and words are about as many as the last minute's: their maps
+	// start at that size instead of growing, and rehashing, from empty.
+	var hint [statBatch + 1]int
 	terms := func(g group) map[string]*sums {
 		m := acc[g]
 		if m == nil {
-			m = map[string]*sums{}
+			m = make(map[string]*sums, hint[g.kind])
 			acc[g] = m
 		}
 		return m
@@ -177,6 +180,9 @@ func aggregate(batches []LoadBatch) []statRow {
 	count := func(sign int64, createdAt time.Time, hs, ws []string, lang string, label int8, sentiment float32, model string) {
 		m := createdAt.Unix() - createdAt.Unix()%60
 		if m != lastMinute { // tweets come mostly in time order: a minute's maps are reused
+			if words != nil {
+				hint[statHashtag], hint[statWord] = len(hashtags), len(words)
+			}
 			lastMinute, hashtags, words = m, terms(group{statHashtag, m, 0, ""}), terms(group{statWord, m, 0, ""})
 		}
 		for _, h := range hs {

@@ -310,6 +310,9 @@ func scanURL(text string, i int) int {
 	for j < len(text) && j-i < maxHost && (isASCIIAlnum(text[j]) || text[j] == '-' || text[j] == '.' || text[j] == '+') {
 		j++
 	}
+	if strings.IndexByte(text[i:j], '.') < 0 && !strings.HasPrefix(text[j:], "://") {
+		return i // no scheme, and no dot for "www." or a host name: most words
+	}
 	word := strings.TrimRight(text[i:j], ".")
 	switch {
 	case strings.HasPrefix(text[j:], "://") && j > i && isASCIILetter(text[i]) && j-i <= 10:
