@@ -261,12 +261,17 @@ func (f *featurizer) sumsOfTag(text string) (sum [3]float64) {
 	mark := len(f.out)
 	f.tagFeatures(text)
 	for _, x := range f.out[mark:] {
-		for c := range 3 {
-			sum[c] += float64(f.weights[x.index*3+uint32(c)]) * float64(x.value)
-		}
+		f.weigh(&sum, x)
 	}
 	f.out = f.out[:mark]
 	return sum
+}
+
+// weigh adds feature x's weights to the three classes' sums.
+func (f *featurizer) weigh(sum *[3]float64, x feature) {
+	for c := range 3 {
+		sum[c] += float64(f.weights[x.index*3+uint32(c)]) * float64(x.value)
+	}
 }
 
 // sumsOf works out in e what the model makes of word w, but for e.norm, which it leaves
@@ -287,9 +292,7 @@ func (f *featurizer) sumsOf(e *memoFeature, w string) {
 		if k < 2 {
 			sum = &e.word[k]
 		}
-		for c := range 3 {
-			sum[c] += float64(f.weights[x.index*3+uint32(c)]) * float64(x.value)
-		}
+		f.weigh(sum, x)
 	}
 	f.out = f.out[:mark]
 }
