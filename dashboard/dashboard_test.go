@@ -112,7 +112,7 @@ func seed(t *testing.T) *warehouse.DB {
 	for i, r := range rows {
 		if i%3 == 0 {
 			e := names[i%len(names)]
-			ents = append(ents, warehouse.EntityRow{TweetID: r.ID, CreatedAt: r.CreatedAt, Entity: e.name, Kind: e.kind, Lang: r.Lang, Sentiment: r.Sentiment, SampledEvery: 2})
+			ents = append(ents, warehouse.EntityRow{TweetID: r.ID, CreatedAt: r.CreatedAt, Entity: e.name, Kind: e.kind, Lang: r.Lang, Sentiment: r.Sentiment, SampledEvery: 2, Hashtags: r.Hashtags, Words: r.Words})
 		}
 	}
 	if err := db.InsertEntities(ctx, ents); err != nil {

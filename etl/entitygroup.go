@@ -74,7 +74,7 @@ type entityLoader struct {
 	partition int
 	committed int64
 	every     int64 // the sampling step k
-	dec       tweet.Decoder
+	dec       decoder
 	rows      []warehouse.EntityRow
 	last      int64 // offset of the last record read
 	behind    int64 // the partition's lag at the last record read
@@ -219,19 +219,17 @@ func (p *entityLoader) add(ctx context.Context, m kafka.Message) {
 	if m.Offset%p.every != 0 {
 		return
 	}
-	rec, err := p.dec.Decode(m.Value)
-	if err != nil || rec.IsTombstone() {
+	// Decoded as the loader decodes it: a record the loader rejects has no entities, and
+	// the hashtags and words are those of the tweet's row in tweets.
+	row, tomb, err := e.decode(&p.dec, m, false)
+	if err != nil || tomb != nil {
 		return // the loader reports bad records
-	}
-	id, err := strconv.ParseUint(rec.ID, 10, 64)
-	if err != nil {
-		return
 	}
 	if !p.g.cpu.wait(ctx) {
 		return
 	}
 	began := time.Now()
-	found := p.g.x.Extract(rec.Text, rec.Lang)
+	found := p.g.x.Extract(row.Text, row.Lang)
 	spent := time.Since(began)
 	p.g.cpu.spend(spent)
 	e.metrics.entitySeconds.Add(spent.Seconds())
@@ -239,11 +237,12 @@ func (p *entityLoader) add(ctx context.Context, m kafka.Message) {
 	if len(found) == 0 {
 		return
 	}
-	compound, _ := e.scorer.Score(rec.Text)
+	compound, _, words := p.dec.analyze(e.scorer, row.Text)
 	for _, f := range found {
 		p.rows = append(p.rows, warehouse.EntityRow{
-			TweetID: id, CreatedAt: rec.CreatedAt, Entity: f.Text, Kind: string(f.Kind), Lang: rec.Lang,
+			TweetID: row.ID, CreatedAt: row.CreatedAt, Entity: f.Text, Kind: string(f.Kind), Lang: row.Lang,
 			Sentiment: float32(compound), SampledEvery: uint32(p.every), KafkaPartition: int32(p.partition), KafkaOffset: m.Offset,
+			Hashtags: row.Hashtags, Words: words,
 		})
 	}
 }

@@ -52,6 +52,9 @@ func namedTweets(t *testing.T, first, n int) []*kgo.Record {
 		if id%10 == 0 {
 			r.Lang, r.Text = "es", "Barack Obama habló en Chicago hoy de $AAPL"
 		}
+		if id%3 == 1 {
+			r.Hashtags = []string{"Politics", "politics", "G7"}
+		}
 		recs = append(recs, record(t, r))
 	}
 	return recs
@@ -93,6 +96,17 @@ func TestEntitiesGroupStoresWhatTweetsName(t *testing.T) {
 	}
 	if n := count(t, db, "SELECT count() FROM entities WHERE lang != 'en' AND entity != 'AAPL' OR sampled_every != 1"); n != 0 {
 		t.Errorf("%d entity rows of other languages (but cashtags) or sampled, want none at this rate", n)
+	}
+	// Each row carries its tweet's hashtags and words as the tweets table holds them.
+	waitFor(t, time.Minute, "the tweets loaded", func() bool { return count(t, db, "SELECT count() FROM tweets") == 60 })
+	rows := count(t, db, "SELECT count() FROM entities")
+	same := count(t, db, `SELECT count() FROM entities ANY INNER JOIN (SELECT id AS tweet_id, hashtags AS th, words AS tw FROM tweets) USING tweet_id
+		WHERE hashtags = th AND words = tw AND with_terms = 1 AND notEmpty(words)`)
+	if same != rows {
+		t.Errorf("%d of %d entity rows carry their tweet's hashtags and words", same, rows)
+	}
+	if n := count(t, db, "SELECT count() FROM entities WHERE has(hashtags, 'politics') AND length(hashtags) = 2"); n == 0 {
+		t.Error("no entity row carries the hashtags politics and g7")
 	}
 }
 

@@ -210,7 +210,7 @@ func (t *topology) close() {
 var clusterSchema string
 
 // clusterSchemaVersion is the last migration cluster/schema.sql stands for.
-const clusterSchemaVersion = 4
+const clusterSchemaVersion = 5
 
 // migrateCluster creates the schema ON CLUSTER (cluster/schema.sql) and records the
 // migrations it stands for. A database that holds the single-server schema is refused:
@@ -245,6 +245,11 @@ func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
 				return err
 			}
 		}
+		if !applied[5] {
+			if err := db.upgradeClusterTo5(ctx, fill); err != nil {
+				return err
+			}
+		}
 	}
 	for i, stmt := range splitStatements(fill.Replace(clusterSchema)) {
 		if err := db.conn.Exec(ctx, stmt); err != nil {
@@ -269,11 +274,6 @@ func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
 // upgradeClusterTo4 adds version 4's columns to a cluster's existing tables. Each step
 // looks first, so a cut upgrade runs again.
 func (db *DB) upgradeClusterTo4(ctx context.Context, fill *strings.Replacer) error {
-	has := func(conn driver.Conn, table, column string) (bool, error) {
-		var n uint64
-		err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", db.cfg.Database, table, column).Scan(&n)
-		return n > 0, err
-	}
 	steps := []struct{ table, column, stmt string }{
 		// Replicated: ON CLUSTER runs it on one replica of each shard, ZooKeeper on the rest.
 		{"tweets_local", "sentiment_model", "ALTER TABLE ${database}.tweets_local ON CLUSTER ${cluster} ADD COLUMN sentiment_model String DEFAULT 'vader'"},
@@ -283,7 +283,7 @@ func (db *DB) upgradeClusterTo4(ctx context.Context, fill *strings.Replacer) err
 		{"minute_stats", "model", "ALTER TABLE ${database}.minute_stats ADD COLUMN model String, MODIFY ORDER BY (kind, minute, key, label, partition, first_offset, last_offset, model)"},
 	}
 	for _, st := range steps {
-		done, err := has(db.conn, st.table, st.column)
+		done, err := db.hasColumn(ctx, db.conn, st.table, st.column)
 		if err != nil {
 			return fmt.Errorf("warehouse: cluster upgrade to version 4: %w", err)
 		}
@@ -302,7 +302,7 @@ func (db *DB) upgradeClusterTo4(ctx context.Context, fill *strings.Replacer) err
 			return fmt.Errorf("warehouse: cluster upgrade to version 4: %s: %w", r.addr, err)
 		}
 		for _, table := range []string{"tweets", "tweet_deletions"} {
-			done, err := has(conn, table, "sentiment_model")
+			done, err := db.hasColumn(ctx, conn, table, "sentiment_model")
 			if err == nil && !done {
 				err = conn.Exec(ctx, "ALTER TABLE "+db.cfg.Database+"."+table+" ADD COLUMN sentiment_model String DEFAULT 'vader'")
 			}
@@ -313,6 +313,47 @@ func (db *DB) upgradeClusterTo4(ctx context.Context, fill *strings.Replacer) err
 	}
 	if err := db.conn.Exec(ctx, fill.Replace("DROP TABLE IF EXISTS ${database}.sentiment_minute ON CLUSTER ${cluster}")); err != nil {
 		return fmt.Errorf("warehouse: cluster upgrade to version 4: replace sentiment_minute: %w", err)
+	}
+	return nil
+}
+
+// hasColumn reports whether the server of conn has column in table of the database.
+func (db *DB) hasColumn(ctx context.Context, conn driver.Conn, table, column string) (bool, error) {
+	var n uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?", db.cfg.Database, table, column).Scan(&n)
+	return n > 0, err
+}
+
+// entityTerms are the columns version 5 adds to the entities tables, in order.
+var entityTerms = []struct{ name, typ string }{{"hashtags", "Array(String)"}, {"words", "Array(String)"}, {"with_terms", "UInt8"}}
+
+// upgradeClusterTo5 adds version 5's columns to a cluster's entities tables: the replicated
+// one ON CLUSTER, each server's Distributed one on its own. Each step looks first, so a cut
+// upgrade runs again.
+func (db *DB) upgradeClusterTo5(ctx context.Context, fill *strings.Replacer) error {
+	for _, c := range entityTerms {
+		done, err := db.hasColumn(ctx, db.conn, "entities_local", c.name)
+		if err == nil && !done {
+			err = db.conn.Exec(ctx, fill.Replace("ALTER TABLE ${database}.entities_local ON CLUSTER ${cluster} ADD COLUMN "+c.name+" "+c.typ))
+		}
+		if err != nil {
+			return fmt.Errorf("warehouse: cluster upgrade to version 5: entities_local.%s: %w", c.name, err)
+		}
+	}
+	for _, r := range db.topo.all()[0] {
+		conn, err := db.connTo(r)
+		if err != nil {
+			return fmt.Errorf("warehouse: cluster upgrade to version 5: %s: %w", r.addr, err)
+		}
+		for _, c := range entityTerms {
+			done, err := db.hasColumn(ctx, conn, "entities", c.name)
+			if err == nil && !done {
+				err = conn.Exec(ctx, "ALTER TABLE "+db.cfg.Database+".entities ADD COLUMN "+c.name+" "+c.typ)
+			}
+			if err != nil {
+				return fmt.Errorf("warehouse: cluster upgrade to version 5: entities on %s: %w", r.addr, err)
+			}
+		}
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func loadDashboardModelInto(t *testing.T, db *warehouse.DB) *dashboardModel {
 		m.rows = append(m.rows, r)
 		if i%3 == 0 {
 			ents = append(ents, warehouse.EntityRow{TweetID: r.ID, CreatedAt: r.CreatedAt, Entity: []string{"Lisbon", "Ada Lovelace"}[i%2],
-				Kind: []string{warehouse.KindPlace, warehouse.KindPerson}[i%2], Lang: r.Lang, Sentiment: s, SampledEvery: 3})
+				Kind: []string{warehouse.KindPlace, warehouse.KindPerson}[i%2], Lang: r.Lang, Sentiment: s, SampledEvery: 3, Hashtags: r.Hashtags, Words: r.Words})
 		}
 	}
 	if err := db.InsertTweets(ctx, m.rows); err != nil {

@@ -203,13 +203,22 @@ type EntityList struct {
 // TopEntities returns the limit entities named most in the window, optionally of one kind
 // (KindPerson, KindPlace, KindOrganisation). The entities group samples the stream, so
 // every row is weighted by its sampled_every; a hashtag or word filter keeps the entities
-// of the tweets that match it.
+// of the tweets that match it. An entity row carries its tweet's hashtags and words (schema
+// version 5), so the filter reads the entities alone; only a window that holds rows of
+// earlier versions, which do not carry them, looks the tweets up in tweets.
 func (sc *Scope) TopEntities(ctx context.Context, kind string, limit int) (EntityList, error) {
 	el := EntityList{Items: []EntityCount{}, Sample: exact}
 	if !sc.HasData {
 		return el, nil
 	}
-	byTweets := sc.Filter.Hashtag != "" || sc.Filter.Word != ""
+	filtered := sc.Filter.Hashtag != "" || sc.Filter.Word != ""
+	byTweets := false
+	if filtered {
+		var err error
+		if byTweets, err = sc.entitiesWithoutTerms(ctx); err != nil {
+			return el, err
+		}
+	}
 	budget := sc.budget.entities
 	if byTweets {
 		budget = sc.budget.tweets
@@ -231,10 +240,18 @@ func (sc *Scope) TopEntities(ctx context.Context, kind string, limit int) (Entit
 	if sc.Filter.Lang != "" {
 		c.add("lang = ?", sc.Filter.Lang)
 	}
-	if byTweets {
+	switch {
+	case byTweets:
 		var t cond
 		t.time("created_at", p).tweets(Filter{Hashtag: sc.Filter.Hashtag, Word: sc.Filter.Word}, p)
 		c.add("tweet_id IN (SELECT id FROM "+sc.db.table("tweets")+" WHERE "+t.sql()+")", t.args...)
+	case filtered:
+		if sc.Filter.Hashtag != "" {
+			c.add("has(hashtags, ?)", sc.Filter.Hashtag)
+		}
+		if sc.Filter.Word != "" {
+			c.add("has(words, ?)", sc.Filter.Word)
+		}
 	}
 	if !p.noneWithdrawn {
 		c.add("tweet_id NOT IN (SELECT id FROM "+p.deletions+" WHERE retracted = 1 AND created_at >= ? AND created_at < ?)", p.win.From, p.win.end())
@@ -256,6 +273,19 @@ func (sc *Scope) TopEntities(ctx context.Context, kind string, limit int) (Entit
 		el.Items = append(el.Items, e)
 	}
 	return el, rows.Err()
+}
+
+// entitiesWithoutTerms reports whether the window holds entity rows that do not carry
+// their tweet's hashtags and words: rows written before schema version 5 (by the migration's
+// ADD COLUMN, or by an ETL of an earlier release still running).
+func (sc *Scope) entitiesWithoutTerms(ctx context.Context) (bool, error) {
+	var n uint64
+	err := sc.db.conn.QueryRow(ctx, "SELECT count() FROM entities WHERE created_at >= ? AND created_at < ? AND with_terms = 0",
+		sc.Window.From, sc.Window.end()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("warehouse: entities without terms: %w", err)
+	}
+	return n > 0, nil
 }
 
 // Throughput is how many tweets the ETL loaded each second, by the warehouse's clock.

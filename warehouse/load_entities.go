@@ -27,6 +27,10 @@ type EntityRow struct {
 	SampledEvery   uint32 // how many tweets the sampled tweet stands for
 	KafkaPartition int32
 	KafkaOffset    int64
+	// Hashtags and Words are the tweet's, as its row in tweets holds them (TweetRow's), for
+	// the dashboard's hashtag and word filters.
+	Hashtags []string
+	Words    []string
 }
 
 // entityKinds are the Enum8 values of the entity kinds.

@@ -338,6 +338,9 @@ var entitiesTable = &table[EntityRow]{name: "entities", columns: []column[Entity
 	col("sampled_every", "UInt32", func(r *EntityRow) uint32 { return r.SampledEvery }),
 	col("kafka_partition", "Int32", func(r *EntityRow) int32 { return r.KafkaPartition }),
 	col("kafka_offset", "Int64", func(r *EntityRow) int64 { return r.KafkaOffset }),
+	col("hashtags", "Array(String)", func(r *EntityRow) []string { return nonNil(r.Hashtags) }),
+	col("words", "Array(String)", func(r *EntityRow) []string { return nonNil(r.Words) }),
+	col("with_terms", "UInt8", func(r *EntityRow) uint8 { return 1 }),
 }}
 
 // WrittenColumns are the columns the warehouse writes into table (tweets, tweet_ids,

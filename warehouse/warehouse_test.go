@@ -72,8 +72,8 @@ func TestMigrateConcurrentlyOnEmptyDatabaseThenAgain(t *testing.T) {
 		t.Errorf("tables = %v, want %v", got, schemaTables)
 	}
 	applied, err := db.AppliedMigrations(ctx)
-	if err != nil || len(applied) != 4 || !applied[1] || !applied[2] || !applied[3] || !applied[4] {
-		t.Fatalf("applied migrations = %v, %v; want exactly versions 1 to 4", applied, err)
+	if err != nil || len(applied) != 5 || !applied[1] || !applied[2] || !applied[3] || !applied[4] || !applied[5] {
+		t.Fatalf("applied migrations = %v, %v; want exactly versions 1 to 5", applied, err)
 	}
 }
 

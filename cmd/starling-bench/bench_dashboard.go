@@ -261,6 +261,18 @@ func sampleEntities(ctx context.Context, db *warehouse.DB, cfg generator.Config,
 		if err != nil {
 			return err
 		}
+		ids := make([]uint64, len(keys))
+		for i := range keys {
+			ids[i] = keys[i].ID
+		}
+		loaded, err := db.LoadedTweets(ctx, ids) // their hashtags and words, as tweets holds them
+		if err != nil {
+			return err
+		}
+		terms := make(map[uint64]*warehouse.TweetRow, len(loaded))
+		for i := range loaded {
+			terms[loaded[i].ID] = &loaded[i]
+		}
 		found := make([][]entities.Entity, len(batch))
 		var wg sync.WaitGroup
 		workers := runtime.GOMAXPROCS(0)
@@ -277,12 +289,14 @@ func sampleEntities(ctx context.Context, db *warehouse.DB, cfg generator.Config,
 		var rows []warehouse.EntityRow
 		for i, r := range batch {
 			at, ok := stored[keys[i].ID]
-			if !ok {
+			t := terms[keys[i].ID]
+			if !ok || t == nil {
 				continue
 			}
 			for _, f := range found[i] {
 				rows = append(rows, warehouse.EntityRow{TweetID: keys[i].ID, CreatedAt: r.CreatedAt, Entity: f.Text, Kind: string(f.Kind), Lang: r.Lang,
-					Sentiment: at.Sentiment, SampledEvery: uint32(every), KafkaPartition: at.KafkaPartition, KafkaOffset: at.KafkaOffset})
+					Sentiment: at.Sentiment, SampledEvery: uint32(every), KafkaPartition: at.KafkaPartition, KafkaOffset: at.KafkaOffset,
+					Hashtags: t.Hashtags, Words: t.Words})
 			}
 		}
 		batch = batch[:0]

@@ -1,4 +1,4 @@
--- Starling's warehouse schema on a ClickHouse cluster: the schema of migrations 0001-0004
+-- Starling's warehouse schema on a ClickHouse cluster: the schema of migrations 0001-0005
 -- (the tables, their columns and keys are the same; a test compares them), with
 -- Replicated engines and Distributed tables in front of the sharded ones (see the
 -- warehouse's cluster.go). starling migrate --clickhouse-cluster NAME runs it ON CLUSTER,
@@ -85,7 +85,10 @@ CREATE TABLE IF NOT EXISTS ${database}.entities_local ON CLUSTER ${cluster} (
     sampled_every   UInt32,
     kafka_partition Int32,
     kafka_offset    Int64,
-    loaded_at       DateTime DEFAULT now()
+    loaded_at       DateTime DEFAULT now(),
+    hashtags        Array(String),
+    words           Array(String),
+    with_terms      UInt8
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${database}/entities', '{replica}')
 PARTITION BY toYYYYMM(created_at) ORDER BY (created_at, entity);
 
