@@ -78,8 +78,9 @@ type Config struct {
 	// long for its batch. Default 500ms: at 6,000 tweets/s a tweet is then queryable
 	// within about 0.65 s at p99 (starling bench pipeline), and a replica makes one set of
 	// parts (tweets, tweet_ids, minute_stats) twice a second, which keeps ClickHouse's own
-	// work at about 0.14 of a core; at 200ms the p99 was about 0.3 s and ClickHouse's work
-	// more than twice as much.
+	// work at about 0.17 of a core on a journaled ext4 (0.23-0.25 on one without a journal,
+	// where creating a part's files costs more); at 200ms the p99 was about 0.3 s and
+	// ClickHouse's work more than twice as much.
 	FlushInterval time.Duration
 	// MaxFlushInterval is how far the tick slows down while the flushes are small: each
 	// INSERT costs ClickHouse a part, and merging it into the table's big part rewrites that
