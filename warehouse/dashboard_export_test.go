@@ -1,5 +1,7 @@
 package warehouse
 
+import "context"
+
 // SetBudgets makes sc sample once its window holds more than n tweets, whatever table a
 // panel reads, so that tests reach the sampled paths with few tweets.
 func (sc *Scope) SetBudgets(n int64) {
@@ -14,3 +16,6 @@ func PlanWindow(w Window, tweets, budget int64) (slices [][2]string, fraction fl
 	}
 	return slices, p.fraction
 }
+
+// QueryContext exposes queryCtx: the context a scope's queries run with.
+func (sc *Scope) QueryContext(ctx context.Context) context.Context { return sc.queryCtx(ctx) }

@@ -619,3 +619,37 @@ func TestThroughput(t *testing.T) {
 		}
 	}
 }
+
+// TestWordFilterQueriesReadTimeFirst checks the setting a scope's queries run with: a word
+// filter alone turns ClickHouse's automatic PREWHERE off (it would read and search every
+// tweet's words before the time condition), a hashtag filter keeps it, and the settings
+// the connection was opened with stay.
+func TestWordFilterQueriesReadTimeFirst(t *testing.T) {
+	t.Parallel()
+	db, _ := loadDashboardModel(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		filter warehouse.Filter
+		move   string
+	}{
+		{warehouse.Filter{}, "1"},
+		{warehouse.Filter{Word: "phone"}, "0"},
+		{warehouse.Filter{Word: "phone", Lang: "en"}, "0"},
+		{warehouse.Filter{Hashtag: "news"}, "1"},
+		{warehouse.Filter{Hashtag: "surge", Word: "amazing"}, "1"},
+	} {
+		sc, err := db.NewScope(ctx, warehouse.Span{}, tc.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var move, pushdown string
+		if err := db.Conn().QueryRow(sc.QueryContext(ctx), `SELECT
+			(SELECT value FROM system.settings WHERE name = 'optimize_move_to_prewhere'),
+			(SELECT value FROM system.settings WHERE name = 'enable_optimize_predicate_expression')`).Scan(&move, &pushdown); err != nil {
+			t.Fatal(err)
+		}
+		if move != tc.move || pushdown != "1" {
+			t.Errorf("filter %+v: optimize_move_to_prewhere %s, enable_optimize_predicate_expression %s; want %s and 1", tc.filter, move, pushdown, tc.move)
+		}
+	}
+}
