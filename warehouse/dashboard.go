@@ -181,8 +181,8 @@ func (sc *Scope) windowTweets(ctx context.Context) (int64, bool, error) {
 // time condition selects then has its words, the tweets table's largest column, read and
 // searched before that condition drops the rows outside the window or its sampled slices.
 // Without it the word condition is evaluated on the rows the time condition keeps: on a
-// 24-hour window of ten million tweets, read in 16 slices of two minutes, 34-54 ms instead
-// of 73-123 on ClickHouse 18.16. A hashtag filter keeps the automatic choice,
+// 24-hour window of ten million tweets, read in 16 slices of two minutes, 34-62 ms instead
+// of 73-114 on ClickHouse 18.16. A hashtag filter keeps the automatic choice,
 // has(hashtags, ?): a small column that drops most rows first.
 func (sc *Scope) queryCtx(ctx context.Context) context.Context {
 	if sc.Filter.Word == "" || sc.Filter.Hashtag != "" {
