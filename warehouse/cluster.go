@@ -294,21 +294,9 @@ func (db *DB) upgradeClusterTo4(ctx context.Context, fill *strings.Replacer) err
 			return fmt.Errorf("warehouse: cluster upgrade to version 4: %s.%s: %w", st.table, st.column, err)
 		}
 	}
-	// The Distributed tables are each server's own (18.16 refuses ALTER ON CLUSTER of a
-	// table that is not replicated on a cluster whose shards are).
-	for _, r := range db.topo.all()[0] {
-		conn, err := db.connTo(r)
-		if err != nil {
-			return fmt.Errorf("warehouse: cluster upgrade to version 4: %s: %w", r.addr, err)
-		}
-		for _, table := range []string{"tweets", "tweet_deletions"} {
-			done, err := db.hasColumn(ctx, conn, table, "sentiment_model")
-			if err == nil && !done {
-				err = conn.Exec(ctx, "ALTER TABLE "+db.cfg.Database+"."+table+" ADD COLUMN sentiment_model String DEFAULT 'vader'")
-			}
-			if err != nil {
-				return fmt.Errorf("warehouse: cluster upgrade to version 4: %s on %s: %w", table, r.addr, err)
-			}
+	for _, table := range []string{"tweets", "tweet_deletions"} {
+		if err := db.addColumnOnEachServer(ctx, table, "sentiment_model", "String DEFAULT 'vader'"); err != nil {
+			return fmt.Errorf("warehouse: cluster upgrade to version 4: %w", err)
 		}
 	}
 	if err := db.conn.Exec(ctx, fill.Replace("DROP TABLE IF EXISTS ${database}.sentiment_minute ON CLUSTER ${cluster}")); err != nil {
@@ -328,7 +316,7 @@ func (db *DB) hasColumn(ctx context.Context, conn driver.Conn, table, column str
 var entityTerms = []struct{ name, typ string }{{"hashtags", "Array(String)"}, {"words", "Array(String)"}, {"with_terms", "UInt8"}}
 
 // upgradeClusterTo5 adds version 5's columns to a cluster's entities tables: the replicated
-// one ON CLUSTER, each server's Distributed one on its own. Each step looks first, so a cut
+// one ON CLUSTER, then each server's Distributed one. Each step looks first, so a cut
 // upgrade runs again.
 func (db *DB) upgradeClusterTo5(ctx context.Context, fill *strings.Replacer) error {
 	for _, c := range entityTerms {
@@ -340,19 +328,29 @@ func (db *DB) upgradeClusterTo5(ctx context.Context, fill *strings.Replacer) err
 			return fmt.Errorf("warehouse: cluster upgrade to version 5: entities_local.%s: %w", c.name, err)
 		}
 	}
+	for _, c := range entityTerms {
+		if err := db.addColumnOnEachServer(ctx, "entities", c.name, c.typ); err != nil {
+			return fmt.Errorf("warehouse: cluster upgrade to version 5: %w", err)
+		}
+	}
+	return nil
+}
+
+// addColumnOnEachServer adds column (of type spec) to a Distributed table, on every server
+// where it lacks it: the Distributed tables are each server's own (18.16 refuses ALTER ON
+// CLUSTER of a table that is not replicated on a cluster whose shards are).
+func (db *DB) addColumnOnEachServer(ctx context.Context, table, column, spec string) error {
 	for _, r := range db.topo.all()[0] {
 		conn, err := db.connTo(r)
 		if err != nil {
-			return fmt.Errorf("warehouse: cluster upgrade to version 5: %s: %w", r.addr, err)
+			return fmt.Errorf("%s: %w", r.addr, err)
 		}
-		for _, c := range entityTerms {
-			done, err := db.hasColumn(ctx, conn, "entities", c.name)
-			if err == nil && !done {
-				err = conn.Exec(ctx, "ALTER TABLE "+db.cfg.Database+".entities ADD COLUMN "+c.name+" "+c.typ)
-			}
-			if err != nil {
-				return fmt.Errorf("warehouse: cluster upgrade to version 5: entities on %s: %w", r.addr, err)
-			}
+		done, err := db.hasColumn(ctx, conn, table, column)
+		if err == nil && !done {
+			err = conn.Exec(ctx, "ALTER TABLE "+db.cfg.Database+"."+table+" ADD COLUMN "+column+" "+spec)
+		}
+		if err != nil {
+			return fmt.Errorf("%s.%s on %s: %w", table, column, r.addr, err)
 		}
 	}
 	return nil

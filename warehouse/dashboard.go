@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // The dashboard's panels. A request names a span of time (the last N minutes of data, all of
@@ -165,7 +166,7 @@ func (w Window) end() time.Time { return w.To.Add(time.Minute) }
 func (sc *Scope) windowTweets(ctx context.Context) (int64, bool, error) {
 	sc.once.Do(func() {
 		var withdrawn uint64
-		err := sc.db.conn.QueryRow(sc.queryCtx(ctx), "SELECT ("+tweetsOfMinutes+"), (SELECT count() FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)",
+		err := sc.queryRow(ctx, "SELECT ("+tweetsOfMinutes+"), (SELECT count() FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)",
 			sc.Window.From, sc.Window.end(), sc.Window.From, sc.Window.end()).Scan(&sc.tweets, &withdrawn)
 		if err != nil {
 			sc.err = fmt.Errorf("warehouse: count tweets: %w", err)
@@ -189,6 +190,15 @@ func (sc *Scope) queryCtx(ctx context.Context) context.Context {
 		return ctx
 	}
 	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"optimize_move_to_prewhere": 0}))
+}
+
+// query and queryRow run a query of the scope's panels, with queryCtx's settings.
+func (sc *Scope) query(ctx context.Context, q string, args ...any) (driver.Rows, error) {
+	return sc.db.conn.Query(sc.queryCtx(ctx), q, args...)
+}
+
+func (sc *Scope) queryRow(ctx context.Context, q string, args ...any) driver.Row {
+	return sc.db.conn.QueryRow(sc.queryCtx(ctx), q, args...)
 }
 
 // tweetsOfMinutes counts the tweets of the minutes [?, ?) from the aggregate.
@@ -357,7 +367,7 @@ func (sc *Scope) KPIs(ctx context.Context) (KPIs, error) {
 	// before the data began (an hour, five minutes after the start) is not an empty hour.
 	first := sc.Window.From
 	if sc.Filter.IsZero() {
-		err := sc.db.conn.QueryRow(sc.queryCtx(ctx), `SELECT sum(tweets), sum(sentiment_sum),
+		err := sc.queryRow(ctx, `SELECT sum(tweets), sum(sentiment_sum),
 			sumIf(tweets, sentiment_label = 'positive'), sumIf(tweets, sentiment_label = 'negative'), minIf(minute, tweets > 0)
 			FROM sentiment_minute WHERE minute >= ? AND minute < ?`, sc.Window.From, sc.Window.end(),
 		).Scan(&k.Tweets, &sentSum, &k.Positive, &k.Negative, &first)
@@ -371,7 +381,7 @@ func (sc *Scope) KPIs(ctx context.Context) (KPIs, error) {
 		var c cond
 		c.time("minute", p)
 		var tags uint64
-		if err := sc.db.conn.QueryRow(sc.queryCtx(ctx), "SELECT count() FROM (SELECT hashtag FROM hashtag_minute WHERE "+c.sql()+
+		if err := sc.queryRow(ctx, "SELECT count() FROM (SELECT hashtag FROM hashtag_minute WHERE "+c.sql()+
 			" GROUP BY hashtag HAVING sum(tweets) > 0)", c.args...).Scan(&tags); err != nil {
 			return k, fmt.Errorf("warehouse: active hashtags: %w", err)
 		}
@@ -384,7 +394,7 @@ func (sc *Scope) KPIs(ctx context.Context) (KPIs, error) {
 		var c cond
 		c.time("created_at", p).tweets(sc.Filter, p)
 		var n, pos, neg, tags uint64
-		if err := sc.db.conn.QueryRow(sc.queryCtx(ctx), `SELECT count(), sum(sentiment), countIf(sentiment_label = 'positive'),
+		if err := sc.queryRow(ctx, `SELECT count(), sum(sentiment), countIf(sentiment_label = 'positive'),
 			countIf(sentiment_label = 'negative'), uniqExactArray(hashtags), min(created_at) FROM tweets WHERE `+c.sql(), c.args...,
 		).Scan(&n, &sentSum, &pos, &neg, &tags, &first); err != nil {
 			return k, fmt.Errorf("warehouse: filtered kpis: %w", err)
@@ -519,7 +529,7 @@ func (sc *Scope) Timeline(ctx context.Context) (Timeline, error) {
 	for i, t := range b.times() {
 		tl.Points[i].At = t
 	}
-	rows, err := sc.db.conn.Query(sc.queryCtx(ctx), fmt.Sprintf(q, c.sql()), c.args...)
+	rows, err := sc.query(ctx, fmt.Sprintf(q, c.sql()), c.args...)
 	if err != nil {
 		return tl, fmt.Errorf("warehouse: timeline: %w", err)
 	}
@@ -617,7 +627,7 @@ func (sc *Scope) topTerms(ctx context.Context, src termSource, limit int) (Terms
 	}
 	t.Sample = p.sample()
 	q, args := sc.termsQuery(src, p, nil)
-	rows, err := sc.db.conn.Query(sc.queryCtx(ctx), "SELECT * FROM ("+q+") WHERE n > 0 ORDER BY n DESC, term LIMIT ?", append(args, uint64(limit))...)
+	rows, err := sc.query(ctx, "SELECT * FROM ("+q+") WHERE n > 0 ORDER BY n DESC, term LIMIT ?", append(args, uint64(limit))...)
 	if err != nil {
 		return t, fmt.Errorf("warehouse: top %s: %w", src.key, err)
 	}
@@ -668,7 +678,7 @@ func (sc *Scope) HashtagSeries(ctx context.Context, top int) (SeriesSet, error) 
 	var c cond
 	c.time("minute", p).add("has(?, hashtag)", names)
 	q := "SELECT minute, hashtag, sum(tweets) FROM hashtag_minute WHERE " + c.sql() + " GROUP BY minute, hashtag"
-	rows, err := sc.db.conn.Query(sc.queryCtx(ctx), q, c.args...)
+	rows, err := sc.query(ctx, q, c.args...)
 	if err != nil {
 		return set, fmt.Errorf("warehouse: hashtag series: %w", err)
 	}
@@ -716,7 +726,7 @@ func (sc *Scope) filteredHashtagSeries(ctx context.Context, top int, set SeriesS
 		SELECT toStartOfMinute(created_at) AS m, hashtag, toInt64(count()) AS c FROM tweets ARRAY JOIN hashtags AS hashtag
 		WHERE ` + c.sql() + ` GROUP BY m, hashtag
 	) GROUP BY hashtag HAVING n > 0 ORDER BY n DESC, hashtag LIMIT ?`
-	rows, err := sc.db.conn.Query(sc.queryCtx(ctx), q, append(c.args, uint64(top))...)
+	rows, err := sc.query(ctx, q, append(c.args, uint64(top))...)
 	if err != nil {
 		return set, fmt.Errorf("warehouse: hashtag series: %w", err)
 	}
@@ -807,7 +817,7 @@ func (sc *Scope) RisingHashtags(ctx context.Context, limit int, all bool) (Risin
 	inner, args := sc.termsQueryByTime(p)
 	q := fmt.Sprintf(`SELECT term, sumIf(n, t >= ?) AS recent, sumIf(n, t < ?) AS before, sumIf(s, t >= ?) AS recent_sum
 		FROM (%s) GROUP BY term HAVING recent >= ? ORDER BY (recent + 1) / (before + 1) DESC, recent DESC, term LIMIT ?`, inner)
-	rows, err := sc.db.conn.Query(sc.queryCtx(ctx), q, append([]any{cur.From, cur.From, cur.From}, append(args, minRecent, uint64(limit))...)...)
+	rows, err := sc.query(ctx, q, append([]any{cur.From, cur.From, cur.From}, append(args, minRecent, uint64(limit))...)...)
 	if err != nil {
 		return r, fmt.Errorf("warehouse: rising hashtags: %w", err)
 	}
@@ -901,7 +911,7 @@ func (sc *Scope) breakdown(ctx context.Context, col string, limit int) (Shares, 
 		q = fmt.Sprintf("SELECT toString(%s) AS label, toInt64(count()) AS n, sum(toFloat64(sentiment)) FROM tweets WHERE %s GROUP BY label", col, c.sql())
 	}
 	sh.Sample = p.sample()
-	rows, err := sc.db.conn.Query(sc.queryCtx(ctx), q, c.args...)
+	rows, err := sc.query(ctx, q, c.args...)
 	if err != nil {
 		return sh, fmt.Errorf("warehouse: tweets by %s: %w", col, err)
 	}

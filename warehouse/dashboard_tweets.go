@@ -58,7 +58,7 @@ func (sc *Scope) LatestTweets(ctx context.Context, limit int) (TweetList, error)
 	}
 	w := sc.Window
 	out.Searched = Window{From: w.To, To: w.To}
-	rows, err := sc.db.conn.Query(sc.queryCtx(ctx), `SELECT minute, sum(tweets) AS n FROM sentiment_minute WHERE minute >= ? AND minute < ?
+	rows, err := sc.query(ctx, `SELECT minute, sum(tweets) AS n FROM sentiment_minute WHERE minute >= ? AND minute < ?
 		GROUP BY minute HAVING n > 0 ORDER BY minute DESC LIMIT 20000`, w.From, w.end())
 	if err != nil {
 		return out, fmt.Errorf("warehouse: minutes of the latest tweets: %w", err)
@@ -100,7 +100,7 @@ func (sc *Scope) LatestTweets(ctx context.Context, limit int) (TweetList, error)
 		p := plan{win: w, slices: []span{{from, end}}, fraction: 1, deletions: sc.db.table("tweet_deletions")}
 		var c cond
 		c.time("created_at", p).tweets(sc.Filter, p)
-		got, err := sc.db.conn.Query(sc.queryCtx(ctx), "SELECT "+tweetColumnsSQL+" FROM tweets WHERE "+c.sql()+
+		got, err := sc.query(ctx, "SELECT "+tweetColumnsSQL+" FROM tweets WHERE "+c.sql()+
 			" ORDER BY created_at DESC, id DESC LIMIT ?", append(c.args, uint64(limit-len(out.Items)))...)
 		if err != nil {
 			return out, fmt.Errorf("warehouse: latest tweets: %w", err)
@@ -164,7 +164,7 @@ func (sc *Scope) ExtremeTweets(ctx context.Context, limit int) (Extremes, error)
 			inner.sql() + " ORDER BY " + side.order + ", created_at DESC, id DESC LIMIT ?) ORDER BY " + side.order + ", created_at DESC, id DESC LIMIT ?"
 		args := append(append(outer.args, inner.args...), uint64(limit), uint64(limit))
 		g.Go(func() error {
-			rows, err := sc.db.conn.Query(sc.queryCtx(ctx), q, args...)
+			rows, err := sc.query(ctx, q, args...)
 			if err != nil {
 				return fmt.Errorf("warehouse: extreme tweets: %w", err)
 			}
@@ -256,7 +256,7 @@ func (sc *Scope) TopEntities(ctx context.Context, kind string, limit int) (Entit
 	if !p.noneWithdrawn {
 		c.add("tweet_id NOT IN (SELECT id FROM "+p.deletions+" WHERE retracted = 1 AND created_at >= ? AND created_at < ?)", p.win.From, p.win.end())
 	}
-	rows, err := sc.db.conn.Query(sc.queryCtx(ctx), `SELECT entity, toString(kind) AS k, sum(sampled_every) AS n, sum(sentiment * sampled_every)
+	rows, err := sc.query(ctx, `SELECT entity, toString(kind) AS k, sum(sampled_every) AS n, sum(sentiment * sampled_every)
 		FROM entities WHERE `+c.sql()+` GROUP BY entity, k ORDER BY n DESC, entity LIMIT ?`, append(c.args, uint64(limit))...)
 	if err != nil {
 		return el, fmt.Errorf("warehouse: top entities: %w", err)
@@ -280,7 +280,7 @@ func (sc *Scope) TopEntities(ctx context.Context, kind string, limit int) (Entit
 // ADD COLUMN, or by an ETL of an earlier release still running).
 func (sc *Scope) entitiesWithoutTerms(ctx context.Context) (bool, error) {
 	var n uint64
-	err := sc.db.conn.QueryRow(sc.queryCtx(ctx), "SELECT count() FROM entities WHERE created_at >= ? AND created_at < ? AND with_terms = 0",
+	err := sc.queryRow(ctx, "SELECT count() FROM entities WHERE created_at >= ? AND created_at < ? AND with_terms = 0",
 		sc.Window.From, sc.Window.end()).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("warehouse: entities without terms: %w", err)
