@@ -50,7 +50,11 @@ func emoticonLen(text string, i int) int {
 	if n := easternLen(text, i); n > 0 {
 		return n
 	}
-	// Whatever else the lexicon lists (":-###..", "@}-;-'---"), as a whole field.
+	// Whatever else the lexicon lists (":-###..", "@}-;-'---"), as a whole field. Those
+	// all start with ASCII punctuation, so a word's field is not looked up.
+	if c := text[i]; c >= 0x80 || isASCIIAlnum(c) {
+		return 0
+	}
 	if end := fieldEnd(text, i); end > i && lexiconEmoticons()[text[i:end]] {
 		return end - i
 	}

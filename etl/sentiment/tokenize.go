@@ -119,9 +119,25 @@ func isSeparator(r rune) bool {
 
 var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
-func isASCIIAlnum(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
-}
+func isASCIIAlnum(c byte) bool { return asciiClass[c]&classAlnum != 0 }
+
+// asciiClass holds, for each byte, whether it is an ASCII letter or digit, and whether
+// it may be part of a URL's scheme or host name: one lookup where a word's every byte
+// is asked.
+var asciiClass = func() (t [256]uint8) {
+	for c := range 256 {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			t[c] = classAlnum | classHost
+		}
+	}
+	t['-'], t['.'], t['+'] = classHost, classHost, classHost
+	return t
+}()
+
+const (
+	classAlnum = 1 << iota
+	classHost
+)
 
 func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
@@ -133,6 +149,9 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 func atFieldStart(text string, i int) bool {
 	if i == 0 {
 		return true
+	}
+	if c := text[i-1]; c < utf8.RuneSelf {
+		return asciiSpace[c] || c == '"'
 	}
 	r, _ := utf8.DecodeLastRuneInString(text[:i])
 	return unicode.IsSpace(r) || r == '"' || r == '“'
@@ -194,8 +213,8 @@ func scanWord(text string, i int) (end int, letters bool) {
 			if script == scriptNone && letters {
 				script = scriptLatin
 			}
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) ||
-			r == 0x200C || r == 0x200D: // ZWNJ and ZWJ are parts of words in Indic and Persian scripts
+		case r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) ||
+			r == 0x200C || r == 0x200D): // ZWNJ and ZWJ are parts of words in Indic and Persian scripts
 			if s := scriptOf(r); s != script && (s > scriptLatin || script > scriptLatin) && s != scriptNone {
 				if script != scriptNone {
 					return end, letters
@@ -306,11 +325,12 @@ func fieldEnd(text string, i int) int {
 func scanURL(text string, i int) int {
 	// A scheme or a host name is at most maxHost bytes; looking no further keeps a long
 	// run such as "a.a.a.a…" from being rescanned at each of its words.
-	j := i
-	for j < len(text) && j-i < maxHost && (isASCIIAlnum(text[j]) || text[j] == '-' || text[j] == '.' || text[j] == '+') {
+	j, dot := i, false
+	for j < len(text) && j-i < maxHost && asciiClass[text[j]]&classHost != 0 {
+		dot = dot || text[j] == '.'
 		j++
 	}
-	if strings.IndexByte(text[i:j], '.') < 0 && !strings.HasPrefix(text[j:], "://") {
+	if !dot && !strings.HasPrefix(text[j:], "://") {
 		return i // no scheme, and no dot for "www." or a host name: most words
 	}
 	word := strings.TrimRight(text[i:j], ".")
