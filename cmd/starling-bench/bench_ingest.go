@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/starling-analytics/starling/broker"
@@ -38,6 +39,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	tweets := fs.Int("tweets", 2_000_000, "tweets in the generated archive")
 	archive := fs.String("archive", "", "the archive to replay (generated there when missing; default: a temporary file)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the ingester's replay (and the broker it produces to, in this process) to this file (go tool pprof)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -74,11 +76,23 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
-	if err := in.Run(ctx); err != nil {
+	err = in.Run(ctx)
+	secs := time.Since(start).Seconds()
+	pprof.StopCPUProfile()
+	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	secs := time.Since(start).Seconds()
 	st := in.Stats()
 	if st.Produced != n {
 		return fmt.Errorf("ingest produced %d of %d tweets", st.Produced, n)
