@@ -39,6 +39,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	tweets := fs.Int("tweets", 2_000_000, "tweets in the generated archive")
 	archive := fs.String("archive", "", "the archive to replay (generated there when missing; default: a temporary file)")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	stamp := fs.Bool("stamp", false, "stamp each tweet with its send time, as bench pipeline's ingester does (records are then encoded as they are sent)")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the ingester's replay (and the broker it produces to, in this process) to this file (go tool pprof)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -72,7 +73,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer stop()
 
 	var results []ingestBenchResult
-	in, err := ingest.New(ingest.Config{Brokers: []string{addr}, Inputs: []string{*archive}, Logger: slog.New(slog.DiscardHandler)})
+	in, err := ingest.New(ingest.Config{Brokers: []string{addr}, Inputs: []string{*archive}, Stamp: *stamp, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("ingest produced %d of %d tweets", st.Produced, n)
 	}
 	results = append(results, ingestBenchResult{Tool: "starling ingest", Tweets: st.Produced, Seconds: secs, TweetsPerS: float64(st.Produced) / secs,
-		InputMBPerS: float64(rawBytes) / secs / 1e6, Note: "gzip v1.1 JSON → canonical, acks=all, lz4"})
+		InputMBPerS: float64(rawBytes) / secs / 1e6, Note: map[bool]string{false: "gzip v1.1 JSON → canonical, acks=all, lz4", true: "gzip v1.1 JSON → canonical, stamped, acks=all, lz4"}[*stamp]})
 
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
