@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/starling-analytics/starling/broker"
@@ -31,6 +32,12 @@ type ingestBenchResult struct {
 	Seconds     float64 `json:"seconds"`
 	TweetsPerS  float64 `json:"tweets_per_s"`
 	InputMBPerS float64 `json:"input_mb_per_s"` // uncompressed bytes read per second
+	// CPU time per tweet, in microseconds: of this process (the broker, and in the
+	// ingester's run the ingester) and of kcat in its run. The ingester's figure is what a
+	// replay costs the machine, beside its wall time, which the machine's other work and
+	// its cores bound.
+	CPUUsPerTweet     float64 `json:"cpu_us_per_tweet"`
+	KcatCPUUsPerTweet float64 `json:"kcat_cpu_us_per_tweet,omitempty"`
 	Note        string  `json:"note"`
 }
 
@@ -87,9 +94,9 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	err = in.Run(ctx)
-	secs := time.Since(start).Seconds()
+	secs, cpu := time.Since(start).Seconds(), processCPU()-cpu0
 	pprof.StopCPUProfile()
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
@@ -99,7 +106,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("ingest produced %d of %d tweets", st.Produced, n)
 	}
 	results = append(results, ingestBenchResult{Tool: "starling ingest", Tweets: st.Produced, Seconds: secs, TweetsPerS: float64(st.Produced) / secs,
-		InputMBPerS: float64(rawBytes) / secs / 1e6, Note: map[bool]string{false: "gzip v1.1 JSON → canonical, acks=all, lz4", true: "gzip v1.1 JSON → canonical, stamped, acks=all, lz4"}[*stamp]})
+		InputMBPerS: float64(rawBytes) / secs / 1e6, CPUUsPerTweet: usPerTweet(cpu, n), Note: map[bool]string{false: "gzip v1.1 JSON → canonical, acks=all, lz4", true: "gzip v1.1 JSON → canonical, stamped, acks=all, lz4"}[*stamp]})
 
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
@@ -108,19 +115,25 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		cmd := exec.CommandContext(ctx, kcat, "-P", "-b", addr, "-t", "bench-kcat", "-K", "\t", "-z", "lz4",
 			"-X", "acks=all", "-X", "linger.ms=5", "-X", "queue.buffering.max.messages=1000000", "-l", canonical)
 		cmd.Stderr = stderr
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("kcat: %w", err)
 		}
-		secs := time.Since(start).Seconds()
+		secs, cpu := time.Since(start).Seconds(), processCPU()-cpu0
+		kcatCPU := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		results = append(results, ingestBenchResult{Tool: "kcat -P", Tweets: n, Seconds: secs, TweetsPerS: float64(n) / secs,
-			InputMBPerS: float64(canonBytes) / secs / 1e6, Note: "plain canonical lines, no parsing, acks=all, lz4"})
+			InputMBPerS: float64(canonBytes) / secs / 1e6, CPUUsPerTweet: usPerTweet(cpu, n), KcatCPUUsPerTweet: usPerTweet(kcatCPU, n), Note: "plain canonical lines, no parsing, acks=all, lz4"})
 	}
 
-	fmt.Fprintf(stdout, "%-16s %10s %9s %12s %9s  %s\n", "tool", "tweets", "seconds", "tweets/s", "MB/s", "what")
+	fmt.Fprintf(stdout, "%-16s %10s %9s %12s %9s %15s  %s\n", "tool", "tweets", "seconds", "tweets/s", "MB/s", "cpu us/tweet", "what")
 	for _, r := range results {
-		fmt.Fprintf(stdout, "%-16s %10d %9.2f %12.0f %9.1f  %s\n", r.Tool, r.Tweets, r.Seconds, r.TweetsPerS, r.InputMBPerS, r.Note)
+		cpu := fmt.Sprintf("%.2f", r.CPUUsPerTweet)
+		if r.KcatCPUUsPerTweet > 0 {
+			cpu = fmt.Sprintf("%.2f + %.2f", r.CPUUsPerTweet, r.KcatCPUUsPerTweet)
+		}
+		fmt.Fprintf(stdout, "%-16s %10d %9.2f %12.0f %9.1f %15s  %s\n", r.Tool, r.Tweets, r.Seconds, r.TweetsPerS, r.InputMBPerS, cpu, r.Note)
 	}
+	fmt.Fprintf(stdout, "cpu us/tweet: CPU time per tweet of this process (the broker, and the ingester in its run), + kcat's in its run (load average %s)\n", loadAverage())
 	if *jsonOut != "" {
 		data, _ := json.MarshalIndent(results, "", "  ")
 		return os.WriteFile(*jsonOut, data, 0o644)
@@ -233,4 +246,17 @@ func startBroker(ctx context.Context, cfg broker.Config, topics ...string) (addr
 	done := make(chan struct{})
 	go func() { b.Serve(sctx, ln); close(done) }()
 	return ln.Addr().String(), func() { cancel(); <-done; b.Close() }, nil
+}
+
+// processCPU is the CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func usPerTweet(cpu time.Duration, n uint64) float64 {
+	return float64(cpu.Microseconds()) / float64(max(n, 1))
 }
