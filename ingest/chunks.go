@@ -54,6 +54,10 @@ func (in *Ingester) read(ctx context.Context, sources []Source, resume position,
 			var fast fastV11
 			for c := range work {
 				in.parseChunk(gctx, &fast, c, dlq)
+				// What parseChunk keeps of a line it copied (an encoded record, a
+				// cloned one, a dead letter): the lines' buffer can be read into again.
+				recycle(c.lines)
+				c.lines = nil
 				close(c.done)
 			}
 			return nil
@@ -173,7 +177,12 @@ func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq
 	for _, l := range c.lines {
 		size += len(l.Data)
 	}
-	enc := make([]byte, 0, size)
+	var enc []byte
+	if restamp { // one record a line, most often
+		c.recs, c.pos = make([]tweet.Record, 0, len(c.lines)), make([]position, 0, len(c.lines))
+	} else {
+		enc = make([]byte, 0, size)
+	}
 	var one [1]tweet.Record
 	var scratch tweet.Record // the fast path's, reused line after line
 	hints := c.hints
@@ -251,6 +260,7 @@ func (in *Ingester) emit(ctx context.Context, order <-chan *chunk, out chan<- it
 			return ctx.Err()
 		}
 	}
+	var enc []byte // the records of a chunk paced and stamped, encoded back to back
 	for c := range order {
 		select {
 		case <-c.done:
@@ -275,11 +285,20 @@ func (in *Ingester) emit(ctx context.Context, order <-chan *chunk, out chan<- it
 			if in.cfg.Stamp && paced != nil {
 				in.stamp(rec)
 			}
-			value, err := tweet.AppendEncode(make([]byte, 0, 512), rec)
-			if err != nil {
+			// Keys and values share a buffer, in blocks of about 256 KiB; the records sent
+			// keep pointing into the blocks before, which nothing writes again.
+			if cap(enc)-len(enc) < 4<<10 {
+				enc = make([]byte, 0, 256<<10)
+			}
+			start := len(enc)
+			var err error
+			if enc, err = tweet.AppendEncode(enc, rec); err != nil {
 				return fmt.Errorf("ingest: encode record %s: %w", rec.Key(), err)
 			}
-			if err := send(item{msg: kafka.Message{Key: []byte(rec.Key()), Value: value}, pos: c.pos[i]}); err != nil {
+			enc = append(enc, rec.Key()...)
+			key := len(enc) - len(rec.Key())
+			value, k := enc[start:key:key], enc[key:len(enc):len(enc)]
+			if err := send(item{msg: kafka.Message{Key: k, Value: value}, pos: c.pos[i]}); err != nil {
 				return err
 			}
 		}

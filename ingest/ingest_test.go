@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -119,8 +120,11 @@ func TestReplayIntoBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	zw := gzip.NewWriter(f)
-	g := generator.New(generator.Config{Seed: 7, Count: 1500})
-	want := map[string]bool{}
+	// Enough tweets for several batches of lines (a megabyte each), so that the workers
+	// parse some in buffers that held earlier ones: every record must be produced as
+	// its line encodes alone.
+	g := generator.New(generator.Config{Seed: 7, Count: 6000})
+	want := map[string][]byte{}
 	for i := 0; ; i++ {
 		line, ok := g.NextJSON()
 		if !ok {
@@ -130,10 +134,12 @@ func TestReplayIntoBroker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want[rec.ID] = true
+		if want[rec.ID], err = tweet.AppendEncode(nil, &rec); err != nil {
+			t.Fatal(err)
+		}
 		zw.Write(line)
 		zw.Write([]byte("\n"))
-		if i%500 == 0 {
+		if i%2000 == 0 {
 			zw.Write([]byte("{broken json\n\n{\"delete\":{\"status\":{\"id\":1}}}\n{\"limit\":{\"track\":5}}\n"))
 		}
 	}
@@ -172,8 +178,11 @@ func TestReplayIntoBroker(t *testing.T) {
 			}
 			continue
 		}
-		if string(m.Key) != rec.ID || !want[rec.ID] {
+		if string(m.Key) != rec.ID || want[rec.ID] == nil {
 			t.Fatalf("unexpected record key %s id %s", m.Key, rec.ID)
+		}
+		if !bytes.Equal(m.Value, want[rec.ID]) {
+			t.Fatalf("record %s produced as\n%s\nwant\n%s", rec.ID, m.Value, want[rec.ID])
 		}
 		got[rec.ID]++
 	}

@@ -263,7 +263,9 @@ func TestStampGivesSendTimeAndIDs(t *testing.T) {
 	b := brokertest.Start(t, nil)
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := &fakeClock{now: start}
-	in, err := New(Config{Brokers: []string{b.Addr}, Generate: 300, Rate: 100, Stamp: true, Clock: clock})
+	// Enough records for the stamped ones to fill more than one of emit's encoding blocks.
+	const n = 3000
+	in, err := New(Config{Brokers: []string{b.Addr}, Generate: n, Rate: 1000, Stamp: true, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +278,7 @@ func TestStampGivesSendTimeAndIDs(t *testing.T) {
 		MaxWait: 100 * time.Millisecond, CommitInterval: time.Second})
 	defer r.Close()
 	ids := map[string]bool{}
-	for len(ids) < 300 {
+	for len(ids) < n {
 		m, err := r.ReadMessage(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -287,7 +289,7 @@ func TestStampGivesSendTimeAndIDs(t *testing.T) {
 		}
 		id, _ := strconv.ParseUint(rec.ID, 10, 64)
 		sent := time.UnixMilli(int64(id>>22) + 1288834974657).UTC()
-		if !sent.Equal(rec.CreatedAt) || rec.CreatedAt.Before(start) || rec.CreatedAt.After(start.Add(3*time.Second)) || rec.RetweetOf != "" || string(m.Key) != rec.ID {
+		if !sent.Equal(rec.CreatedAt) || rec.CreatedAt.Before(start) || rec.CreatedAt.After(start.Add(4*time.Second)) || rec.RetweetOf != "" || string(m.Key) != rec.ID {
 			t.Fatalf("record %s: created %v, id time %v, key %s", rec.ID, rec.CreatedAt, sent, m.Key)
 		}
 		if ids[rec.ID] {
