@@ -7,9 +7,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/starling-analytics/starling/internal/cli"
@@ -35,7 +38,33 @@ func commands() []cli.Command {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	stopProfile := startCPUProfile(os.Getenv("STARLING_CPU_PROFILE"), os.Args[1:])
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(code)
+}
+
+// startCPUProfile profiles the process when STARLING_CPU_PROFILE names a folder: the
+// profile goes to FOLDER/<command>-<pid>.pprof when the command returns (a service,
+// once it is stopped with SIGINT or SIGTERM), for go tool pprof. Each process of a
+// pipeline (bench pipeline passes its environment on) writes its own.
+func startCPUProfile(dir string, args []string) (stop func()) {
+	if dir == "" || len(args) == 0 {
+		return func() {}
+	}
+	name := filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", filepath.Base(args[0]), os.Getpid()))
+	f, err := os.Create(name)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "STARLING_CPU_PROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
