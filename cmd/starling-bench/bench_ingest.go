@@ -15,8 +15,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/starling-analytics/starling/broker"
 	"github.com/starling-analytics/starling/ingest"
@@ -38,7 +41,7 @@ type ingestBenchResult struct {
 	// its cores bound.
 	CPUUsPerTweet     float64 `json:"cpu_us_per_tweet"`
 	KcatCPUUsPerTweet float64 `json:"kcat_cpu_us_per_tweet,omitempty"`
-	Note        string  `json:"note"`
+	Note              string  `json:"note"`
 }
 
 func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -142,13 +145,32 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // generateArchive writes n generated tweets to a gzip file.
-func generateArchive(path string, n int) error {
+func generateArchive(path string, n int) error { return generateFeed(path, n, "gzip") }
+
+// feedCompressions are how generateFeed can store a feed.
+var feedCompressions = []string{"gzip", "zstd", "plain"}
+
+// generateFeed writes n generated tweets to a file, compressed with gzip or zstd, or
+// plain.
+func generateFeed(path string, n int, compression string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	var zw io.WriteCloser
+	switch compression {
+	case "gzip":
+		zw, _ = gzip.NewWriterLevel(f, gzip.BestSpeed)
+	case "zstd":
+		if zw, err = zstd.NewWriter(f, zstd.WithEncoderLevel(zstd.SpeedFastest)); err != nil {
+			return err
+		}
+	case "plain":
+		zw = nopCloser{f}
+	default:
+		return fmt.Errorf("no feed compression %q (%s)", compression, strings.Join(feedCompressions, ", "))
+	}
 	bw := bufio.NewWriterSize(zw, 1<<20)
 	g := generator.New(generator.Config{Seed: 42, Count: n})
 	for {
@@ -260,3 +282,7 @@ func processCPU() time.Duration {
 func usPerTweet(cpu time.Duration, n uint64) float64 {
 	return float64(cpu.Microseconds()) / float64(max(n, 1))
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/starling-analytics/starling/ingest"
 )
 
 // TestBenchPipelineMeasures runs starling bench pipeline's measurement briefly, on this
@@ -20,11 +24,11 @@ func TestBenchPipelineMeasures(t *testing.T) {
 	// Two ETL replicas, so that the group with more than one member is what the bench
 	// waits for.
 	r, err := benchPipeline(ctx, starlingForTests, nil, t.TempDir(),
-		pipelineOptions{rate: 1000, duration: 8 * time.Second, etlReplicas: 2, partitions: 3, pollEvery: 50 * time.Millisecond}, io.Discard)
+		pipelineOptions{rate: 1000, duration: 8 * time.Second, etlReplicas: 2, partitions: 3, pollEvery: 50 * time.Millisecond, feed: "zstd"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Produced < 4000 || r.Loaded != r.Produced || r.Samples == 0 || !(r.LatencyP50 > 0) || r.LatencyMax < r.LatencyP99 {
+	if r.Feed != "zstd" || r.Produced < 4000 || r.Loaded != r.Produced || r.Samples == 0 || !(r.LatencyP50 > 0) || r.LatencyMax < r.LatencyP99 {
 		t.Errorf("result %+v", *r)
 	}
 	for _, svc := range []string{"broker", "etl-0", "etl-1", "ingest", "clickhouse"} {
@@ -69,6 +73,41 @@ func TestPipelineRuns(t *testing.T) {
 	for _, bad := range [][2][]string{{{"0"}, {"one"}}, {{"x"}, {"one"}}, {{"1"}, {"2x"}}, {{"1"}, {"3"}}, {{"1"}, {"0x2"}}} {
 		if _, err := pipelineRuns(bad[0], bad[1]); err == nil {
 			t.Errorf("pipelineRuns(%v, %v) accepted", bad[0], bad[1])
+		}
+	}
+}
+
+// TestGenerateFeedReadsBack stores a generated feed in each way bench pipeline offers and
+// reads it back as the ingester does: every line, whole.
+func TestGenerateFeedReadsBack(t *testing.T) {
+	for _, compression := range feedCompressions {
+		path := filepath.Join(t.TempDir(), "feed")
+		if err := generateFeed(path, 2000, compression); err != nil {
+			t.Fatal(err)
+		}
+		src := ingest.FileSource(path)
+		if err := src.Open(context.Background(), 0); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for {
+			lines, err := src.Read(context.Background())
+			for _, l := range lines {
+				if !json.Valid(l.Data) {
+					t.Fatalf("%s: line %d is not JSON: %.100s", compression, l.No, l.Data)
+				}
+			}
+			n += len(lines)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", compression, err)
+			}
+		}
+		src.Close()
+		if n != 2000 {
+			t.Errorf("%s: %d lines read back, want 2000", compression, n)
 		}
 	}
 }
