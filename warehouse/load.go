@@ -177,6 +177,10 @@ func aggregate(batches []LoadBatch) []statRow {
 	}
 	var lastMinute int64 = -1
 	var hashtags, words map[string]*sums
+	// The minute's sentiment maps by label (-1, 0, 1), for one model: a tweet's group is
+	// then found without hashing it.
+	var byLabel [3]map[string]*sums
+	var labelModel string
 	count := func(sign int64, createdAt time.Time, hs, ws []string, lang string, label int8, sentiment float32, model string) {
 		m := createdAt.Unix() - createdAt.Unix()%60
 		if m != lastMinute { // tweets come mostly in time order: a minute's maps are reused
@@ -184,6 +188,7 @@ func aggregate(batches []LoadBatch) []statRow {
 				hint[statHashtag], hint[statWord] = len(hashtags), len(words)
 			}
 			lastMinute, hashtags, words = m, terms(group{statHashtag, m, 0, ""}), terms(group{statWord, m, 0, ""})
+			byLabel = [3]map[string]*sums{}
 		}
 		for _, h := range hs {
 			add(hashtags, h, sign, sentiment)
@@ -191,7 +196,19 @@ func aggregate(batches []LoadBatch) []statRow {
 		for _, w := range ws {
 			add(words, w, sign, sentiment)
 		}
-		add(terms(group{statSentiment, m, label, model}), lang, sign, sentiment)
+		if label < -1 || label > 1 {
+			add(terms(group{statSentiment, m, label, model}), lang, sign, sentiment)
+			return
+		}
+		if model != labelModel {
+			byLabel, labelModel = [3]map[string]*sums{}, model
+		}
+		sm := byLabel[label+1]
+		if sm == nil {
+			sm = terms(group{statSentiment, m, label, model})
+			byLabel[label+1] = sm
+		}
+		add(sm, lang, sign, sentiment)
 	}
 	for _, b := range batches {
 		for i := range b.Tweets {
