@@ -15,7 +15,14 @@ import (
 // concurrent use; make one per goroutine.
 type Decoder struct {
 	s jsonscan.Scanner
+	// The records' lists are cut from blocks of strings the Decoder allocates (one per
+	// listBlock strings, not one or more per list); a list gathers in tmp first.
+	block []string
+	tmp   []string
 }
+
+// listBlock is how many strings a Decoder's block of list items holds.
+const listBlock = 1024
 
 // Decode parses and validates one canonical record. The record's strings share memory
 // with b: b must not change while the record is in use.
@@ -157,20 +164,30 @@ func (d *Decoder) strings(dst *[]string) bool {
 	if !present {
 		return ok
 	}
-	out := []string{} // encoding/json makes an empty, non-nil slice of []
+	d.tmp = d.tmp[:0]
 	for first := true; ; first = false {
 		more, ok := s.Element(first)
 		if !ok || more && s.Peek() != '"' {
 			return false
 		}
 		if !more {
-			*dst = out
-			return true
+			break
 		}
 		var v string
 		if !d.str(&v) {
 			return false
 		}
-		out = append(out, v)
+		d.tmp = append(d.tmp, v)
 	}
+	if len(d.tmp) == 0 {
+		*dst = []string{} // encoding/json makes an empty, non-nil slice of []
+		return true
+	}
+	if cap(d.block)-len(d.block) < len(d.tmp) {
+		d.block = make([]string, 0, max(listBlock, len(d.tmp)))
+	}
+	start := len(d.block)
+	d.block = append(d.block, d.tmp...)
+	*dst = d.block[start:len(d.block):len(d.block)] // capped: an append to it copies
+	return true
 }
