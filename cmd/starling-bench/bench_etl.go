@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,16 +120,11 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	var results []etlBenchResult
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	raw := *rounds > 0
 	client, clientArgs := clickhouseClient(addrs[0])
 	if raw && client == "" {
@@ -171,7 +165,7 @@ func runBenchETL(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			fmt.Fprintf(stderr, "done: round %d, clickhouse-client: %.0f tweets/s (load average %s); the ETL's best: %.2f of it\n", round, r.TweetsPerS, loadAverage(), r.Ratio)
 		}
 	}
-	pprof.StopCPUProfile()
+	stopProfile()
 	if *rate > 0 {
 		size, _ := strconv.Atoi(batches[0])
 		whCfg := warehouse.Config{Addr: addrs, Database: fmt.Sprintf("bench_etl_%d_fresh", os.Getpid())}
