@@ -21,8 +21,9 @@ import (
 type inserter struct {
 	db   *warehouse.DB
 	reqs chan insertReq
-	// loaded, when set, is told how many records each successful Load carried.
-	loaded func(records int64)
+	// loaded, when set, is told how many records each successful Load carried and how
+	// long it took.
+	loaded func(records int64, took time.Duration)
 }
 
 // gatherWindow is how long a Load waits for more batches after the first.
@@ -34,7 +35,7 @@ type insertReq struct {
 	done  chan error
 }
 
-func newInserter(db *warehouse.DB, loaded func(records int64)) *inserter {
+func newInserter(db *warehouse.DB, loaded func(records int64, took time.Duration)) *inserter {
 	return &inserter{db: db, reqs: make(chan insertReq), loaded: loaded}
 }
 
@@ -68,9 +69,10 @@ func (in *inserter) run(ctx context.Context, workers int) {
 					batches = append(batches, r.batch)
 					records += r.batch.Last - r.batch.First + 1
 				}
+				start := time.Now()
 				err := in.db.Load(round[0].ctx, batches)
 				if err == nil && in.loaded != nil {
-					in.loaded(records)
+					in.loaded(records, time.Since(start))
 				}
 				for _, r := range round {
 					r.done <- err
