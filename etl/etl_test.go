@@ -825,8 +825,8 @@ func TestClockSlowsForATrickleAndSpeedsUpForABacklog(t *testing.T) {
 	db := openDB(t, whCfg)
 	f := newFeed()
 	// The max is long enough that a backlog's first INSERTs, at the max tick, take at most an
-	// eighth of it (400 ms) even on a busy machine.
-	const lo, hi = 100 * time.Millisecond, 3200 * time.Millisecond
+	// eighth of it (800 ms) even on a busy machine.
+	const lo, hi = 100 * time.Millisecond, 6400 * time.Millisecond
 	e, stop := runETL(t, etl.Config{Brokers: []string{addr}, Warehouse: whCfg, FlushInterval: lo, MaxFlushInterval: hi, Logger: testLogger(t)})
 	defer stop()
 	for i := range 8 {

@@ -54,8 +54,8 @@ func (in *Ingester) read(ctx context.Context, sources []Source, resume position,
 			var fast fastV11
 			for c := range work {
 				in.parseChunk(gctx, &fast, c, dlq)
-				// What parseChunk keeps of a line it copied (an encoded record, a
-				// cloned one, a dead letter): the lines' buffer can be read into again.
+				// What parseChunk keeps of a line is a copy (an encoded record, a cloned
+				// one, a dead letter): the lines' buffer can be read into again.
 				recycle(c.lines)
 				c.lines = nil
 				close(c.done)
