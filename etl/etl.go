@@ -90,8 +90,8 @@ type Config struct {
 	// pipeline, INSERTs that took most of a 500 ms tick cost it a third more CPU a tweet
 	// than at a 2 s tick. The interval doubles, up to this, while the INSERTs of a tick
 	// carry fewer than slowBelow records or take more than half the interval; it drops
-	// back to FlushInterval when they carry more than fastAbove records in at most an
-	// eighth of it (see nextInterval). Default 2s (at least FlushInterval); equal to
+	// back to FlushInterval when they carry more than fastAbove records in at most half
+	// of it (see nextInterval). Default 2s (at least FlushInterval); equal to
 	// FlushInterval, the tick is fixed.
 	MaxFlushInterval time.Duration
 	// Logger receives the ETL's logs; nil discards them.
@@ -315,14 +315,13 @@ func (e *ETL) adaptTick(records int64, took time.Duration) {
 // INSERTs of a 500 ms tick took 306 ms at the median (579 at p90), and ClickHouse spent
 // 7.5-8.3 µs a tweet against 5.5-6.6 at a 2 s tick; at 6,000 tweets/s they took 52 ms at
 // the median (89 at p99), so that tick stays. A tick whose INSERTs carry more than
-// fastAbove records in at most an eighth of the interval (a burst after a trickle, or a
-// rate ClickHouse takes easily again) is back to lo, fresh flushes at once; between an
-// eighth and a half the interval stays, so that it does not swing between the two.
+// fastAbove records in at most half the interval (a burst after a trickle, or a rate
+// ClickHouse takes in time again) is back to lo, fresh flushes at once.
 func nextInterval(cur, lo, hi time.Duration, records int64, took time.Duration) time.Duration {
 	switch {
 	case records < slowBelow, took > cur/2:
 		return min(2*cur, hi)
-	case records > fastAbove && took <= cur/8:
+	case records > fastAbove:
 		return lo
 	}
 	return cur

@@ -24,17 +24,18 @@ func TestNextInterval(t *testing.T) {
 		{hi, 4001, fast, lo},
 		{time.Second, 50000, fast, lo},
 		{lo, 50000, fast, lo},
-		{hi, 50000, hi / 8, lo},
+		{hi, 50000, hi / 2, lo},
+		{time.Second, 40000, 200 * time.Millisecond, lo},
 		// INSERTs that take over half the tick slow it, whatever they carry.
 		{lo, 3000, lo/2 + 1, time.Second},
 		{lo, 40000, 300 * time.Millisecond, time.Second},
 		{time.Second, 80000, 600 * time.Millisecond, hi},
 		{hi, 160000, 1200 * time.Millisecond, hi},
-		// Between an eighth and a half of the tick: as it is.
-		{hi, 160000, hi/8 + 1, hi},
-		{time.Second, 40000, 200 * time.Millisecond, time.Second},
+		{hi, 160000, hi/2 + 1, hi},
+		// Between the marks, in time: as it is.
 		{lo, 3000, lo / 2, lo},
 		{lo, 3000, 100 * time.Millisecond, lo}, // 6,000 tweets/s
+		{time.Second, 3000, 100 * time.Millisecond, time.Second},
 	} {
 		if got := nextInterval(tc.cur, lo, hi, tc.records, tc.took); got != tc.want {
 			t.Errorf("nextInterval(%s, %d records, took %s) = %s, want %s", tc.cur, tc.records, tc.took, got, tc.want)
