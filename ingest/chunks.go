@@ -173,14 +173,14 @@ func (in *Ingester) readSource(ctx context.Context, src Source, from int, proto 
 func (in *Ingester) parseChunk(ctx context.Context, fast *fastV11, c *chunk, dlq *kafka.Writer) {
 	restamp := in.cfg.Speed > 0 || in.cfg.Stamp
 	var valid, tombstones uint64
-	size := 0
-	for _, l := range c.lines {
-		size += len(l.Data)
-	}
 	var enc []byte
 	if restamp { // one record a line, most often
 		c.recs, c.pos = make([]tweet.Record, 0, len(c.lines)), make([]position, 0, len(c.lines))
 	} else {
+		size := 0
+		for _, l := range c.lines {
+			size += len(l.Data)
+		}
 		enc = make([]byte, 0, size)
 	}
 	var one [1]tweet.Record

@@ -17,7 +17,6 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -65,7 +64,7 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if _, err := os.Stat(*archive); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stderr, "generating %d tweets into %s\n", *tweets, *archive)
-		if err := generateArchive(*archive, *tweets); err != nil {
+		if err := generateFeed(*archive, *tweets, "gzip"); err != nil {
 			return err
 		}
 	}
@@ -93,9 +92,9 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer stopProfile()
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0 := time.Now(), selfCPU()
 	err = in.Run(ctx)
-	secs, cpu := time.Since(start).Seconds(), processCPU()-cpu0
+	secs, cpu := time.Since(start).Seconds(), selfCPU()-cpu0
 	stopProfile()
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
@@ -104,8 +103,12 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	if st.Produced != n {
 		return fmt.Errorf("ingest produced %d of %d tweets", st.Produced, n)
 	}
+	note := "gzip v1.1 JSON → canonical, acks=all, lz4"
+	if *stamp {
+		note = "gzip v1.1 JSON → canonical, stamped, acks=all, lz4"
+	}
 	results = append(results, ingestBenchResult{Tool: "starling ingest", Tweets: st.Produced, Seconds: secs, TweetsPerS: float64(st.Produced) / secs,
-		InputMBPerS: float64(rawBytes) / secs / 1e6, CPUUsPerTweet: usPerTweet(cpu, n), Note: map[bool]string{false: "gzip v1.1 JSON → canonical, acks=all, lz4", true: "gzip v1.1 JSON → canonical, stamped, acks=all, lz4"}[*stamp]})
+		InputMBPerS: float64(rawBytes) / secs / 1e6, CPUUsPerTweet: perTweet(cpu, int64(n)), Note: note})
 
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
@@ -114,14 +117,14 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 		cmd := exec.CommandContext(ctx, kcat, "-P", "-b", addr, "-t", "bench-kcat", "-K", "\t", "-z", "lz4",
 			"-X", "acks=all", "-X", "linger.ms=5", "-X", "queue.buffering.max.messages=1000000", "-l", canonical)
 		cmd.Stderr = stderr
-		start, cpu0 := time.Now(), processCPU()
+		start, cpu0 := time.Now(), selfCPU()
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("kcat: %w", err)
 		}
-		secs, cpu := time.Since(start).Seconds(), processCPU()-cpu0
+		secs, cpu := time.Since(start).Seconds(), selfCPU()-cpu0
 		kcatCPU := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		results = append(results, ingestBenchResult{Tool: "kcat -P", Tweets: n, Seconds: secs, TweetsPerS: float64(n) / secs,
-			InputMBPerS: float64(canonBytes) / secs / 1e6, CPUUsPerTweet: usPerTweet(cpu, n), KcatCPUUsPerTweet: usPerTweet(kcatCPU, n), Note: "plain canonical lines, no parsing, acks=all, lz4"})
+			InputMBPerS: float64(canonBytes) / secs / 1e6, CPUUsPerTweet: perTweet(cpu, int64(n)), KcatCPUUsPerTweet: perTweet(kcatCPU, int64(n)), Note: "plain canonical lines, no parsing, acks=all, lz4"})
 	}
 
 	fmt.Fprintf(stdout, "%-16s %10s %9s %12s %9s %15s  %s\n", "tool", "tweets", "seconds", "tweets/s", "MB/s", "cpu us/tweet", "what")
@@ -139,9 +142,6 @@ func runBenchIngest(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	return nil
 }
-
-// generateArchive writes n generated tweets to a gzip file.
-func generateArchive(path string, n int) error { return generateFeed(path, n, "gzip") }
 
 // feedCompressions are how generateFeed can store a feed.
 var feedCompressions = []string{"gzip", "zstd", "plain"}
@@ -264,19 +264,6 @@ func startBroker(ctx context.Context, cfg broker.Config, topics ...string) (addr
 	done := make(chan struct{})
 	go func() { b.Serve(sctx, ln); close(done) }()
 	return ln.Addr().String(), func() { cancel(); <-done; b.Close() }, nil
-}
-
-// processCPU is the CPU time this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func usPerTweet(cpu time.Duration, n uint64) float64 {
-	return float64(cpu.Microseconds()) / float64(max(n, 1))
 }
 
 type nopCloser struct{ io.Writer }
