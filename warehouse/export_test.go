@@ -39,8 +39,12 @@ func (db *DB) WriteRows(ctx context.Context, b LoadBatch, tables ...string) erro
 	return nil
 }
 
-// CopyLock and ProcessToken are the lock of migration 3's copy and this process's token.
-const CopyLock = copyLock
+// SchemaLock, OldCopyLock and ProcessToken are the lock of migrations, the copy lock of
+// earlier releases and this process's token.
+const (
+	SchemaLock  = schemaLock
+	OldCopyLock = oldCopyLock
+)
 
 var ProcessToken = processToken
 

@@ -2,6 +2,7 @@ package warehouse_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -298,10 +299,11 @@ func TestLoadAfterAttemptsCutShort(t *testing.T) {
 }
 
 // TestUpgradeFromVersion2 migrates a warehouse of schema version 2 holding tweets (their
-// aggregates filled by version 2's views), from four processes at once, one of which
-// lost its connection in the middle of a copy it had begun (its lock is still there): the
-// aggregates are copied once, the loaded offsets become marks, and the warehouse answers
-// as one that loaded the same tweets with version 3.
+// aggregates filled by version 2's views), from four processes at once, after this one
+// lost its connection in the middle of a copy it had begun (its schema lock is still there,
+// and the copy lock of an earlier release): the aggregates are copied once, the loaded
+// offsets become marks, and the warehouse answers as one that loaded the same tweets with
+// version 3.
 func TestUpgradeFromVersion2(t *testing.T) {
 	t.Parallel()
 	cfg := warehousetest.Empty(t)
@@ -310,8 +312,9 @@ func TestUpgradeFromVersion2(t *testing.T) {
 	db := openAtVersion(t, ctx, cfg, 2, rows)
 	// This process's copy, cut short: its lock and a part of what it copied.
 	for _, q := range []string{
-		"CREATE TABLE " + warehouse.CopyLock + " (owner String) ENGINE = TinyLog",
-		"INSERT INTO " + warehouse.CopyLock + " (owner) SELECT '" + warehouse.ProcessToken + "'",
+		"CREATE TABLE " + warehouse.SchemaLock + " (owner String, at DateTime) ENGINE = MergeTree ORDER BY at",
+		"INSERT INTO " + warehouse.SchemaLock + " (owner, at) SELECT '" + warehouse.ProcessToken + "', now()",
+		"CREATE TABLE " + warehouse.OldCopyLock + " (owner String) ENGINE = TinyLog",
 		"CREATE TABLE IF NOT EXISTS minute_stats (kind Enum8('hashtag' = 1, 'word' = 2, 'sentiment' = 3, 'batch' = 4), minute DateTime, key String, label Enum8('negative' = -1, 'neutral' = 0, 'positive' = 1), partition Int32, first_offset Int64, last_offset Int64, tweets Int64, sentiment_sum Float64, written_at DateTime DEFAULT now()) ENGINE = SummingMergeTree((tweets, sentiment_sum)) ORDER BY (kind, minute, key, label, partition, first_offset, last_offset)",
 		"INSERT INTO minute_stats (kind, minute, key, label, partition, first_offset, last_offset, tweets, sentiment_sum) SELECT 'hashtag', minute, hashtag, 'neutral', -1, 0, 0, toInt64(tweets), sentiment_sum FROM hashtag_minute",
 	} {
@@ -347,8 +350,8 @@ func TestUpgradeFromVersion2(t *testing.T) {
 	if offs, err := db.LoadedOffsets(ctx, "tweets"); err != nil || offs[0] != 60 {
 		t.Errorf("LoadedOffsets after the upgrade = %v, %v; want partition 0 at 60", offs, err)
 	}
-	if n := queryString(t, db, "SELECT toString(count()) FROM system.tables WHERE database = currentDatabase() AND name = '"+warehouse.CopyLock+"'"); n != "0" {
-		t.Errorf("the copy's lock is still there")
+	if n := queryString(t, db, "SELECT arrayStringConcat(groupArray(name), ' ') FROM system.tables WHERE database = currentDatabase() AND name IN ('"+warehouse.SchemaLock+"', '"+warehouse.OldCopyLock+"')"); n != "" {
+		t.Errorf("locks left after the upgrade: %s", n)
 	}
 }
 
@@ -374,5 +377,94 @@ func TestEntityWritesAreKnownByOffset(t *testing.T) {
 	extent, err := db.EntityExtent(ctx)
 	if err != nil || fmt.Sprint(extent) != "map[1:9 2:40]" {
 		t.Errorf("EntityExtent = %v, %v; want 1:9 2:40", extent, err)
+	}
+}
+
+// TestMigrateEmptyFromSeveralAtOnce migrates empty databases from four processes at once,
+// as ETL replicas started together do: every Migrate succeeds, and the warehouse ends at
+// the latest version with version 2's aggregate tables turned into views.
+func TestMigrateEmptyFromSeveralAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for round := range 8 {
+		cfg := warehousetest.Empty(t)
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				d, err := warehouse.Open(ctx, cfg)
+				if err == nil {
+					err = d.Migrate(ctx)
+					d.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: Migrate %d: %v", round, i, err)
+			}
+		}
+		db, err := warehouse.Open(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		views := queryString(t, db, "SELECT arrayStringConcat(groupArray(concat(name, ':', engine)), ' ') FROM (SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND name IN ('hashtag_minute', 'word_minute', 'sentiment_minute') ORDER BY name)")
+		db.Close()
+		if want := "hashtag_minute:View sentiment_minute:View word_minute:View"; views != want {
+			t.Fatalf("round %d: aggregate tables %q, want %q", round, views, want)
+		}
+	}
+}
+
+// TestSchemaLockWaitsForALiveOwnerAndTakesOverADeadOne: Migrate waits while another
+// process holds the schema lock and writes to it, and takes the lock over once its newest
+// row is older than the lock's staleness (the owner died mid-migration).
+func TestSchemaLockWaitsForALiveOwnerAndTakesOverADeadOne(t *testing.T) {
+	t.Parallel()
+	cfg := warehousetest.Empty(t)
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		"CREATE TABLE " + warehouse.SchemaLock + " (owner String, at DateTime) ENGINE = MergeTree ORDER BY at",
+		"INSERT INTO " + warehouse.SchemaLock + " (owner, at) SELECT 'another process', now()",
+	} {
+		if err := db.Conn().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err = db.Migrate(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Migrate under another's fresh lock = %v, want it to wait until its context ends", err)
+	}
+	if got := queryString(t, db, "SELECT toString(count()) FROM schema_migrations"); got != "0" {
+		t.Fatalf("%s migrations applied under another's lock", got)
+	}
+	// The owner's last row, a minute old: it died.
+	for _, q := range []string{
+		"DROP TABLE " + warehouse.SchemaLock,
+		"CREATE TABLE " + warehouse.SchemaLock + " (owner String, at DateTime) ENGINE = MergeTree ORDER BY at",
+		"INSERT INTO " + warehouse.SchemaLock + " (owner, at) SELECT 'another process', now() - 60",
+	} {
+		if err := db.Conn().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate after the owner died: %v", err)
+	}
+	applied, err := db.AppliedMigrations(ctx)
+	if err != nil || len(applied) != 5 {
+		t.Errorf("applied %v, %v; want versions 1 to 5", applied, err)
+	}
+	if n := queryString(t, db, "SELECT toString(count()) FROM system.tables WHERE database = currentDatabase() AND name = '"+warehouse.SchemaLock+"'"); n != "0" {
+		t.Errorf("the schema lock is still there")
 	}
 }

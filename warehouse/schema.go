@@ -72,11 +72,11 @@ func splitStatements(sql string) []string {
 }
 
 // Migrate applies the embedded migrations that have not been applied yet, in order, and
-// records each in schema_migrations. Every statement is idempotent (IF NOT EXISTS), so
-// several processes may migrate at once: each may run a statement another has run, and a
-// version may then be recorded twice, which AppliedMigrations folds. ClickHouse serialises
-// DDL on one table name, so concurrent CREATE ... IF NOT EXISTS do not collide (the tests
-// run several Migrate calls on an empty database at once).
+// records each in schema_migrations. Several processes may call it at once (ETL replicas
+// starting together): on one server they migrate one at a time, under the schema lock
+// (schema_lock.go), and the others find the work done. Every statement is also safe to run
+// again, so a migration cut short (ClickHouse restarted, the process killed) is applied
+// again from its start.
 func (db *DB) Migrate(ctx context.Context) error {
 	return db.migrateTo(ctx, ^uint32(0))
 }
@@ -95,13 +95,23 @@ func (db *DB) migrateTo(ctx context.Context, last uint32) error {
 	) ENGINE = MergeTree ORDER BY version`); err != nil {
 		return fmt.Errorf("warehouse: create schema_migrations: %w", err)
 	}
-	applied, err := db.AppliedMigrations(ctx)
+	if todo, err := db.pendingMigrations(ctx, ms, last); err != nil || len(todo) == 0 {
+		return err // nothing to do: no lock taken
+	}
+	migrateMu.Lock()
+	defer migrateMu.Unlock()
+	lock, err := db.lockSchema(ctx)
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if applied[m.version] || m.version > last {
-			continue
+	defer lock.release()
+	todo, err := db.pendingMigrations(ctx, ms, last) // what the lock's last holder left
+	if err != nil {
+		return err
+	}
+	for _, m := range todo {
+		if err := lock.check(ctx); err != nil {
+			return err
 		}
 		for i, stmt := range m.statements {
 			if err := db.conn.Exec(ctx, stmt); err != nil && !alreadyDone(stmt, err) {
@@ -119,6 +129,21 @@ func (db *DB) migrateTo(ctx context.Context, last uint32) error {
 		db.cfg.Logger.Info("applied migration", "version", m.version, "name", m.name)
 	}
 	return nil
+}
+
+// pendingMigrations returns the migrations of ms up to version last not yet recorded.
+func (db *DB) pendingMigrations(ctx context.Context, ms []migration, last uint32) ([]migration, error) {
+	applied, err := db.AppliedMigrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var todo []migration
+	for _, m := range ms {
+		if !applied[m.version] && m.version <= last {
+			todo = append(todo, m)
+		}
+	}
+	return todo, nil
 }
 
 // codeDuplicateColumn is ClickHouse's ILLEGAL_COLUMN / "column already exists" error.

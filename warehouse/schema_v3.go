@@ -2,20 +2,14 @@ package warehouse
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // goSteps are the parts of migrations that statements cannot do safely twice, by version,
 // run after the migration's statements. Each must be safe to run again after it was cut
-// short, and after another process ran it (Migrate may run in several at once).
+// short; the schema lock keeps it to one process at a time.
 var goSteps = map[uint32]func(ctx context.Context, db *DB) error{
 	3: migrateMinuteStats,
 }
@@ -71,93 +65,26 @@ func migrateMinuteStats(ctx context.Context, db *DB) error {
 	return nil
 }
 
-// copyLock is a table whose creation (which only one CREATE TABLE can do) gives one process
-// the copy, when several migrate at once; the others wait for the copy's mark. The lock
-// holds its owner's token, so that a process that lost its connection mid-copy (ClickHouse
-// restarted) takes its own lock back. A lock older than copyLockStale, or without an owner
-// after a minute, was left by a process that died, and is taken over.
-const (
-	codeTableExists = 57 // TABLE_ALREADY_EXISTS
-	copyLock        = "schema_migration_3_lock"
-	copyLockStale   = 15 * time.Minute
-)
+// oldCopyLock is the lock earlier releases took for the copy alone; one left behind by a
+// process that died is dropped (the schema lock covers the copy now).
+const oldCopyLock = "schema_migration_3_lock"
 
-// copyMu keeps the copy to one goroutine of this process at a time: the lock in
-// ClickHouse tells processes apart, by processToken, not goroutines.
-var copyMu sync.Mutex
-
-// processToken identifies this process as the owner of a copy lock.
-var processToken = func() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}()
-
-// copyAggregatesOnce makes the copy unless it is marked done, in one process at a time.
+// copyAggregatesOnce makes the copy unless it is marked done. The schema lock keeps it to
+// one process at a time.
 func (db *DB) copyAggregatesOnce(ctx context.Context, tables []string) error {
-	copyMu.Lock()
-	defer copyMu.Unlock()
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		var done uint64
-		if err := db.conn.QueryRow(ctx, "SELECT count() FROM minute_stats WHERE kind = 'batch' AND minute = ? AND key = ?", markMinute, copyMarkKey).Scan(&done); err != nil {
-			return fmt.Errorf("read the copy's mark: %w", err)
-		}
-		if done > 0 {
-			return nil
-		}
-		owned, err := db.takeCopyLock(ctx)
-		if err != nil {
+	var done uint64
+	if err := db.conn.QueryRow(ctx, "SELECT count() FROM minute_stats WHERE kind = 'batch' AND minute = ? AND key = ?", markMinute, copyMarkKey).Scan(&done); err != nil {
+		return fmt.Errorf("read the copy's mark: %w", err)
+	}
+	if done == 0 {
+		if err := db.copyAggregates(ctx, tables); err != nil {
 			return err
 		}
-		if owned {
-			err = db.copyAggregates(ctx, tables)
-			if derr := db.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+copyLock); err == nil && derr != nil {
-				err = fmt.Errorf("drop %s: %w", copyLock, derr)
-			}
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
 	}
-}
-
-// takeCopyLock creates the copy lock, or finds it this process's, or takes over a dead
-// owner's; false means another process holds it.
-func (db *DB) takeCopyLock(ctx context.Context) (bool, error) {
-	err := db.conn.Exec(ctx, "CREATE TABLE "+copyLock+" (owner String) ENGINE = TinyLog")
-	if err == nil {
-		batch, err := db.conn.PrepareBatch(ctx, "INSERT INTO "+copyLock+" (owner)")
-		if err == nil {
-			if err = batch.Append(processToken); err == nil {
-				err = batch.Send()
-			}
-		}
-		return err == nil, err
+	if err := db.conn.Exec(ctx, "DROP TABLE IF EXISTS "+oldCopyLock); err != nil {
+		return fmt.Errorf("drop %s: %w", oldCopyLock, err)
 	}
-	var ex *clickhouse.Exception
-	if !errors.As(err, &ex) || ex.Code != codeTableExists {
-		return false, fmt.Errorf("create %s: %w", copyLock, err)
-	}
-	var owner string
-	var age uint64
-	if err := db.conn.QueryRow(ctx, "SELECT (SELECT any(owner) FROM "+copyLock+"), toUInt64(now() - metadata_modification_time) FROM system.tables WHERE database = currentDatabase() AND name = ?", copyLock).Scan(&owner, &age); err != nil {
-		return false, nil // dropped meanwhile: try again
-	}
-	switch held := time.Duration(age) * time.Second; {
-	case owner == processToken:
-		return true, nil
-	case held > copyLockStale, owner == "" && held > time.Minute:
-		db.conn.Exec(ctx, "DROP TABLE IF EXISTS "+copyLock) // its owner died: take over next time
-	}
-	return false, nil
+	return nil
 }
 
 // copyAggregates copies the named tables of version 2 and the loaded offsets, then marks
