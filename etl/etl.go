@@ -88,11 +88,11 @@ type Config struct {
 	// so a trickle of tweets flushed twice a second kept a local ClickHouse busy for a
 	// quarter of a core merging; and flat out, on a machine ClickHouse shares with the
 	// pipeline, INSERTs that took most of a 500 ms tick cost it a third more CPU a tweet
-	// than at a 2 s tick. The interval doubles, up to this, while the INSERTs of a tick
-	// carry fewer than slowBelow records or take more than half the interval; it drops
-	// back to FlushInterval when they carry more than fastAbove records in at most half
-	// of it (see nextInterval). Default 2s (at least FlushInterval); equal to
-	// FlushInterval, the tick is fixed.
+	// than at a 2 s tick. Below this, the interval is the one that gathers slowBelow
+	// records at the rate of the last tick (growing at most twofold a tick); it doubles
+	// while INSERTs take more than half of it, and is back at FlushInterval once a tick's
+	// INSERTs carry more than fastAbove records in at most half of it (see nextInterval).
+	// Default 2s (at least FlushInterval); equal to FlushInterval, the tick is fixed.
 	MaxFlushInterval time.Duration
 	// Logger receives the ETL's logs; nil discards them.
 	Logger *slog.Logger
@@ -287,7 +287,7 @@ func (e *ETL) Stats() Stats {
 
 // The flush interval adapts to the records each tick's INSERTs carry (MaxFlushInterval).
 const (
-	slowBelow = 1000
+	slowBelow = 500
 	fastAbove = 4000
 )
 
@@ -308,23 +308,31 @@ func (e *ETL) adaptTick(records int64, took time.Duration) {
 // nextInterval is the flush interval after a tick at cur whose INSERTs carried records and
 // took took.
 //
-// A trickle (fewer than slowBelow records) slows the tick: its parts cost ClickHouse more
-// than their freshness is worth. So do INSERTs that take more than half the interval:
-// ClickHouse is short of CPU (on a machine it shares with the pipeline, flat out) or far
-// away, and fewer, larger INSERTs cost it less a tweet. Measured on two cores flat out, the
-// INSERTs of a 500 ms tick took 306 ms at the median (579 at p90), and ClickHouse spent
-// 7.5-8.3 µs a tweet against 5.5-6.6 at a 2 s tick; at 6,000 tweets/s they took 52 ms at
-// the median (89 at p99), so that tick stays. A tick whose INSERTs carry more than
+// A tick gathers at least about slowBelow records where the rate allows it within hi: the
+// interval is the one that gathers slowBelow at this tick's rate (at most twice cur, at
+// least lo). Fewer records than that are parts that cost ClickHouse more than their
+// freshness is worth (a trickle, the sample feed: 2 s); from 1,000 tweets/s (slowBelow
+// a 500 ms tick) the tick is lo. The mark is half of what a tick carries at that rate, so
+// that the bursts in which records arrive (fetches) do not hold a stream above it at a
+// slower tick. INSERTs that take more than half the interval double
+// it: ClickHouse is short of CPU (on a machine it shares with the pipeline, flat out) or
+// far away, and fewer, larger INSERTs cost it less a tweet. Measured on two cores flat
+// out, the INSERTs of a 500 ms tick took 306 ms at the median (579 at p90), and ClickHouse
+// spent 7.5-8.3 µs a tweet against 5.5-6.6 at a 2 s tick; at 6,000 tweets/s they took 52
+// ms at the median (89 at p99), so that tick stays. A tick whose INSERTs carry more than
 // fastAbove records in at most half the interval (a burst after a trickle, or a rate
 // ClickHouse takes in time again) is back to lo, fresh flushes at once.
 func nextInterval(cur, lo, hi time.Duration, records int64, took time.Duration) time.Duration {
 	switch {
-	case records < slowBelow, took > cur/2:
+	case took > cur/2:
 		return min(2*cur, hi)
 	case records > fastAbove:
 		return lo
+	case records <= 0:
+		return min(2*cur, hi)
 	}
-	return cur
+	gather := time.Duration(float64(cur) * slowBelow / float64(records))
+	return max(lo, min(gather, 2*cur, hi))
 }
 
 // Run consumes and loads until ctx is done, then returns nil. It waits for the warehouse

@@ -141,7 +141,7 @@ func etlFlags(fs *flag.FlagSet, c *etl.Config) {
 	fs.StringVar(&c.SentimentModel, "sentiment-model", d.SentimentModel, "sentiment model scoring the tweets ("+strings.Join(sentiment.Models(), ", ")+"); each row records it, and `starling rescore` adds another's scores")
 	fs.IntVar(&c.BatchSize, "batch-size", d.BatchSize, "flush a partition's batch at this many records (it also bounds the memory a partition holds)")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", d.FlushInterval, "flush batches at ticks of this interval: a record waits at most this long for its batch while its partition keeps up")
-	fs.DurationVar(&c.MaxFlushInterval, "max-flush-interval", 0, "while the flushes are small (a trickle of tweets), the tick slows down to at most this, so ClickHouse merges fewer parts; equal to --flush-interval, the tick is fixed (default 2s, or --flush-interval when that is longer)")
+	fs.DurationVar(&c.MaxFlushInterval, "max-flush-interval", 0, "while a tick gathers fewer than 500 records (below 1,000 tweets/s at 500ms) the tick lengthens to gather that many, and while INSERTs take over half of it, it doubles, up to this, so ClickHouse makes and merges fewer parts; equal to --flush-interval, the tick is fixed (default 2s, or --flush-interval when that is longer)")
 	fs.BoolVar(&c.Entities, "entities", true, "also run the \"entities\" consumer group: named-entity recognition on a sample of the English tweets")
 	fs.Float64Var(&c.EntitiesCPU, "entities-cpu", d.EntitiesCPU, "share of a core the entities group may use; it samples more sparsely to keep up")
 }
