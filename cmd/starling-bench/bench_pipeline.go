@@ -352,10 +352,11 @@ func benchPipeline(ctx context.Context, exe string, env []string, dir string, o 
 	res.LatencyP50, res.LatencyP99, res.LatencyMax, res.Samples = millis(p50), millis(p99), millis(mx), samples
 	res.PollEveryMs = float64(pollEvery) / 1e6
 	// Sustained rates: per second over the run, after the first five seconds (processes
-	// starting, the group joining).
+	// starting, the group joining), or the first third of a shorter run.
+	warm := math.Floor(min(5, duration.Seconds()/3))
 	var n int
 	for _, smp := range res.Series {
-		if smp.T > 5 && smp.T <= duration.Seconds() {
+		if smp.T > warm && smp.T <= duration.Seconds() {
 			res.ProducedPerS += smp.Produced
 			res.SustainedPerS += smp.Loaded
 			n++

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -220,13 +221,13 @@ func (s *Stack) start(name string, env []string, args ...string) (*Proc, error) 
 	return p, nil
 }
 
-// Close stops every process and the ClickHouse server.
+// Close stops every process, the last started first, and the ClickHouse server.
 func (s *Stack) Close() error {
 	s.mu.Lock()
 	procs := s.procs
 	s.procs = nil
 	s.mu.Unlock()
-	for _, p := range procs {
+	for _, p := range slices.Backward(procs) { // the broker after its clients
 		p.Stop(10 * time.Second)
 	}
 	return s.StopClickHouse()
