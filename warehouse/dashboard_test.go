@@ -475,8 +475,18 @@ func checkEntities(t *testing.T, ctx context.Context, sc *warehouse.Scope, want 
 // TestDashboardRising finds the hashtag that appears only in the last half hour.
 func TestDashboardRising(t *testing.T) {
 	t.Parallel()
-	db, _ := loadDashboardModel(t)
+	db, m := loadDashboardModel(t)
 	ctx := context.Background()
+	// uses counts the model's live tweets of w with the hashtag, and their sentiment.
+	uses := func(w warehouse.Window, f warehouse.Filter, tag string) (n int64, sum float64) {
+		for _, r := range m.live(w.From, w.To.Add(time.Minute), f) {
+			if slices.Contains(r.Hashtags, tag) {
+				n++
+				sum += float64(r.Sentiment)
+			}
+		}
+		return n, sum
+	}
 	for _, f := range []warehouse.Filter{{}, {Lang: "en"}} {
 		sc, err := db.NewScope(ctx, warehouse.Span{Last: 30}, f)
 		if err != nil {
@@ -488,6 +498,14 @@ func TestDashboardRising(t *testing.T) {
 		}
 		if len(r.Items) == 0 || r.Items[0].Term != "surge" || r.Items[0].Before != 0 || r.Items[0].Recent == 0 {
 			t.Errorf("filter %+v: rising = %+v", f, r)
+		}
+		// Every count exact: a recount of each window.
+		for _, it := range r.Items {
+			recent, sum := uses(r.Current, f, it.Term)
+			before, _ := uses(r.Previous, f, it.Term)
+			if it.Recent != recent || it.Before != before || math.Abs(it.Sentiment-sum/float64(recent)) > 1e-6 {
+				t.Errorf("filter %+v: %s recent %d before %d sentiment %.4f; recounted %d, %d, %.4f", f, it.Term, it.Recent, it.Before, it.Sentiment, recent, before, sum/float64(recent))
+			}
 		}
 		if !r.Previous.To.Add(time.Minute).Equal(r.Current.From) || r.Previous.Minutes() != 30 {
 			t.Errorf("windows compared: %+v then %+v", r.Previous, r.Current)
