@@ -24,15 +24,17 @@ import (
 // died, and is taken over; a process that lost its connection mid-migration (ClickHouse
 // restarted) finds its own token there and goes on.
 const (
-	schemaLock    = "schema_migration_lock"
-	lockBeat      = 2 * time.Second
-	lockStale     = 30 * time.Second
-	lockRetry     = 250 * time.Millisecond
-	codeTableGone = 60 // UNKNOWN_TABLE
+	schemaLock = "schema_migration_lock"
+	lockBeat   = 2 * time.Second
+	lockStale  = 30 * time.Second
+	lockRetry  = 250 * time.Millisecond
 )
 
-// codeTableExists is ClickHouse's TABLE_ALREADY_EXISTS.
-const codeTableExists = 57
+// ClickHouse's error codes for a table that is there, and one that is not.
+const (
+	codeTableExists = 57 // TABLE_ALREADY_EXISTS
+	codeTableGone   = 60 // UNKNOWN_TABLE
+)
 
 // migrateMu keeps migrations to one goroutine of this process at a time: the lock in
 // ClickHouse tells processes apart, by processToken, not goroutines.
