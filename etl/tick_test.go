@@ -71,3 +71,24 @@ func TestNextInterval(t *testing.T) {
 		t.Errorf("a fixed tick moved to %s", got)
 	}
 }
+
+// TestTickReadsTheFasterOfTwoTicks: records arrive in fetches, so at a steady 1,000
+// tweets/s one tick may carry 300 and the next 700; the tick stays at the flush interval.
+// Two slow ticks in a row are a slower stream, and lengthen it.
+func TestTickReadsTheFasterOfTwoTicks(t *testing.T) {
+	e, err := New(Config{Brokers: []string{"127.0.0.1:9092"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := e.cfg.FlushInterval
+	for i := range 20 {
+		e.adaptTick([]int64{700, 300}[i%2], time.Millisecond)
+		if got := e.flushTick(); got != lo {
+			t.Fatalf("after tick %d of a steady stream in uneven fetches the tick is %s, want %s", i+1, got, lo)
+		}
+	}
+	e.adaptTick(300, time.Millisecond)
+	if got := e.flushTick(); got <= lo {
+		t.Errorf("after two ticks of 300 records the tick is %s, want longer than %s", got, lo)
+	}
+}
