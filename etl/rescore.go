@@ -375,6 +375,13 @@ type rescorePartition struct {
 	dec       decoder
 }
 
+// run rescores the partition's range, resuming from its marks after a failure. A
+// partition done waits for the generation to end: kafka-go ends a generation as soon as
+// one function it started returns, so a partition that finished first would end every
+// generation at once, and the group would rejoin again and again while the others'
+// readers never got as far as their first fetch (a rescore that hung in CI: a new
+// generation every second or two, partition 0 left part-way for minutes). The rescore
+// ends the generation itself when every range is committed.
 func (p *rescorePartition) run(ctx context.Context) {
 	r := p.r
 	log := r.cfg.Logger.With("partition", p.partition)
@@ -382,13 +389,14 @@ func (p *rescorePartition) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := p.resume(ctx)
 		if err == nil || ctx.Err() != nil {
-			return
+			break
 		}
 		log.Warn("rescore of partition failed; resuming from its marks", "err", err)
 		if !b.Wait(ctx) {
-			return
+			break
 		}
 	}
+	<-ctx.Done()
 }
 
 // resume rescores the partition's range from its marks on: the committed batches are

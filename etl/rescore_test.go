@@ -241,3 +241,56 @@ func TestRescoreFromTheLog(t *testing.T) {
 		t.Errorf("tweet_scores went from %d to %d rows", scores, n)
 	}
 }
+
+// TestRescoreWithPartitionsOfNothing rescores a topic whose records are all in one of its
+// three partitions: the two with nothing to rescore are done at once, and must not end the
+// group's generation (kafka-go ends one as soon as a function it started returns) while
+// the third is still reading: that rejoined the group every second or two, and the busy
+// partition's readers were closed before their first fetch, over and over.
+func TestRescoreWithPartitionsOfNothing(t *testing.T) {
+	t.Parallel()
+	b := brokertest.Start(t, nil)
+	for _, topic := range []string{tweet.TopicTweets, tweet.TopicDLQ} {
+		if err := b.CreateTopic(topic, 3, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whCfg := warehousetest.Start(t)
+	db := openDB(t, whCfg)
+	ctx := context.Background()
+	f := newFeed()
+	recs := f.tweets(t, 1, 3000)
+	for _, r := range recs {
+		r.Partition, r.Timestamp = 0, feedBase
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = cl.ProduceSync(pctx, recs...).FirstErr()
+	cancel()
+	cl.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := etl.Config{Brokers: []string{b.Addr}, Warehouse: whCfg, SentimentModel: sentiment.ModelVADER, BatchSize: 500,
+		FlushInterval: 20 * time.Millisecond, Entities: false, Logger: testLogger(t)}
+	_, stop := runETL(t, cfg)
+	defer stop()
+	ends := endOffsets(t, b.Addr, tweet.TopicTweets, 3)
+	if ends[0] != 3000 || ends[1] != 0 || ends[2] != 0 {
+		t.Fatalf("partition ends %v; want every record in partition 0", ends)
+	}
+	waitFor(t, time.Minute, "the feed loaded", func() bool { return allLoaded(t, db, ends) })
+
+	rcfg := etl.RescoreConfig{Brokers: []string{b.Addr}, Warehouse: whCfg, Model: sentiment.ModelLinear, Since: feedBase.Add(-time.Minute),
+		BatchSize: 50, ProgressEvery: 20 * time.Millisecond, Logger: testLogger(t)}
+	p, err := etl.Rescore(within(t, ctx, 3*time.Minute), rcfg)
+	if err != nil || !p.Done || p.Scored != 3000 {
+		t.Fatalf("rescore: %+v, %v; want 3,000 tweets scored", p, err)
+	}
+	if n := count(t, db, "SELECT uniqExact(id) FROM tweet_scores WHERE model = 'linear-v1'"); n != 3000 {
+		t.Errorf("tweet_scores holds %d tweets, want 3,000", n)
+	}
+}
