@@ -380,6 +380,19 @@ func waitCommitted(t testing.TB, addr string, ends map[int]int64) {
 	})
 }
 
+// builtInBroker starts Starling's own broker with the tweet and dead-letter topics, three
+// partitions each.
+func builtInBroker(t testing.TB) *brokertest.Broker {
+	t.Helper()
+	b := brokertest.Start(t, nil)
+	for _, topic := range []string{tweet.TopicTweets, tweet.TopicDLQ} {
+		if err := b.CreateTopic(topic, 3, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
 // allLoaded reports whether the warehouse's loaded offsets reached ends, the ends of the
 // tweet topic's partitions read earlier.
 func allLoaded(t testing.TB, db *warehouse.DB, ends map[int]int64) bool {

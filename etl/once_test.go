@@ -9,7 +9,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/starling-analytics/starling/broker/brokertest"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/internal/tweet"
 	"github.com/starling-analytics/starling/warehouse"
@@ -271,12 +270,7 @@ func TestThreeReplicasJoinAndLeaveUnderProduction(t *testing.T) {
 // the ETL reads: the ETL reconnects by itself, and every tweet loads once.
 func TestBuiltInBrokerRestartMidLoad(t *testing.T) {
 	t.Parallel()
-	b := brokertest.Start(t, nil)
-	for _, topic := range []string{tweet.TopicTweets, tweet.TopicDLQ} {
-		if err := b.CreateTopic(topic, 3, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b := builtInBroker(t)
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
 	f := newFeed()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/starling-analytics/starling/broker/brokertest"
 	"github.com/starling-analytics/starling/etl"
 	"github.com/starling-analytics/starling/etl/sentiment"
 	"github.com/starling-analytics/starling/internal/tweet"
@@ -89,12 +88,7 @@ func checkModel(t *testing.T, c warehouse.ModelComparison, k int, want map[time.
 // after the rescore left out of both, and another run adds nothing.
 func TestRescoreFromTheLog(t *testing.T) {
 	t.Parallel()
-	b := brokertest.Start(t, nil)
-	for _, topic := range []string{tweet.TopicTweets, tweet.TopicDLQ} {
-		if err := b.CreateTopic(topic, 3, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b := builtInBroker(t)
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
 	ctx := context.Background()
@@ -249,12 +243,7 @@ func TestRescoreFromTheLog(t *testing.T) {
 // partition's readers were closed before their first fetch, over and over.
 func TestRescoreWithPartitionsOfNothing(t *testing.T) {
 	t.Parallel()
-	b := brokertest.Start(t, nil)
-	for _, topic := range []string{tweet.TopicTweets, tweet.TopicDLQ} {
-		if err := b.CreateTopic(topic, 3, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b := builtInBroker(t)
 	whCfg := warehousetest.Start(t)
 	db := openDB(t, whCfg)
 	ctx := context.Background()

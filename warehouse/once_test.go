@@ -322,20 +322,7 @@ func TestUpgradeFromVersion2(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Go(func() {
-			d, err := warehouse.Open(ctx, cfg)
-			if err == nil {
-				err = d.Migrate(ctx)
-				d.Close()
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
+	for i, err := range migrateAtOnce(ctx, cfg, 4) {
 		if err != nil {
 			t.Fatalf("Migrate %d: %v", i, err)
 		}
@@ -388,20 +375,7 @@ func TestMigrateEmptyFromSeveralAtOnce(t *testing.T) {
 	ctx := context.Background()
 	for round := range 8 {
 		cfg := warehousetest.Empty(t)
-		var wg sync.WaitGroup
-		errs := make([]error, 4)
-		for i := range errs {
-			wg.Go(func() {
-				d, err := warehouse.Open(ctx, cfg)
-				if err == nil {
-					err = d.Migrate(ctx)
-					d.Close()
-				}
-				errs[i] = err
-			})
-		}
-		wg.Wait()
-		for i, err := range errs {
+		for i, err := range migrateAtOnce(ctx, cfg, 4) {
 			if err != nil {
 				t.Fatalf("round %d: Migrate %d: %v", round, i, err)
 			}
@@ -467,4 +441,23 @@ func TestSchemaLockWaitsForALiveOwnerAndTakesOverADeadOne(t *testing.T) {
 	if n := queryString(t, db, "SELECT toString(count()) FROM system.tables WHERE database = currentDatabase() AND name = '"+warehouse.SchemaLock+"'"); n != "0" {
 		t.Errorf("the schema lock is still there")
 	}
+}
+
+// migrateAtOnce runs Migrate on n connections to cfg at once, as n processes would, and
+// returns their errors.
+func migrateAtOnce(ctx context.Context, cfg warehouse.Config, n int) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range errs {
+		wg.Go(func() {
+			d, err := warehouse.Open(ctx, cfg)
+			if err == nil {
+				err = d.Migrate(ctx)
+				d.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	return errs
 }
