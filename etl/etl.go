@@ -335,12 +335,10 @@ func (e *ETL) adaptTick(records int64, took time.Duration) {
 // time again) is back to lo, fresh flushes at once.
 func nextInterval(cur, lo, hi time.Duration, records int64, took time.Duration) time.Duration {
 	switch {
-	case took > cur/2:
+	case took > cur/2, records <= 0:
 		return min(2*cur, hi)
 	case records > fastAbove:
 		return lo
-	case records <= 0:
-		return min(2*cur, hi)
 	}
 	gather := time.Duration(float64(cur) * slowBelow / float64(records))
 	return max(lo, min(gather, 2*cur, hi))
