@@ -27,7 +27,8 @@ import (
 //     aggregates cannot answer (which words go with a hashtag, which languages use a word).
 //     Tweets that were withdrawn but are not purged yet are left out by their id in
 //     tweet_deletions. A timeline filtered by one hashtag, one word or one language is still
-//     read from the aggregate keyed by it.
+//     read from the aggregate keyed by it, and so are the counts a language alone filters
+//     (the KPIs' tweets and sentiment, the sentiment mix, the languages).
 //
 // Every panel reads a bounded amount: when a window holds more tweets than a panel's budget
 // (measured with `starling bench dashboard`: reading that much takes ClickHouse 18.16 about
@@ -60,6 +61,10 @@ func (f Filter) count() int {
 	}
 	return n
 }
+
+// byLang reports whether f is a language alone, or nothing: what sentiment_minute, keyed by
+// language, answers exactly.
+func (f Filter) byLang() bool { return f.Hashtag == "" && f.Word == "" }
 
 // Span says which window a request asks for: the Last minutes of data, anchored at the
 // newest minute the warehouse holds (a replayed feed may carry old timestamps, and "live"
@@ -366,23 +371,39 @@ func (sc *Scope) KPIs(ctx context.Context) (KPIs, error) {
 	// The rate is over the minutes from the window's first tweet on: a window reaching back
 	// before the data began (an hour, five minutes after the start) is not an empty hour.
 	first := sc.Window.From
-	if sc.Filter.IsZero() {
+	if sc.Filter.byLang() {
+		var c cond
+		c.add("minute >= ? AND minute < ?", sc.Window.From, sc.Window.end())
+		if sc.Filter.Lang != "" {
+			c.add("lang = ?", sc.Filter.Lang)
+		}
 		err := sc.queryRow(ctx, `SELECT sum(tweets), sum(sentiment_sum),
 			sumIf(tweets, sentiment_label = 'positive'), sumIf(tweets, sentiment_label = 'negative'), minIf(minute, tweets > 0)
-			FROM sentiment_minute WHERE minute >= ? AND minute < ?`, sc.Window.From, sc.Window.end(),
+			FROM sentiment_minute WHERE `+c.sql(), c.args...,
 		).Scan(&k.Tweets, &sentSum, &k.Positive, &k.Negative, &first)
 		if err != nil {
 			return k, fmt.Errorf("warehouse: kpis: %w", err)
 		}
-		p, err := sc.plan(ctx, sc.budget.hashtagMinute)
-		if err != nil {
-			return k, err
-		}
-		var c cond
-		c.time("minute", p)
 		var tags uint64
-		if err := sc.queryRow(ctx, "SELECT count() FROM (SELECT hashtag FROM hashtag_minute WHERE "+c.sql()+
-			" GROUP BY hashtag HAVING sum(tweets) > 0)", c.args...).Scan(&tags); err != nil {
+		var p plan
+		if sc.Filter.IsZero() {
+			if p, err = sc.plan(ctx, sc.budget.hashtagMinute); err != nil {
+				return k, err
+			}
+			var c cond
+			c.time("minute", p)
+			err = sc.queryRow(ctx, "SELECT count() FROM (SELECT hashtag FROM hashtag_minute WHERE "+c.sql()+
+				" GROUP BY hashtag HAVING sum(tweets) > 0)", c.args...).Scan(&tags)
+		} else {
+			// hashtag_minute has no language: the hashtags come from the tweets.
+			if p, err = sc.plan(ctx, sc.budget.tweets); err != nil {
+				return k, err
+			}
+			var c cond
+			c.time("created_at", p).tweets(sc.Filter, p)
+			err = sc.queryRow(ctx, "SELECT uniqExactArray(hashtags) FROM tweets WHERE "+c.sql(), c.args...).Scan(&tags)
+		}
+		if err != nil {
 			return k, fmt.Errorf("warehouse: active hashtags: %w", err)
 		}
 		k.ActiveHashtags, k.HashtagSample = int64(tags), p.sample()
@@ -496,7 +517,7 @@ func (sc *Scope) Timeline(ctx context.Context) (Timeline, error) {
 	// A filter on one key of an aggregate is read from that aggregate: exact, and with
 	// no empty buckets.
 	switch {
-	case f.IsZero() || (f.count() == 1 && f.Lang != ""):
+	case f.byLang():
 		p = planWindow(sc.Window, 0, 1, sc.db.table("tweet_deletions"))
 		c.time("minute", p)
 		if f.Lang != "" {
@@ -902,8 +923,11 @@ func (sc *Scope) breakdown(ctx context.Context, col string, limit int) (Shares, 
 	var q string
 	var c cond
 	p := planWindow(sc.Window, 0, 1, sc.db.table("tweet_deletions"))
-	if sc.Filter.IsZero() {
+	if sc.Filter.byLang() {
 		c.time("minute", p)
+		if sc.Filter.Lang != "" {
+			c.add("lang = ?", sc.Filter.Lang)
+		}
 		q = fmt.Sprintf("SELECT toString(%s) AS label, sum(tweets) AS n, sum(sentiment_sum) FROM sentiment_minute WHERE %s GROUP BY label", col, c.sql())
 	} else {
 		var err error
