@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -127,7 +128,21 @@ type Scope struct {
 	tweets    int64
 	withdrawn bool
 	err       error
+	// tops holds the first sharedTop hashtags and words of the window, read once for the
+	// panels that rank them (the top hashtags, their volume, the cloud).
+	tops [2]topTermsMemo
 }
+
+// topTermsMemo is one term source's ranking, computed by the first panel that asks.
+type topTermsMemo struct {
+	once  sync.Once
+	terms Terms
+	err   error
+}
+
+// sharedTop is how many terms a scope ranks once for its panels; a longer list is
+// asked for on its own.
+const sharedTop = 100
 
 // NewScope resolves span to a window of whole minutes.
 func (db *DB) NewScope(ctx context.Context, span Span, f Filter) (*Scope, error) {
@@ -600,11 +615,12 @@ func (sc *Scope) TopWords(ctx context.Context, limit int) (Terms, error) {
 type termSource struct {
 	table, key, array string
 	budget            func(budgets) int64
+	index             int // in Scope.tops
 }
 
 var (
-	hashtagTerms = termSource{table: "hashtag_minute", key: "hashtag", array: "hashtags", budget: func(b budgets) int64 { return b.hashtagMinute }}
-	wordTerms    = termSource{table: "word_minute", key: "word", array: "words", budget: func(b budgets) int64 { return b.wordMinute }}
+	hashtagTerms = termSource{table: "hashtag_minute", key: "hashtag", array: "hashtags", budget: func(b budgets) int64 { return b.hashtagMinute }, index: 0}
+	wordTerms    = termSource{table: "word_minute", key: "word", array: "words", budget: func(b budgets) int64 { return b.wordMinute }, index: 1}
 )
 
 // termsQuery returns the query of the top terms of src within p: from the aggregate
@@ -637,7 +653,21 @@ func (sc *Scope) termPlan(ctx context.Context, src termSource) (plan, error) {
 	return sc.plan(ctx, sc.budget.tweets)
 }
 
+// topTerms returns the limit most used terms of src. Up to sharedTop, they come from the
+// scope's ranking, so that the panels of one scope read them once.
 func (sc *Scope) topTerms(ctx context.Context, src termSource, limit int) (Terms, error) {
+	if limit > sharedTop {
+		return sc.rankTerms(ctx, src, limit)
+	}
+	m := &sc.tops[src.index]
+	m.once.Do(func() { m.terms, m.err = sc.rankTerms(ctx, src, sharedTop) })
+	t := m.terms
+	t.Items = slices.Clone(t.Items[:min(limit, len(t.Items))])
+	return t, m.err
+}
+
+// rankTerms reads the limit most used terms of src.
+func (sc *Scope) rankTerms(ctx context.Context, src termSource, limit int) (Terms, error) {
 	t := Terms{Items: []TermCount{}, Sample: exact}
 	if !sc.HasData {
 		return t, nil

@@ -522,6 +522,38 @@ func TestDashboardRising(t *testing.T) {
 	}
 }
 
+// TestTopTermsOfOneScope asks one scope for its top hashtags and words at several lengths,
+// shorter and longer than the ranking the scope keeps for its panels: each list is the
+// head of the full ranking, and a list changed by its caller leaves the others alone.
+func TestTopTermsOfOneScope(t *testing.T) {
+	t.Parallel()
+	db, m := loadDashboardModel(t)
+	ctx := context.Background()
+	last := m.base.Add(179 * time.Minute)
+	want := map[string][]warehouse.TermCount{
+		"hashtags": termCounts(m.live(m.base, last.Add(time.Minute), warehouse.Filter{}), func(r warehouse.TweetRow) []string { return r.Hashtags }),
+		"words":    termCounts(m.live(m.base, last.Add(time.Minute), warehouse.Filter{}), func(r warehouse.TweetRow) []string { return r.Words }),
+	}
+	sc, err := db.NewScope(ctx, warehouse.Span{}, warehouse.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, top := range map[string]func(context.Context, int) (warehouse.Terms, error){"hashtags": sc.TopHashtags, "words": sc.TopWords} {
+		for _, n := range []int{2, 300, 1, 5, 100} {
+			got, err := top(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := want[kind][:min(n, len(want[kind]))]; !sameTerms(got.Items, w) {
+				t.Errorf("top %d %s = %+v, want %+v", n, kind, got.Items, w)
+			}
+			for i := range got.Items {
+				got.Items[i].Term = "changed"
+			}
+		}
+	}
+}
+
 // TestDashboardSampled makes every panel sample (a budget of 100 tweets a window) and checks
 // that the estimates hold together: every timeline bucket read, counts scaled up to the
 // window. The model's periodic tweets alias with the evenly spaced slices, so estimates
