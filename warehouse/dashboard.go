@@ -224,15 +224,6 @@ func (sc *Scope) queryRow(ctx context.Context, q string, args ...any) driver.Row
 // tweetsOfMinutes counts the tweets of the minutes [?, ?) from the aggregate.
 const tweetsOfMinutes = "SELECT sum(tweets) FROM sentiment_minute WHERE minute >= ? AND minute < ?"
 
-// countTweets returns the tweets of the minutes [from, to), from the aggregate.
-func (db *DB) countTweets(ctx context.Context, from, to time.Time) (int64, error) {
-	var n int64
-	if err := db.conn.QueryRow(ctx, tweetsOfMinutes, from, to).Scan(&n); err != nil {
-		return 0, fmt.Errorf("warehouse: count tweets: %w", err)
-	}
-	return n, nil
-}
-
 // span is a half-open range of whole minutes, [from, to).
 type span struct{ from, to time.Time }
 
@@ -849,20 +840,21 @@ func (sc *Scope) RisingHashtags(ctx context.Context, limit int, all bool) (Risin
 	}
 	r.Current, r.Previous = cur, prev
 	both := Window{From: prev.From, To: cur.To}
-	n, err := sc.db.countTweets(ctx, both.From, both.end())
-	if err != nil {
-		return r, err
+	// The tweets of both windows (what the plan reads), of the current one (the threshold),
+	// and whether both hold a withdrawn tweet (as Scope.windowTweets for the scope's window).
+	var n, recentTweets int64
+	var withdrawn uint64
+	if err := sc.queryRow(ctx, "SELECT ("+tweetsOfMinutes+"), ("+tweetsOfMinutes+"), (SELECT count() FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)",
+		both.From, both.end(), cur.From, cur.end(), both.From, both.end()).Scan(&n, &recentTweets, &withdrawn); err != nil {
+		return r, fmt.Errorf("warehouse: count tweets: %w", err)
 	}
 	budget := sc.budget.hashtagMinute
 	if !sc.Filter.IsZero() {
 		budget = sc.budget.tweets
 	}
 	p := planWindow(both, n, budget, sc.db.table("tweet_deletions"))
+	p.noneWithdrawn = withdrawn == 0
 	r.Sample = p.sample()
-	recentTweets, err := sc.db.countTweets(ctx, cur.From, cur.end())
-	if err != nil {
-		return r, err
-	}
 	// The threshold is in the units of the rows read, before scaling.
 	minRecent := max(5, int64(math.Round(float64(recentTweets)/1000*p.fraction)))
 	inner, args := sc.termsQueryByTime(p)
