@@ -131,6 +131,10 @@ type Scope struct {
 	// tops holds the first sharedTop hashtags and words of the window, read once for the
 	// panels that rank them (the top hashtags, their volume, the cloud).
 	tops [2]topTermsMemo
+	// tally is the filtered window's tweets by label and language, read once for the
+	// panels that count them (the KPIs, the sentiment mix, the languages).
+	tallyOnce sync.Once
+	tally     tally
 }
 
 // topTermsMemo is one term source's ranking, computed by the first panel that asks.
@@ -414,23 +418,28 @@ func (sc *Scope) KPIs(ctx context.Context) (KPIs, error) {
 		}
 		k.ActiveHashtags, k.HashtagSample = int64(tags), p.sample()
 	} else {
-		p, err := sc.plan(ctx, sc.budget.tweets)
+		tl, err := sc.tallied(ctx)
 		if err != nil {
 			return k, err
 		}
-		var c cond
-		c.time("created_at", p).tweets(sc.Filter, p)
-		var n, pos, neg, tags uint64
-		if err := sc.queryRow(ctx, `SELECT count(), sum(sentiment), countIf(sentiment_label = 'positive'),
-			countIf(sentiment_label = 'negative'), uniqExactArray(hashtags), min(created_at) FROM tweets WHERE `+c.sql(), c.args...,
-		).Scan(&n, &sentSum, &pos, &neg, &tags, &first); err != nil {
-			return k, fmt.Errorf("warehouse: filtered kpis: %w", err)
+		p := tl.plan
+		var n, pos, neg int64
+		for _, g := range tl.groups {
+			n += g.tweets
+			sentSum += g.sum
+			switch g.label {
+			case "positive":
+				pos += g.tweets
+			case "negative":
+				neg += g.tweets
+			}
 		}
+		first = tl.first
 		if p.sampled() {
 			first = sc.Window.From // the first slice read is not where the data begins
 		}
-		k.Tweets, k.Positive, k.Negative = p.scale(int64(n)), p.scale(int64(pos)), p.scale(int64(neg))
-		k.ActiveHashtags = int64(tags)
+		k.Tweets, k.Positive, k.Negative = p.scale(n), p.scale(pos), p.scale(neg)
+		k.ActiveHashtags = int64(tl.hashtags)
 		k.Sample, k.HashtagSample = p.sample(), p.sample()
 		sentSum /= p.fraction
 	}
@@ -935,51 +944,65 @@ func (sc *Scope) Languages(ctx context.Context, limit int) (Shares, error) {
 	return sc.breakdown(ctx, "lang", limit)
 }
 
-// breakdown counts the window's tweets by col, sentiment_label or lang: columns of both
-// sentiment_minute and tweets.
+// breakdown counts the window's tweets by col, sentiment_label or lang: columns of
+// sentiment_minute, which answers a language filter or none, and of the scope's tally,
+// which answers the others.
 func (sc *Scope) breakdown(ctx context.Context, col string, limit int) (Shares, error) {
 	sh := Shares{Items: []LabelCount{}, Sample: exact}
 	if !sc.HasData {
 		return sh, nil
 	}
-	var q string
-	var c cond
+	type count struct {
+		n   int64
+		sum float64
+	}
+	by := map[string]count{}
 	p := planWindow(sc.Window, 0, 1, sc.db.table("tweet_deletions"))
 	if sc.Filter.byLang() {
+		var c cond
 		c.time("minute", p)
 		if sc.Filter.Lang != "" {
 			c.add("lang = ?", sc.Filter.Lang)
 		}
-		q = fmt.Sprintf("SELECT toString(%s) AS label, sum(tweets) AS n, sum(sentiment_sum) FROM sentiment_minute WHERE %s GROUP BY label", col, c.sql())
+		rows, err := sc.query(ctx, fmt.Sprintf("SELECT toString(%s) AS label, sum(tweets) AS n, sum(sentiment_sum) FROM sentiment_minute WHERE %s GROUP BY label", col, c.sql()), c.args...)
+		if err != nil {
+			return sh, fmt.Errorf("warehouse: tweets by %s: %w", col, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var label string
+			var c count
+			if err := rows.Scan(&label, &c.n, &c.sum); err != nil {
+				return sh, fmt.Errorf("warehouse: scan tweets by %s: %w", col, err)
+			}
+			by[label] = c
+		}
+		if err := rows.Err(); err != nil {
+			return sh, fmt.Errorf("warehouse: tweets by %s: %w", col, err)
+		}
 	} else {
-		var err error
-		if p, err = sc.plan(ctx, sc.budget.tweets); err != nil {
+		tl, err := sc.tallied(ctx)
+		if err != nil {
 			return sh, err
 		}
-		c.time("created_at", p).tweets(sc.Filter, p)
-		q = fmt.Sprintf("SELECT toString(%s) AS label, toInt64(count()) AS n, sum(toFloat64(sentiment)) FROM tweets WHERE %s GROUP BY label", col, c.sql())
+		p = tl.plan
+		for _, g := range tl.groups {
+			key := g.label
+			if col == "lang" {
+				key = g.lang
+			}
+			c := by[key]
+			c.n += g.tweets
+			c.sum += g.sum
+			by[key] = c
+		}
 	}
 	sh.Sample = p.sample()
-	rows, err := sc.query(ctx, q, c.args...)
-	if err != nil {
-		return sh, fmt.Errorf("warehouse: tweets by %s: %w", col, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var it LabelCount
-		var s float64
-		if err := rows.Scan(&it.Label, &it.Tweets, &s); err != nil {
-			return sh, fmt.Errorf("warehouse: scan tweets by %s: %w", col, err)
-		}
-		if it.Tweets <= 0 {
+	for label, c := range by {
+		if c.n <= 0 {
 			continue
 		}
-		it.Sentiment = s / float64(it.Tweets)
-		it.Tweets = p.scale(it.Tweets)
-		sh.Items = append(sh.Items, it)
-	}
-	if err := rows.Err(); err != nil {
-		return sh, err
+		sh.Items = append(sh.Items, LabelCount{Label: label, Tweets: p.scale(c.n), Sentiment: c.sum / float64(c.n)})
 	}
 	sort.Slice(sh.Items, func(i, j int) bool {
 		a, b := sh.Items[i], sh.Items[j]
@@ -992,4 +1015,67 @@ func (sc *Scope) breakdown(ctx context.Context, col string, limit int) (Shares, 
 		sh.Items = sh.Items[:limit]
 	}
 	return sh, nil
+}
+
+// tally is a filtered window's tweets, read from the tweets table within plan: counted and
+// summed by sentiment label and language, with the first tweet's time and the distinct
+// hashtags of them all.
+type tally struct {
+	plan     plan
+	groups   []tallyGroup
+	first    time.Time
+	hashtags uint64
+	err      error
+}
+
+type tallyGroup struct {
+	label, lang string
+	tweets      int64
+	sum         float64
+}
+
+// tallied reads the scope's tally once, for every panel that asks: one scan of the tweets
+// table where the KPIs, the sentiment mix and the languages took one each. The totals row
+// (WITH TOTALS) holds what does not add up over the groups: the first tweet and the
+// distinct hashtags.
+func (sc *Scope) tallied(ctx context.Context) (*tally, error) {
+	sc.tallyOnce.Do(func() {
+		tl := &sc.tally
+		if tl.plan, tl.err = sc.plan(ctx, sc.budget.tweets); tl.err != nil {
+			return
+		}
+		var c cond
+		c.time("created_at", tl.plan).tweets(sc.Filter, tl.plan)
+		rows, err := sc.query(ctx, `SELECT toString(sentiment_label), lang, toInt64(count()), sum(toFloat64(sentiment)),
+			min(created_at), uniqExactArray(hashtags) FROM tweets WHERE `+c.sql()+` GROUP BY sentiment_label, lang WITH TOTALS`, c.args...)
+		if err != nil {
+			tl.err = fmt.Errorf("warehouse: filtered tally: %w", err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var g tallyGroup
+			var first time.Time
+			var tags uint64
+			if err := rows.Scan(&g.label, &g.lang, &g.tweets, &g.sum, &first, &tags); err != nil {
+				tl.err = fmt.Errorf("warehouse: scan filtered tally: %w", err)
+				return
+			}
+			tl.groups = append(tl.groups, g)
+		}
+		if err := rows.Err(); err != nil {
+			tl.err = fmt.Errorf("warehouse: filtered tally: %w", err)
+			return
+		}
+		if len(tl.groups) == 0 {
+			return // no totals row without rows
+		}
+		var label, lang string
+		var n int64
+		var sum float64
+		if err := rows.Totals(&label, &lang, &n, &sum, &tl.first, &tl.hashtags); err != nil {
+			tl.err = fmt.Errorf("warehouse: filtered tally's totals: %w", err)
+		}
+	})
+	return &sc.tally, sc.tally.err
 }
