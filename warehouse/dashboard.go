@@ -31,6 +31,10 @@ import (
 //     read from the aggregate keyed by it, and so are the counts a language alone filters
 //     (the KPIs' tweets and sentiment, the sentiment mix, the languages).
 //
+// The panels of one scope (a snapshot, a live stream's tick) share what they read alike:
+// the ranking of the top hashtags and words (Scope.topTerms), and a filtered window's
+// tally by label and language (Scope.tallied).
+//
 // Every panel reads a bounded amount: when a window holds more tweets than a panel's budget
 // (measured with `starling bench dashboard`: reading that much takes ClickHouse 18.16 about
 // 20-40 ms on two busy cores), the panel reads a systematic sample instead: up to maxSlices
