@@ -217,6 +217,15 @@ const clusterSchemaVersion = 5
 // its tables are not replicated, and the cluster's must be created empty and filled
 // (INSERT INTO tweets SELECT ... FROM remote(...)).
 func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
+	// Every run takes the lock: the upgrade steps look before they act, and two processes
+	// upgrading at once would both find a column missing and both add it.
+	migrateMu.Lock()
+	defer migrateMu.Unlock()
+	lock, err := db.lockSchema(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	engines, err := db.tableEngines(ctx, []string{"tweets", "minute_stats"})
 	if err != nil {
 		return err
@@ -238,6 +247,9 @@ func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
 		if err != nil {
 			return err
 		}
+		if err := lock.check(ctx); err != nil {
+			return err
+		}
 		if applied[3] && !applied[4] {
 			// A cluster made by an earlier release: its tables lack version 4's columns
 			// (which the new views read), and the view version 4 replaces is there.
@@ -250,6 +262,9 @@ func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
 				return err
 			}
 		}
+	}
+	if err := lock.check(ctx); err != nil {
+		return err
 	}
 	for i, stmt := range splitStatements(fill.Replace(clusterSchema)) {
 		if err := db.conn.Exec(ctx, stmt); err != nil {

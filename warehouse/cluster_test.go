@@ -3,6 +3,7 @@ package warehouse_test
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -228,11 +229,80 @@ func TestConsoleOnCluster(t *testing.T) {
 	}
 }
 
+// TestClusterMigrateTakesTheSchemaLock holds the schema lock on the server every process
+// asks for it (the cluster's first) as another live process would: Migrate waits and
+// creates nothing; once the lock is gone it migrates.
+func TestClusterMigrateTakesTheSchemaLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := warehousetest.Cluster(t)
+	cfg.Database += "_locked"
+	db, err := warehouse.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t.Cleanup(func() {
+		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database+" ON CLUSTER "+cfg.Cluster)
+	})
+	first, err := db.LockServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"CREATE TABLE " + warehouse.SchemaLock + " (owner String, at DateTime) ENGINE = MergeTree ORDER BY at",
+		"INSERT INTO " + warehouse.SchemaLock + " (owner, at) SELECT 'another process', now()",
+	} {
+		if err := first.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err = db.Migrate(short)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Migrate under another's fresh lock = %v, want it to wait until its context ends", err)
+	}
+	// On every server: nothing but the lock, on the first.
+	var tables []string
+	var servers string // every server, each a shard of remote()
+	if err := db.Conn().QueryRow(ctx, "SELECT arrayStringConcat(groupArray(concat(host_address, ':', toString(port))), ',') FROM system.clusters WHERE cluster = ?",
+		cfg.Cluster).Scan(&servers); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Conn().Query(ctx, "SELECT name FROM remote('"+servers+"', system.tables) WHERE database = ?", cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if len(tables) != 1 || tables[0] != warehouse.SchemaLock {
+		t.Fatalf("tables made under another's lock: %v", tables)
+	}
+	if err := first.Exec(ctx, "DROP TABLE "+warehouse.SchemaLock); err != nil {
+		t.Fatal(err)
+	}
+	if errs := migrateAtOnce(ctx, cfg, 3); errors.Join(errs...) != nil {
+		t.Fatalf("Migrate once the lock is gone: %v", errs)
+	}
+	applied, err := db.AppliedMigrations(ctx)
+	if err != nil || len(applied) != 5 {
+		t.Errorf("applied %v, %v; want versions 1 to 5", applied, err)
+	}
+}
+
 //go:embed testdata/cluster-schema-v3.sql
 var clusterSchemaV3 string
 
 // TestClusterUpgradeFromVersion3 migrates a cluster made by the release of schema version 3
-// (its cluster schema, kept in testdata) with tweets and aggregates in it: the tables end
+// (its cluster schema, kept in testdata) with tweets and aggregates in it, from three
+// processes at once (the schema lock lets one at a time through): the tables end
 // as a new cluster's, and what was there reads as the lexicon engine's scores.
 func TestClusterUpgradeFromVersion3(t *testing.T) {
 	t.Parallel()
@@ -262,8 +332,8 @@ func TestClusterUpgradeFromVersion3(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
+	if errs := migrateAtOnce(ctx, cfg, 3); errors.Join(errs...) != nil { // three processes starting together
+		t.Fatal(errs)
 	}
 	if err := db.Migrate(ctx); err != nil { // and again: nothing left to do
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package warehouse
 import (
 	"context"
 	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // MigrateTo applies the migrations up to a version, for the upgrade tests.
@@ -86,3 +88,6 @@ func (db *DB) PointNativeAt(addr string) { db.native.addrs = []string{addr} }
 
 // NativeOn reports whether INSERTs go through the native writer.
 func (db *DB) NativeOn() bool { return db.native != nil && db.native.on() }
+
+// LockServer is the connection to the server that holds the schema lock.
+func (db *DB) LockServer() (driver.Conn, error) { return db.lockServer() }

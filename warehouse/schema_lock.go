@@ -10,13 +10,16 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // Several processes migrate one warehouse when ETL replicas start together. Each statement
 // of a migration may run twice, but not interleaved with a later migration: a replica still
 // turning version 2's tables into views could drop the view version 4 had just replaced.
-// So a single server's migrations run in one process at a time, under a lock held in
-// ClickHouse itself.
+// So migrations run in one process at a time, under a lock held in ClickHouse itself: on
+// one server, that server; on a cluster, the first server the cluster lists (the first
+// replica of its first shard, as system.clusters orders them on every server), so that every
+// process asks the same one, and its ON CLUSTER statements run one process's at a time.
 //
 // The lock is a table: only one CREATE TABLE of a name succeeds. Its owner adds a row with
 // its token every lockBeat while it migrates and drops the table when done. A lock whose
@@ -53,16 +56,28 @@ var errLockLost = errors.New("warehouse: another process took the schema lock ov
 
 // schemaLockHeld is the schema lock while this process holds it.
 type schemaLockHeld struct {
-	db   *DB
+	conn driver.Conn // to the server holding the lock
 	stop context.CancelFunc
 	done chan struct{}
 }
 
+// lockServer returns the connection to the server that holds the schema lock.
+func (db *DB) lockServer() (driver.Conn, error) {
+	if db.topo == nil {
+		return db.conn, nil
+	}
+	return db.connTo(db.topo.shards[0][0])
+}
+
 // lockSchema waits until this process holds the schema lock, or ctx ends.
 func (db *DB) lockSchema(ctx context.Context) (*schemaLockHeld, error) {
+	conn, err := db.lockServer()
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: the schema lock's server: %w", err)
+	}
 	waited := false
 	for {
-		owned, err := db.takeSchemaLock(ctx)
+		owned, err := db.takeSchemaLock(ctx, conn)
 		if err != nil {
 			return nil, err
 		}
@@ -80,32 +95,32 @@ func (db *DB) lockSchema(ctx context.Context) (*schemaLockHeld, error) {
 		}
 	}
 	beatCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	l := &schemaLockHeld{db: db, stop: stop, done: make(chan struct{})}
+	l := &schemaLockHeld{conn: conn, stop: stop, done: make(chan struct{})}
 	go l.beat(beatCtx)
 	return l, nil
 }
 
 // takeSchemaLock creates the lock, or finds it this process's, or clears a dead owner's;
 // false means another process holds it (or held it a moment ago: try again).
-func (db *DB) takeSchemaLock(ctx context.Context) (bool, error) {
-	err := db.conn.Exec(ctx, "CREATE TABLE "+schemaLock+" (owner String, at DateTime) ENGINE = MergeTree ORDER BY at")
+func (db *DB) takeSchemaLock(ctx context.Context, conn driver.Conn) (bool, error) {
+	err := conn.Exec(ctx, "CREATE TABLE "+schemaLock+" (owner String, at DateTime) ENGINE = MergeTree ORDER BY at")
 	if err == nil {
-		return true, db.markSchemaLock(ctx)
+		return true, markSchemaLock(ctx, conn)
 	}
 	var ex *clickhouse.Exception
 	if !errors.As(err, &ex) || ex.Code != codeTableExists {
 		return false, fmt.Errorf("warehouse: create %s: %w", schemaLock, err)
 	}
-	owner, idle, err := db.schemaLockOwner(ctx)
+	owner, idle, err := schemaLockOwner(ctx, conn)
 	if err != nil {
 		return false, nil // dropped meanwhile: try again
 	}
 	switch {
 	case owner == processToken:
-		return true, db.markSchemaLock(ctx)
+		return true, markSchemaLock(ctx, conn)
 	case idle > lockStale:
 		db.cfg.Logger.Warn("taking over the schema lock of a process that stopped migrating", "lock", schemaLock, "owner", owner, "idle", idle)
-		if err := db.conn.Exec(ctx, "DROP TABLE IF EXISTS "+schemaLock); err != nil && !isCode(err, codeTableGone) {
+		if err := conn.Exec(ctx, "DROP TABLE IF EXISTS "+schemaLock); err != nil && !isCode(err, codeTableGone) {
 			return false, fmt.Errorf("warehouse: drop a dead owner's %s: %w", schemaLock, err)
 		}
 	}
@@ -114,10 +129,10 @@ func (db *DB) takeSchemaLock(ctx context.Context) (bool, error) {
 
 // schemaLockOwner reads the lock's newest owner and how long ago it wrote. A lock without
 // rows (its creator died before its first) counts from when the table was made.
-func (db *DB) schemaLockOwner(ctx context.Context) (owner string, idle time.Duration, err error) {
+func schemaLockOwner(ctx context.Context, conn driver.Conn) (owner string, idle time.Duration, err error) {
 	var rows uint64
 	var last, made, now int64
-	err = db.conn.QueryRow(ctx, `SELECT
+	err = conn.QueryRow(ctx, `SELECT
 		(SELECT argMax(owner, at) FROM `+schemaLock+`), (SELECT count() FROM `+schemaLock+`),
 		(SELECT toInt64(max(at)) FROM `+schemaLock+`), toInt64(any(metadata_modification_time)), toInt64(now())
 		FROM system.tables WHERE database = currentDatabase() AND name = ?`, schemaLock).Scan(&owner, &rows, &last, &made, &now)
@@ -128,8 +143,8 @@ func (db *DB) schemaLockOwner(ctx context.Context) (owner string, idle time.Dura
 }
 
 // markSchemaLock writes this process's token into the lock, with the server's time.
-func (db *DB) markSchemaLock(ctx context.Context) error {
-	if err := db.conn.Exec(ctx, "INSERT INTO "+schemaLock+" (owner, at) SELECT ?, now()", processToken); err != nil {
+func markSchemaLock(ctx context.Context, conn driver.Conn) error {
+	if err := conn.Exec(ctx, "INSERT INTO "+schemaLock+" (owner, at) SELECT ?, now()", processToken); err != nil {
 		return fmt.Errorf("warehouse: write %s: %w", schemaLock, err)
 	}
 	return nil
@@ -146,14 +161,14 @@ func (l *schemaLockHeld) beat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			l.db.markSchemaLock(ctx)
+			markSchemaLock(ctx, l.conn)
 		}
 	}
 }
 
 // check reports errLockLost if the lock is no longer this process's.
 func (l *schemaLockHeld) check(ctx context.Context) error {
-	owner, _, err := l.db.schemaLockOwner(ctx)
+	owner, _, err := schemaLockOwner(ctx, l.conn)
 	if err != nil {
 		return fmt.Errorf("warehouse: read %s: %w", schemaLock, err)
 	}
@@ -171,7 +186,7 @@ func (l *schemaLockHeld) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if l.check(ctx) == nil {
-		l.db.conn.Exec(ctx, "DROP TABLE IF EXISTS "+schemaLock)
+		l.conn.Exec(ctx, "DROP TABLE IF EXISTS "+schemaLock)
 	}
 }
 
