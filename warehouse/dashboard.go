@@ -135,6 +135,9 @@ type Scope struct {
 	// tops holds the first sharedTop hashtags and words of the window, read once for the
 	// panels that rank them (the top hashtags, their volume, the cloud).
 	tops [2]topTermsMemo
+	// ranking is a filtered window's top hashtags with their volume, read once for both.
+	rankOnce sync.Once
+	ranking  hashtagRanking
 	// tally is the filtered window's tweets by label and language, read once for the
 	// panels that count them (the KPIs, the sentiment mix, the languages).
 	tallyOnce sync.Once
@@ -664,7 +667,13 @@ func (sc *Scope) topTerms(ctx context.Context, src termSource, limit int) (Terms
 		return sc.rankTerms(ctx, src, limit)
 	}
 	m := &sc.tops[src.index]
-	m.once.Do(func() { m.terms, m.err = sc.rankTerms(ctx, src, sharedTop) })
+	m.once.Do(func() {
+		if src.index == hashtagTerms.index && !sc.Filter.IsZero() {
+			m.terms, m.err = sc.filteredHashtagTerms(ctx)
+		} else {
+			m.terms, m.err = sc.rankTerms(ctx, src, sharedTop)
+		}
+	})
 	t := m.terms
 	t.Items = slices.Clone(t.Items[:min(limit, len(t.Items))])
 	return t, m.err
@@ -762,56 +771,107 @@ func (sc *Scope) HashtagSeries(ctx context.Context, top int) (SeriesSet, error) 
 	return set, nil
 }
 
-// filteredHashtagSeries is HashtagSeries for a filtered scope, which reads the tweets
-// table: the top hashtags and their minutes come from one scan of it (the same hashtags,
-// in the same order, as TopHashtags), where the top first and then their series took two.
+// filteredHashtagSeries is HashtagSeries for a filtered scope, from the scope's ranking of
+// hashtags (at most sharedTop of them; the API asks for 20 at most).
 func (sc *Scope) filteredHashtagSeries(ctx context.Context, top int, set SeriesSet) (SeriesSet, error) {
 	if !sc.HasData {
 		return set, nil
 	}
-	p, err := sc.termPlan(ctx, hashtagTerms)
+	r, err := sc.rankedHashtags(ctx)
 	if err != nil {
 		return set, err
 	}
-	b := bucketsFor(p)
-	set.BucketMinutes, set.Start, set.Sample = int(b.step/time.Minute), b.start, p.sample()
-	var c cond
-	c.time("created_at", p).tweets(sc.Filter, p)
-	q := `SELECT hashtag, sum(c) AS n, groupArray(m), groupArray(c) FROM (
-		SELECT toStartOfMinute(created_at) AS m, hashtag, toInt64(count()) AS c FROM tweets ARRAY JOIN hashtags AS hashtag
-		WHERE ` + c.sql() + ` GROUP BY m, hashtag
-	) GROUP BY hashtag HAVING n > 0 ORDER BY n DESC, hashtag LIMIT ?`
-	rows, err := sc.query(ctx, q, append(c.args, uint64(top))...)
-	if err != nil {
-		return set, fmt.Errorf("warehouse: hashtag series: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h string
-		var n int64
-		var minutes []time.Time
-		var counts []int64
-		if err := rows.Scan(&h, &n, &minutes, &counts); err != nil {
-			return set, fmt.Errorf("warehouse: scan hashtag series: %w", err)
-		}
-		s := Series{Hashtag: h, Points: make([]int64, b.n)}
-		for i, m := range minutes {
-			if j := b.index(m); j >= 0 {
-				s.Points[j] += counts[i]
-			}
-		}
-		for i := range s.Points {
-			s.Points[i] = p.scale(s.Points[i])
+	set.BucketMinutes, set.Start, set.Sample = int(r.buckets.step/time.Minute), r.buckets.start, r.plan.sample()
+	for _, h := range r.items[:min(top, len(r.items))] {
+		s := Series{Hashtag: h.term, Points: make([]int64, len(h.points))}
+		for i, n := range h.points {
+			s.Points[i] = r.plan.scale(n)
 		}
 		set.Series = append(set.Series, s)
-	}
-	if err := rows.Err(); err != nil {
-		return set, fmt.Errorf("warehouse: hashtag series: %w", err)
 	}
 	if len(set.Series) == 0 { // as HashtagSeries answers when there is no top hashtag
 		set.BucketMinutes, set.Start = 1, sc.Window.From
 	}
 	return set, nil
+}
+
+// filteredHashtagTerms is the scope's ranking of hashtags as Terms.
+func (sc *Scope) filteredHashtagTerms(ctx context.Context) (Terms, error) {
+	t := Terms{Items: []TermCount{}, Sample: exact}
+	if !sc.HasData {
+		return t, nil
+	}
+	r, err := sc.rankedHashtags(ctx)
+	if err != nil {
+		return t, err
+	}
+	t.Sample = r.plan.sample()
+	for _, h := range r.items {
+		t.Items = append(t.Items, TermCount{Term: h.term, Tweets: r.plan.scale(h.tweets), Sentiment: h.sum / float64(h.tweets)})
+	}
+	return t, nil
+}
+
+// hashtagRanking is a filtered window's top hashtags (sharedTop of them), each with its
+// tweets per bucket of the window: what the top hashtags and their volume both show.
+type hashtagRanking struct {
+	plan    plan
+	buckets buckets
+	items   []rankedHashtag
+	err     error
+}
+
+// rankedHashtag is one hashtag of a ranking, its counts as read (not scaled).
+type rankedHashtag struct {
+	term   string
+	tweets int64
+	sum    float64 // sentiment
+	points []int64 // tweets in each bucket
+}
+
+// rankedHashtags reads the scope's ranking of hashtags once: one scan of the tweets table
+// for the top hashtags and their volume, which took one each. The rows are summed by
+// bucket in the query (a bucket's index from the tweet's time), so that what it returns is
+// bounded by sharedTop × the buckets of a timeline.
+func (sc *Scope) rankedHashtags(ctx context.Context) (*hashtagRanking, error) {
+	sc.rankOnce.Do(func() {
+		r := &sc.ranking
+		if r.plan, r.err = sc.termPlan(ctx, hashtagTerms); r.err != nil {
+			return
+		}
+		r.buckets = bucketsFor(r.plan)
+		var c cond
+		c.time("created_at", r.plan).tweets(sc.Filter, r.plan)
+		q := `SELECT hashtag, sum(c) AS n, sum(s), groupArray(b), groupArray(c) FROM (
+			SELECT intDiv(toInt64(toUInt32(created_at)) - ?, ?) AS b, hashtag, toInt64(count()) AS c, sum(toFloat64(sentiment)) AS s
+			FROM tweets ARRAY JOIN hashtags AS hashtag WHERE ` + c.sql() + ` GROUP BY b, hashtag
+		) GROUP BY hashtag HAVING n > 0 ORDER BY n DESC, hashtag LIMIT ?`
+		args := append([]any{r.buckets.start.Unix(), int64(r.buckets.step / time.Second)}, c.args...)
+		rows, err := sc.query(ctx, q, append(args, uint64(sharedTop))...)
+		if err != nil {
+			r.err = fmt.Errorf("warehouse: top hashtags: %w", err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			h := rankedHashtag{points: make([]int64, r.buckets.n)}
+			var bs, counts []int64
+			if err := rows.Scan(&h.term, &h.tweets, &h.sum, &bs, &counts); err != nil {
+				r.err = fmt.Errorf("warehouse: scan top hashtags: %w", err)
+				return
+			}
+			for i, b := range bs {
+				if b >= 0 && b < int64(r.buckets.n) {
+					h.points[b] += counts[i]
+				}
+			}
+			r.items = append(r.items, h)
+		}
+		if err := rows.Err(); err != nil {
+			r.err = fmt.Errorf("warehouse: top hashtags: %w", err)
+		}
+	})
+	return &sc.ranking, sc.ranking.err
 }
 
 // RisingTerm is a hashtag with its use in a window and in the window before.
