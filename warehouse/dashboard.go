@@ -32,8 +32,9 @@ import (
 //     (the KPIs' tweets and sentiment, the sentiment mix, the languages).
 //
 // The panels of one scope (a snapshot, a live stream's tick) share what they read alike:
-// the ranking of the top hashtags and words (Scope.topTerms), and a filtered window's
-// tally by label and language (Scope.tallied).
+// the ranking of the top hashtags and words (Scope.topTerms; with a filter, the hashtags'
+// with their volume, Scope.rankedHashtags), and a filtered window's tally by label and
+// language (Scope.tallied).
 //
 // Every panel reads a bounded amount: when a window holds more tweets than a panel's budget
 // (measured with `starling bench dashboard`: reading that much takes ClickHouse 18.16 about
