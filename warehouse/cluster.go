@@ -219,13 +219,11 @@ const clusterSchemaVersion = 5
 func (db *DB) migrateCluster(ctx context.Context, ms []migration) error {
 	// Every run takes the lock: the upgrade steps look before they act, and two processes
 	// upgrading at once would both find a column missing and both add it.
-	migrateMu.Lock()
-	defer migrateMu.Unlock()
-	lock, err := db.lockSchema(ctx)
-	if err != nil {
-		return err
-	}
-	defer lock.release()
+	return db.holdingSchemaLock(ctx, func(lock *schemaLockHeld) error { return db.migrateClusterLocked(ctx, ms, lock) })
+}
+
+// migrateClusterLocked is migrateCluster under the schema lock.
+func (db *DB) migrateClusterLocked(ctx context.Context, ms []migration, lock *schemaLockHeld) error {
 	engines, err := db.tableEngines(ctx, []string{"tweets", "minute_stats"})
 	if err != nil {
 		return err

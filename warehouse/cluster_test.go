@@ -235,34 +235,13 @@ func TestConsoleOnCluster(t *testing.T) {
 func TestClusterMigrateTakesTheSchemaLock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := warehousetest.Cluster(t)
-	cfg.Database += "_locked"
-	db, err := warehouse.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	t.Cleanup(func() {
-		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database+" ON CLUSTER "+cfg.Cluster)
-	})
+	db, cfg := openClusterDatabase(t, "_locked")
 	first, err := db.LockServer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		"CREATE TABLE " + warehouse.SchemaLock + " (owner String, at DateTime) ENGINE = MergeTree ORDER BY at",
-		"INSERT INTO " + warehouse.SchemaLock + " (owner, at) SELECT 'another process', now()",
-	} {
-		if err := first.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	short, cancel := context.WithTimeout(ctx, 2*time.Second)
-	err = db.Migrate(short)
-	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Migrate under another's fresh lock = %v, want it to wait until its context ends", err)
-	}
+	holdSchemaLock(t, first)
+	waitsForTheLock(t, db)
 	// On every server: nothing but the lock, on the first.
 	var tables []string
 	var servers string // every server, each a shard of remote()
@@ -297,6 +276,23 @@ func TestClusterMigrateTakesTheSchemaLock(t *testing.T) {
 	}
 }
 
+// openClusterDatabase opens a database of the test cluster of its own, the test database's
+// name and suffix, dropped on every server when the test ends.
+func openClusterDatabase(t *testing.T, suffix string) (*warehouse.DB, warehouse.Config) {
+	t.Helper()
+	cfg := warehousetest.Cluster(t)
+	cfg.Database += suffix
+	db, err := warehouse.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database+" ON CLUSTER "+cfg.Cluster)
+		db.Close()
+	})
+	return db, cfg
+}
+
 //go:embed testdata/cluster-schema-v3.sql
 var clusterSchemaV3 string
 
@@ -307,17 +303,9 @@ var clusterSchemaV3 string
 func TestClusterUpgradeFromVersion3(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	fresh := warehousetest.Cluster(t)
-	cfg := fresh
-	cfg.Database = fresh.Database + "_v3"
-	db, err := warehouse.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	t.Cleanup(func() {
-		db.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+cfg.Database+" ON CLUSTER "+cfg.Cluster)
-	})
+	db, cfg := openClusterDatabase(t, "_v3")
+	fresh := cfg
+	fresh.Database = strings.TrimSuffix(cfg.Database, "_v3")
 	if err := db.ApplyClusterSchema(ctx, clusterSchemaV3, 3); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/starling-analytics/starling/warehouse"
 	"github.com/starling-analytics/starling/warehouse/warehousetest"
 )
@@ -404,20 +405,8 @@ func TestSchemaLockWaitsForALiveOwnerAndTakesOverADeadOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{
-		"CREATE TABLE " + warehouse.SchemaLock + " (owner String, at DateTime) ENGINE = MergeTree ORDER BY at",
-		"INSERT INTO " + warehouse.SchemaLock + " (owner, at) SELECT 'another process', now()",
-	} {
-		if err := db.Conn().Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	short, cancel := context.WithTimeout(ctx, 2*time.Second)
-	err = db.Migrate(short)
-	cancel()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Migrate under another's fresh lock = %v, want it to wait until its context ends", err)
-	}
+	holdSchemaLock(t, db.Conn())
+	waitsForTheLock(t, db)
 	if got := queryString(t, db, "SELECT toString(count()) FROM schema_migrations"); got != "0" {
 		t.Fatalf("%s migrations applied under another's lock", got)
 	}
@@ -440,6 +429,29 @@ func TestSchemaLockWaitsForALiveOwnerAndTakesOverADeadOne(t *testing.T) {
 	}
 	if n := queryString(t, db, "SELECT toString(count()) FROM system.tables WHERE database = currentDatabase() AND name = '"+warehouse.SchemaLock+"'"); n != "0" {
 		t.Errorf("the schema lock is still there")
+	}
+}
+
+// holdSchemaLock makes the schema lock on conn's server another live process's.
+func holdSchemaLock(t *testing.T, conn driver.Conn) {
+	t.Helper()
+	for _, q := range []string{
+		"CREATE TABLE " + warehouse.SchemaLock + " (owner String, at DateTime) ENGINE = MergeTree ORDER BY at",
+		"INSERT INTO " + warehouse.SchemaLock + " (owner, at) SELECT 'another process', now()",
+	} {
+		if err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// waitsForTheLock checks that Migrate waits for another's lock until its context ends.
+func waitsForTheLock(t *testing.T, db *warehouse.DB) {
+	t.Helper()
+	short, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := db.Migrate(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Migrate under another's fresh lock = %v, want it to wait until its context ends", err)
 	}
 }
 

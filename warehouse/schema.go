@@ -98,37 +98,32 @@ func (db *DB) migrateTo(ctx context.Context, last uint32) error {
 	if todo, err := db.pendingMigrations(ctx, ms, last); err != nil || len(todo) == 0 {
 		return err // nothing to do: no lock taken
 	}
-	migrateMu.Lock()
-	defer migrateMu.Unlock()
-	lock, err := db.lockSchema(ctx)
-	if err != nil {
-		return err
-	}
-	defer lock.release()
-	todo, err := db.pendingMigrations(ctx, ms, last) // what the lock's last holder left
-	if err != nil {
-		return err
-	}
-	for _, m := range todo {
-		if err := lock.check(ctx); err != nil {
+	return db.holdingSchemaLock(ctx, func(lock *schemaLockHeld) error {
+		todo, err := db.pendingMigrations(ctx, ms, last) // what the lock's last holder left
+		if err != nil {
 			return err
 		}
-		for i, stmt := range m.statements {
-			if err := db.conn.Exec(ctx, stmt); err != nil && !alreadyDone(stmt, err) {
-				return fmt.Errorf("warehouse: migration %04d_%s statement %d: %w", m.version, m.name, i+1, err)
+		for _, m := range todo {
+			if err := lock.check(ctx); err != nil {
+				return err
 			}
-		}
-		if step := goSteps[m.version]; step != nil {
-			if err := step(ctx, db); err != nil {
-				return fmt.Errorf("warehouse: migration %04d_%s: %w", m.version, m.name, err)
+			for i, stmt := range m.statements {
+				if err := db.conn.Exec(ctx, stmt); err != nil && !alreadyDone(stmt, err) {
+					return fmt.Errorf("warehouse: migration %04d_%s statement %d: %w", m.version, m.name, i+1, err)
+				}
 			}
+			if step := goSteps[m.version]; step != nil {
+				if err := step(ctx, db); err != nil {
+					return fmt.Errorf("warehouse: migration %04d_%s: %w", m.version, m.name, err)
+				}
+			}
+			if err := db.recordMigration(ctx, m); err != nil {
+				return fmt.Errorf("warehouse: record migration %d: %w", m.version, err)
+			}
+			db.cfg.Logger.Info("applied migration", "version", m.version, "name", m.name)
 		}
-		if err := db.recordMigration(ctx, m); err != nil {
-			return fmt.Errorf("warehouse: record migration %d: %w", m.version, err)
-		}
-		db.cfg.Logger.Info("applied migration", "version", m.version, "name", m.name)
-	}
-	return nil
+		return nil
+	})
 }
 
 // pendingMigrations returns the migrations of ms up to version last not yet recorded.

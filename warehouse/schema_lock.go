@@ -69,6 +69,19 @@ func (db *DB) lockServer() (driver.Conn, error) {
 	return db.connTo(db.topo.shards[0][0])
 }
 
+// holdingSchemaLock runs fn while this goroutine holds migrateMu and this process the
+// schema lock.
+func (db *DB) holdingSchemaLock(ctx context.Context, fn func(*schemaLockHeld) error) error {
+	migrateMu.Lock()
+	defer migrateMu.Unlock()
+	lock, err := db.lockSchema(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
+	return fn(lock)
+}
+
 // lockSchema waits until this process holds the schema lock, or ctx ends.
 func (db *DB) lockSchema(ctx context.Context) (*schemaLockHeld, error) {
 	conn, err := db.lockServer()
