@@ -301,8 +301,10 @@ type Throughput struct {
 // Throughput returns the tweets loaded each second over the last seconds seconds, from
 // tweets.loaded_at (set by ClickHouse as each batch arrives). loaded_at is not in the
 // table's key; on one server the query reads only the parts that can hold such rows (see
-// recentBlocks), so its cost follows the last minutes' loads, not the table's size. On a
-// cluster it reads the column whole (about 10 ms for 10 million tweets).
+// recentBlocks), so its cost follows the last minutes' loads, not the table's size, except
+// for some minutes after a merge that joined new blocks with old ones or a purge of
+// withdrawn tweets (a mutation rewrites every part, which then looks new): the whole
+// column, as on a cluster (about 10 ms for 10 million tweets).
 func (db *DB) Throughput(ctx context.Context, seconds int) (Throughput, error) {
 	th := Throughput{Points: make([]int64, seconds)}
 	q := `SELECT toInt64(toUInt32(loaded_at)) - ? AS ago, count() FROM tweets
