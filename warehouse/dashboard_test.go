@@ -692,6 +692,64 @@ func TestThroughput(t *testing.T) {
 	counted()
 }
 
+// TestThroughputReadsNewParts watches the table for longer than the span first, so that
+// Throughput reads only the parts written since: it counts the rows loaded after, through
+// a merge and a mutation (which rewrites every part), and leaves out a part written before
+// (in a month of its own, so that no merge joins it to the new rows), whose rows claim a
+// load time inside the span (set by hand: ClickHouse would not).
+func TestThroughputReadsNewParts(t *testing.T) {
+	t.Parallel()
+	db := warehousetest.Open(t)
+	db.SetBlockSlack(time.Second)
+	ctx := context.Background()
+	const span = 5
+	if err := db.Conn().Exec(ctx, `INSERT INTO tweets (id, created_at, text, lang, sentiment_label, loaded_at)
+		SELECT number + 1, toDateTime('2025-01-01 12:00:00'), 'old part', 'en', 'neutral', now() + 6 FROM system.numbers LIMIT 7`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Throughput(ctx, span); err != nil { // the moment to read from
+		t.Fatal(err)
+	}
+	time.Sleep(time.Duration(span+2) * time.Second)
+	var n int
+	for i, month := range []time.Month{time.March, time.April} {
+		var rows []warehouse.TweetRow
+		for j := range 20 + 10*i {
+			rows = append(rows, warehouse.TweetRow{ID: uint64(1000*(i+1) + j), CreatedAt: time.Date(2026, month, 2, 12, j, 0, 0, time.UTC),
+				Text: "loaded", Lang: "en", SentimentModel: "vader", SentimentLabel: warehouse.LabelNeutral})
+		}
+		if err := db.InsertTweets(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+		n += len(rows)
+	}
+	for _, q := range []string{"OPTIMIZE TABLE tweets FINAL", "ALTER TABLE tweets DELETE WHERE id = 999999"} {
+		if err := db.Conn().Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The old part's rows now claim a load time inside the span; the new rows, once the
+	// server's clock has passed their second, are counted.
+	deadline := time.Now().Add(span * time.Second / 2)
+	for {
+		th, err := db.Throughput(ctx, span)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		for _, p := range th.Points {
+			got += p
+		}
+		if got == int64(n) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("throughput counts %d tweets, want the %d loaded after the moment it reads from", got, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestWordFilterQueriesReadTimeFirst checks the setting a scope's queries run with: a word
 // filter alone turns ClickHouse's automatic PREWHERE off (it would read and search every
 // tweet's words before the time condition), a hashtag filter keeps it, and the settings

@@ -3,6 +3,8 @@ package warehouse
 import (
 	"context"
 	"fmt"
+	"sort"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -300,28 +302,30 @@ type Throughput struct {
 
 // Throughput returns the tweets loaded each second over the last seconds seconds, from
 // tweets.loaded_at (set by ClickHouse as each batch arrives). loaded_at is not in the
-// table's key; on one server the query reads only the parts that can hold such rows (see
-// recentBlocks), so its cost follows the last minutes' loads, not the table's size, except
-// for some minutes after a merge that joined new blocks with old ones or a purge of
-// withdrawn tweets (a mutation rewrites every part, which then looks new): the whole
-// column, as on a cluster (about 10 ms for 10 million tweets).
+// table's key; on one server, once this DB has watched the table for longer than the span,
+// the query reads only the parts written since (see blockClock), so its cost follows the
+// last minutes' loads, not the table's size (a part a merge made of old and new blocks is
+// read whole). Before that, and on a cluster, it reads the column whole (about 10 ms for
+// 10 million tweets).
 func (db *DB) Throughput(ctx context.Context, seconds int) (Throughput, error) {
 	th := Throughput{Points: make([]int64, seconds)}
 	q := `SELECT toInt64(toUInt32(loaded_at)) - ? AS ago, count() FROM tweets
 		WHERE loaded_at >= ? AND loaded_at < ? GROUP BY ago`
 	var args []any
 	if db.topo == nil {
-		from, recent, err := db.recentBlocks(ctx, seconds, &th.End)
-		if err != nil {
-			return th, err
+		var last int64
+		if err := db.conn.QueryRow(ctx, "SELECT now(), max(max_block_number) FROM system.parts WHERE database = currentDatabase() AND table = 'tweets' AND active").
+			Scan(&th.End, &last); err != nil {
+			return th, fmt.Errorf("warehouse: tweets parts: %w", err)
 		}
 		th.End = th.End.UTC()
-		if !recent {
-			return th, nil
+		if before, ok := db.blocks.note(th.End, last, time.Duration(seconds)*time.Second+db.blocks.margin()); ok {
+			q = `SELECT toInt64(toUInt32(loaded_at)) - ? AS ago, count() FROM tweets
+		WHERE toInt64(splitByChar('_', _part)[3]) > ? AND loaded_at >= ? AND loaded_at < ? GROUP BY ago`
+			args = []any{th.End.Unix(), before}
+		} else {
+			args = []any{th.End.Unix()}
 		}
-		q = `SELECT toInt64(toUInt32(loaded_at)) - ? AS ago, count() FROM tweets
-		WHERE toInt64(splitByChar('_', _part)[3]) >= ? AND loaded_at >= ? AND loaded_at < ? GROUP BY ago`
-		args = []any{th.End.Unix(), from}
 	} else {
 		if err := db.conn.QueryRow(ctx, "SELECT now()").Scan(&th.End); err != nil {
 			return th, fmt.Errorf("warehouse: now: %w", err)
@@ -356,26 +360,60 @@ func (db *DB) Throughput(ctx context.Context, seconds int) (Throughput, error) {
 	return th, nil
 }
 
-// recentBlocks sets now to the server's clock and returns the lowest block number of the
-// tweets parts written in the last seconds (plus a margin), and whether there are any.
-// A part's name ends in the range of insert blocks it holds (partition_min_max_level) and
-// a MergeTree table numbers its blocks in one sequence; its modification time is when it
-// was written, after the loaded_at of every row in it (set as the INSERT arrives). So a
-// row loaded in the span lies in a block at or above the returned one, and every part
-// holding it (the INSERT's own, or any merge of it) ends at or above it: the condition on
-// _part that Throughput adds, which ClickHouse evaluates on part names before reading.
-func (db *DB) recentBlocks(ctx context.Context, seconds int, now *time.Time) (from int64, recent bool, err error) {
-	var n uint64
-	err = db.conn.QueryRow(ctx, `SELECT now(), count(), min(min_block_number) FROM system.parts
-		WHERE database = currentDatabase() AND table = 'tweets' AND active AND modification_time >= now() - ?`,
-		seconds+throughputMargin).Scan(now, &n, &from)
-	if err != nil {
-		return 0, false, fmt.Errorf("warehouse: recent tweets parts: %w", err)
-	}
-	return from, n > 0, nil
+// blockClock remembers the highest insert block of the tweets table at moments of the
+// server's clock, as Throughput sees them. A MergeTree table numbers its insert blocks in
+// one sequence, an INSERT takes its number after ClickHouse has set its rows' loaded_at,
+// and a part's name carries the range of blocks it holds (partition_min_max_level, a
+// mutation's number after). So a row loaded after a moment lies in a block above the
+// highest the table had then, and every part that holds it (the INSERT's own, a merge of
+// it, a mutation of either) ends above that block: the condition on _part Throughput adds,
+// which ClickHouse evaluates on part names before reading. Merges and mutations make no
+// insert blocks of their own, so they do not disturb it.
+type blockClock struct {
+	mu      sync.Mutex
+	samples []blockSample // oldest first
+	slack   time.Duration // added to a span; 0 is blockMargin (tests set it)
 }
 
-// throughputMargin is the seconds recentBlocks looks back beyond the span: loaded_at and a
-// part's modification time come from two clocks of the server (ClickHouse's now() and the
-// file system's), which a clock's step back could set apart.
-const throughputMargin = 60
+type blockSample struct {
+	at    time.Time
+	block int64
+}
+
+// blockMargin is how much further back than a span the moment Throughput reads from lies:
+// an INSERT still running at that moment set loaded_at before it, and a second's
+// rounding of either clock reading.
+const blockMargin = 10 * time.Second
+
+func (c *blockClock) margin() time.Duration {
+	if c.slack > 0 {
+		return c.slack
+	}
+	return blockMargin
+}
+
+// note records that the table's highest block was last at now, and returns the highest
+// block it had span ago, if a sample is that old. A highest block lower than before means
+// the table was made again: what was noted of the old one goes.
+func (c *blockClock) note(now time.Time, last int64, span time.Duration) (before int64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.samples); n > 0 && last < c.samples[n-1].block {
+		c.samples = nil
+	}
+	if n := len(c.samples); n == 0 || now.After(c.samples[n-1].at) {
+		c.samples = append(c.samples, blockSample{now, last})
+	}
+	cut := now.Add(-span)
+	i := sort.Search(len(c.samples), func(i int) bool { return c.samples[i].at.After(cut) }) - 1
+	if i < 0 {
+		return 0, false
+	}
+	before = c.samples[i].block
+	// Samples older than the one used serve no span this long; keep a few spans' worth
+	// of the rest, so that the caller's longer spans find theirs too.
+	keep := now.Add(-4 * span)
+	j := sort.Search(len(c.samples), func(j int) bool { return !c.samples[j].at.Before(keep) })
+	c.samples = c.samples[min(i, j):]
+	return before, true
+}

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -91,3 +92,6 @@ func (db *DB) NativeOn() bool { return db.native != nil && db.native.on() }
 
 // LockServer is the connection to the server that holds the schema lock.
 func (db *DB) LockServer() (driver.Conn, error) { return db.lockServer() }
+
+// SetBlockSlack sets how much further back than its span Throughput reads from.
+func (db *DB) SetBlockSlack(d time.Duration) { db.blocks.slack = d }

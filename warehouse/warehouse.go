@@ -101,6 +101,7 @@ type DB struct {
 	settings clickhouse.Settings // of every connection
 	topo     *topology           // the cluster's servers; nil on one server
 	native   *nativeWriter       // the INSERT path on one server; nil on a cluster
+	blocks   blockClock          // the tweets table's block numbers over time (Throughput)
 }
 
 // OpenWaiting is Open, tried again with back-off (up to maxWait between attempts) until
