@@ -198,7 +198,7 @@ func (w Window) end() time.Time { return w.To.Add(time.Minute) }
 func (sc *Scope) windowTweets(ctx context.Context) (int64, bool, error) {
 	sc.once.Do(func() {
 		var withdrawn uint64
-		err := sc.queryRow(ctx, "SELECT ("+tweetsOfMinutes+"), (SELECT count() FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)",
+		err := sc.queryRow(ctx, "SELECT ("+tweetsOfMinutes+"), ("+withdrawnOfSpan+")",
 			sc.Window.From, sc.Window.end(), sc.Window.From, sc.Window.end()).Scan(&sc.tweets, &withdrawn)
 		if err != nil {
 			sc.err = fmt.Errorf("warehouse: count tweets: %w", err)
@@ -235,6 +235,9 @@ func (sc *Scope) queryRow(ctx context.Context, q string, args ...any) driver.Row
 
 // tweetsOfMinutes counts the tweets of the minutes [?, ?) from the aggregate.
 const tweetsOfMinutes = "SELECT sum(tweets) FROM sentiment_minute WHERE minute >= ? AND minute < ?"
+
+// withdrawnOfSpan counts the withdrawn tweets made in [?, ?) that tweet_deletions holds.
+const withdrawnOfSpan = "SELECT count() FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?"
 
 // span is a half-open range of whole minutes, [from, to).
 type span struct{ from, to time.Time }
@@ -918,7 +921,7 @@ func (sc *Scope) RisingHashtags(ctx context.Context, limit int, all bool) (Risin
 	// and whether both hold a withdrawn tweet (as Scope.windowTweets for the scope's window).
 	var n, recentTweets int64
 	var withdrawn uint64
-	if err := sc.queryRow(ctx, "SELECT ("+tweetsOfMinutes+"), ("+tweetsOfMinutes+"), (SELECT count() FROM tweet_deletions WHERE retracted = 1 AND created_at >= ? AND created_at < ?)",
+	if err := sc.queryRow(ctx, "SELECT ("+tweetsOfMinutes+"), ("+tweetsOfMinutes+"), ("+withdrawnOfSpan+")",
 		both.From, both.end(), cur.From, cur.end(), both.From, both.end()).Scan(&n, &recentTweets, &withdrawn); err != nil {
 		return r, fmt.Errorf("warehouse: count tweets: %w", err)
 	}

@@ -658,38 +658,13 @@ func TestThroughput(t *testing.T) {
 		}
 		n += len(rows)
 	}
-	counted := func() {
-		t.Helper()
-		// The tweets were loaded moments ago, perhaps in this very second, which the
-		// series leaves out: wait for the warehouse's clock to pass it.
-		deadline := time.Now().Add(10 * time.Second)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for ; ; <-tick.C {
-			th, err := db.Throughput(ctx, 120)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(th.Points) != 120 {
-				t.Fatalf("throughput = %d points", len(th.Points))
-			}
-			var got int64
-			for _, p := range th.Points {
-				got += p
-			}
-			if got == int64(n) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("throughput counts %d tweets, want %d", got, n)
-			}
-		}
-	}
-	counted()
+	// The tweets were loaded moments ago, perhaps in this very second, which the series
+	// leaves out: wait for the warehouse's clock to pass it.
+	waitThroughput(t, db, 120, n, 10*time.Second, "")
 	if err := db.Conn().Exec(ctx, "OPTIMIZE TABLE tweets FINAL"); err != nil {
 		t.Fatal(err)
 	}
-	counted()
+	waitThroughput(t, db, 120, n, 10*time.Second, "")
 }
 
 // TestThroughputReadsNewParts watches the table for longer than the span first, so that
@@ -730,21 +705,31 @@ func TestThroughputReadsNewParts(t *testing.T) {
 	}
 	// The old part's rows now claim a load time inside the span; the new rows, once the
 	// server's clock has passed their second, are counted.
-	deadline := time.Now().Add(span * time.Second / 2)
+	waitThroughput(t, db, span, n, span*time.Second/2, "the tweets loaded after the moment it reads from")
+}
+
+// waitThroughput asks Throughput over seconds until its points add up to want, for at most
+// within; what names the tweets wanted in the failure.
+func waitThroughput(t *testing.T, db *warehouse.DB, seconds, want int, within time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
-		th, err := db.Throughput(ctx, span)
+		th, err := db.Throughput(context.Background(), seconds)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(th.Points) != seconds {
+			t.Fatalf("throughput = %d points, want %d", len(th.Points), seconds)
 		}
 		var got int64
 		for _, p := range th.Points {
 			got += p
 		}
-		if got == int64(n) {
-			break
+		if got == int64(want) {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("throughput counts %d tweets, want the %d loaded after the moment it reads from", got, n)
+			t.Fatalf("throughput counts %d tweets, want %d %s", got, want, what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -309,31 +309,25 @@ type Throughput struct {
 // 10 million tweets).
 func (db *DB) Throughput(ctx context.Context, seconds int) (Throughput, error) {
 	th := Throughput{Points: make([]int64, seconds)}
-	q := `SELECT toInt64(toUInt32(loaded_at)) - ? AS ago, count() FROM tweets
-		WHERE loaded_at >= ? AND loaded_at < ? GROUP BY ago`
-	var args []any
+	var before int64 // with pruned: the parts read end above this block
+	pruned := false
 	if db.topo == nil {
 		var last int64
 		if err := db.conn.QueryRow(ctx, "SELECT now(), max(max_block_number) FROM system.parts WHERE database = currentDatabase() AND table = 'tweets' AND active").
 			Scan(&th.End, &last); err != nil {
 			return th, fmt.Errorf("warehouse: tweets parts: %w", err)
 		}
-		th.End = th.End.UTC()
-		if before, ok := db.blocks.note(th.End, last, time.Duration(seconds)*time.Second+db.blocks.margin()); ok {
-			q = `SELECT toInt64(toUInt32(loaded_at)) - ? AS ago, count() FROM tweets
-		WHERE toInt64(splitByChar('_', _part)[3]) > ? AND loaded_at >= ? AND loaded_at < ? GROUP BY ago`
-			args = []any{th.End.Unix(), before}
-		} else {
-			args = []any{th.End.Unix()}
-		}
-	} else {
-		if err := db.conn.QueryRow(ctx, "SELECT now()").Scan(&th.End); err != nil {
-			return th, fmt.Errorf("warehouse: now: %w", err)
-		}
-		th.End = th.End.UTC()
-		args = []any{th.End.Unix()}
+		before, pruned = db.blocks.note(th.End.UTC(), last, time.Duration(seconds)*time.Second+db.blocks.margin())
+	} else if err := db.conn.QueryRow(ctx, "SELECT now()").Scan(&th.End); err != nil {
+		return th, fmt.Errorf("warehouse: now: %w", err)
 	}
-	args = append(args, th.End.Add(-time.Duration(seconds)*time.Second), th.End)
+	th.End = th.End.UTC()
+	c := (&cond{}).add("loaded_at >= ? AND loaded_at < ?", th.End.Add(-time.Duration(seconds)*time.Second), th.End)
+	if pruned {
+		c.add("toInt64(splitByChar('_', _part)[3]) > ?", before)
+	}
+	q := "SELECT toInt64(toUInt32(loaded_at)) - ? AS ago, count() FROM tweets WHERE " + c.sql() + " GROUP BY ago"
+	args := append([]any{th.End.Unix()}, c.args...)
 	rows, err := db.conn.Query(ctx, q, args...)
 	if err != nil {
 		return th, fmt.Errorf("warehouse: throughput: %w", err)
